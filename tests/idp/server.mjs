@@ -1,0 +1,196 @@
+// The local OpenID provider Tokentray's tests run against.
+//
+// An in-memory `oidc-provider` on 127.0.0.1 with a development login form
+// that accepts any login and password. Configured by environment variables
+// (see README.md in this folder); prints `IDP_READY <issuer>` once it listens.
+
+import http from 'node:http';
+import process from 'node:process';
+
+import Provider from 'oidc-provider';
+
+function envInt(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number.parseInt(raw, 10);
+  if (!Number.isInteger(value) || value < 0 || String(value) !== raw.trim()) {
+    console.error(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const port = envInt('IDP_PORT', 0);
+const accessTokenTtl = envInt('IDP_ACCESS_TOKEN_TTL', 300);
+const refreshTokenTtl = envInt('IDP_REFRESH_TOKEN_TTL', 86400);
+const confidentialSecret = process.env.IDP_CONFIDENTIAL_SECRET || 'tokentray-test-secret';
+
+const PUBLIC_CLIENT_ID = 'tokentray-public';
+const CONFIDENTIAL_CLIENT_ID = 'tokentray-confidential';
+
+const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
+const API_SCOPES = ['api.read', 'api.write'];
+
+// Claims derived from whatever the tester typed as login: `alice` or
+// `alice@example.org`.
+function claimsFor(login) {
+  const local = login.includes('@') ? login.slice(0, login.indexOf('@')) : login;
+  const email = login.includes('@') ? login : `${login}@example.test`;
+  const name = local
+    .split(/[._-]+/)
+    .filter(Boolean)
+    .map((part) => part[0].toUpperCase() + part.slice(1))
+    .join(' ') || login;
+  return {
+    sub: login,
+    name,
+    preferred_username: login,
+    email,
+    email_verified: true,
+  };
+}
+
+function configuration() {
+  return {
+    clients: [
+      {
+        client_id: PUBLIC_CLIENT_ID,
+        client_name: 'Tokentray (public native client)',
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        // Loopback redirects of native clients match on any port (RFC 8252 7.3);
+        // the path must match exactly.
+        redirect_uris: [
+          'http://127.0.0.1/callback',
+          'http://127.0.0.1/',
+          'http://[::1]/callback',
+          'http://[::1]/',
+        ],
+        response_types: ['code'],
+        grant_types: [
+          'authorization_code',
+          'refresh_token',
+          'urn:ietf:params:oauth:grant-type:device_code',
+        ],
+        scope: [...OIDC_SCOPES, ...API_SCOPES].join(' '),
+      },
+      {
+        client_id: CONFIDENTIAL_CLIENT_ID,
+        client_name: 'Tokentray (confidential daemon client)',
+        client_secret: confidentialSecret,
+        token_endpoint_auth_method: 'client_secret_basic',
+        redirect_uris: [],
+        response_types: [],
+        grant_types: ['client_credentials'],
+        scope: API_SCOPES.join(' '),
+      },
+    ],
+    scopes: [...OIDC_SCOPES, ...API_SCOPES],
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'preferred_username'],
+      email: ['email', 'email_verified'],
+    },
+    async findAccount(_ctx, id) {
+      return {
+        accountId: id,
+        async claims() {
+          return claimsFor(id);
+        },
+      };
+    },
+    features: {
+      devInteractions: { enabled: true },
+      deviceFlow: { enabled: true },
+      clientCredentials: { enabled: true },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      // Opaque access tokens: no resource indicator is ever resolved, so
+      // every token stays introspectable and revocable.
+      resourceIndicators: { enabled: false },
+    },
+    pkce: {
+      required: () => true,
+    },
+    // A public client's refresh token is replaced at every use; replaying
+    // the old one is `invalid_grant` (and revokes the grant).
+    rotateRefreshToken: true,
+    // offline_access yields a refresh token, on the authorization code, the
+    // device code and every refresh.
+    async issueRefreshToken(_ctx, client, source) {
+      return client.grantTypeAllowed('refresh_token') && source.scopes.has('offline_access');
+    },
+    async expiresWithSession(_ctx, source) {
+      return !source.scopes.has('offline_access');
+    },
+    ttl: {
+      AccessToken: accessTokenTtl,
+      ClientCredentials: accessTokenTtl,
+      IdToken: Math.max(accessTokenTtl, 60),
+      RefreshToken: refreshTokenTtl,
+      AuthorizationCode: 60,
+      DeviceCode: 600,
+      Interaction: 3600,
+      Session: Math.max(refreshTokenTtl, 3600),
+      Grant: Math.max(refreshTokenTtl, 3600),
+    },
+    cookies: {
+      keys: ['tokentray-test-idp-cookie-key'],
+    },
+    renderError(ctx, out) {
+      ctx.type = 'html';
+      const rows = Object.entries(out)
+        .map(([key, value]) => `<pre id="${key}">${key}: ${String(value).replace(/[<>&]/g, '')}</pre>`)
+        .join('\n');
+      ctx.body = `<!DOCTYPE html><html><head><title>oops! something went wrong</title></head><body>${rows}</body></html>`;
+    },
+  };
+}
+
+// OIDC Core drops `offline_access` from an authorization request unless it
+// carries `prompt=consent`. Real providers (Entra ID) issue refresh tokens
+// without it, so this rig adds the consent prompt itself: clients behave as
+// they would against a real provider, and the grant records offline_access.
+function offlineAccessNeedsNoPromptConsent(ctx, next) {
+  if (ctx.method === 'GET' && ctx.path === '/auth') {
+    const params = new URLSearchParams(ctx.querystring);
+    const scopes = (params.get('scope') || '').split(' ');
+    const prompts = (params.get('prompt') || '').split(' ').filter(Boolean);
+    if (scopes.includes('offline_access') && !prompts.includes('none') && !prompts.includes('consent')) {
+      prompts.push('consent');
+      params.set('prompt', prompts.join(' '));
+      ctx.querystring = params.toString();
+    }
+  }
+  return next();
+}
+
+const server = http.createServer();
+
+server.listen(port, '127.0.0.1', () => {
+  const { port: actualPort } = server.address();
+  const issuer = `http://127.0.0.1:${actualPort}`;
+  const provider = new Provider(issuer, configuration());
+  provider.use(offlineAccessNeedsNoPromptConsent);
+  provider.on('server_error', (_ctx, err) => {
+    console.error('server_error', err);
+  });
+  server.on('request', provider.callback());
+  process.stdout.write(`IDP_READY ${issuer}\n`);
+});
+
+server.on('error', (err) => {
+  console.error(`cannot listen on 127.0.0.1:${port}: ${err.message}`);
+  process.exit(1);
+});
+
+function shutdown(signal) {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+  // A stuck connection must not keep the process alive.
+  setTimeout(() => process.exit(0), 1000).unref();
+  console.error(`idp: ${signal}, shutting down`);
+}
+
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));
