@@ -1,0 +1,248 @@
+//! The core's one error type.
+//!
+//! Every failure a face can show is an [`Error`] with a stable
+//! [`kind`](Error::kind) that the tray, the accounts window and the CLI's
+//! `--json` output branch on, and a message that says what went wrong and,
+//! where the user can do something about it, how to fix it. No variant ever
+//! carries a token.
+
+use std::path::PathBuf;
+
+/// Result alias used across the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Where in a configuration file a problem sits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub column: Option<usize>,
+    /// The dotted key path (`profiles.graph.issuer`), when known.
+    pub key: Option<String>,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        if let Some(key) = &self.key {
+            write!(f, " (key `{key}`)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything that can go wrong in the core.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A configuration file (or a value meant for one) is invalid.
+    #[error("{location}: {message}")]
+    Config {
+        /// Where the problem is.
+        location: Box<Location>,
+        /// What is wrong with it.
+        message: String,
+    },
+
+    /// A value given on the command line or through a command is invalid.
+    #[error("{0}")]
+    InvalidInput(String),
+
+    /// No usable OS vault (no D-Bus session, no Secret Service, …).
+    #[error("the OS vault is unavailable: {reason}. Fix: {fix}")]
+    VaultUnavailable {
+        /// What the platform said.
+        reason: String,
+        /// What the user can do.
+        fix: String,
+    },
+
+    /// The vault exists but is locked, or the unlock prompt was dismissed.
+    #[error("the OS vault is locked: {reason}. Fix: {fix}")]
+    VaultLocked {
+        /// What the platform said.
+        reason: String,
+        /// What the user can do.
+        fix: String,
+    },
+
+    /// A vault entry exists but cannot be read back whole.
+    #[error("vault entry `{key}` is damaged: {reason}. Fix: {fix}")]
+    VaultCorrupt {
+        /// The entry's key (never its value).
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+        /// What the user can do.
+        fix: String,
+    },
+
+    /// A named thing (profile, account) does not exist.
+    #[error("{what} not found")]
+    NotFound {
+        /// What was looked for, e.g. "profile `graph`".
+        what: String,
+    },
+
+    /// A thing that must be unique exists already.
+    #[error("{what} already exists")]
+    AlreadyExists {
+        /// What, e.g. "profile `graph`".
+        what: String,
+    },
+
+    /// The identity provider answered with an OAuth error.
+    #[error("{provider} refused the request: {code}{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    Provider {
+        /// Which provider (issuer or preset name).
+        provider: String,
+        /// The OAuth `error` code, e.g. `invalid_grant`.
+        code: String,
+        /// The provider's `error_description`, if any.
+        description: Option<String>,
+    },
+
+    /// The provider could not be reached or answered garbage.
+    #[error("network error: {0}")]
+    Network(String),
+
+    /// The account needs an interactive sign-in.
+    #[error("sign-in required for profile `{profile}`: {reason}")]
+    SignInRequired {
+        /// The profile.
+        profile: String,
+        /// Why (e.g. the provider's `invalid_grant`).
+        reason: String,
+    },
+
+    /// A file could not be read or written.
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        /// What we were doing ("cannot read", "cannot write").
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// A stable, machine-readable name for the kind of error; faces branch on
+    /// it and the CLI prints it in `--json` output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Config { .. } => "config",
+            Error::InvalidInput(_) => "invalid_input",
+            Error::VaultUnavailable { .. } => "vault_unavailable",
+            Error::VaultLocked { .. } => "vault_locked",
+            Error::VaultCorrupt { .. } => "vault_corrupt",
+            Error::NotFound { .. } => "not_found",
+            Error::AlreadyExists { .. } => "already_exists",
+            Error::Provider { .. } => "provider",
+            Error::Network(_) => "network",
+            Error::SignInRequired { .. } => "sign_in_required",
+            Error::Io { .. } => "io",
+        }
+    }
+
+    /// Shorthand for a configuration error.
+    pub(crate) fn config(location: Location, message: impl Into<String>) -> Self {
+        Error::Config {
+            location: Box::new(location),
+            message: message.into(),
+        }
+    }
+
+    /// Shorthand for an I/O error on a path.
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_stable_names() {
+        let cases = [
+            (Error::InvalidInput("x".into()), "invalid_input"),
+            (
+                Error::VaultLocked {
+                    reason: "r".into(),
+                    fix: "f".into(),
+                },
+                "vault_locked",
+            ),
+            (
+                Error::VaultUnavailable {
+                    reason: "r".into(),
+                    fix: "f".into(),
+                },
+                "vault_unavailable",
+            ),
+            (Error::NotFound { what: "w".into() }, "not_found"),
+            (Error::Network("n".into()), "network"),
+            (
+                Error::SignInRequired {
+                    profile: "p".into(),
+                    reason: "r".into(),
+                },
+                "sign_in_required",
+            ),
+        ];
+        for (error, kind) in cases {
+            assert_eq!(error.kind(), kind, "{error}");
+        }
+    }
+
+    #[test]
+    fn config_error_names_file_line_column_and_key() {
+        let error = Error::config(
+            Location {
+                file: "/c/profiles.toml".into(),
+                line: Some(4),
+                column: Some(1),
+                key: Some("profiles.graph.issuer".into()),
+            },
+            "not a URL",
+        );
+        assert_eq!(error.kind(), "config");
+        assert_eq!(
+            error.to_string(),
+            "/c/profiles.toml:4:1 (key `profiles.graph.issuer`): not a URL"
+        );
+    }
+
+    #[test]
+    fn provider_error_names_the_code() {
+        let error = Error::Provider {
+            provider: "https://idp.example".into(),
+            code: "invalid_grant".into(),
+            description: Some("refresh token expired".into()),
+        };
+        assert_eq!(
+            error.to_string(),
+            "https://idp.example refused the request: invalid_grant (refresh token expired)"
+        );
+        assert_eq!(error.kind(), "provider");
+    }
+}

@@ -1,0 +1,14 @@
+//! Tokentray's engine: everything the tray app, the CLI and the agent socket
+//! do, with no GUI dependency, so that it is all testable headless.
+//!
+//! Modules so far: [`secret`] (the redacting wrapper tokens travel in),
+//! [`error`] (one error type with stable kinds), [`profile`] (the profiles
+//! file) and [`vault`] (the OS credential store behind a trait).
+
+pub mod error;
+pub mod profile;
+pub mod secret;
+pub mod vault;
+
+pub use error::{Error, Result};
+pub use secret::Secret;

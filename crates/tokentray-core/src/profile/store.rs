@@ -1,0 +1,309 @@
+//! Where profiles live and how they change: `profiles.toml` in the platform
+//! config directory, read whole and validated, edited in place (comments and
+//! layout kept) and written atomically (temp file, fsync, rename) under a
+//! lock, so two commands never lose each other's change and a crash never
+//! leaves half a file.
+
+use super::{file, Profile, Provider};
+use crate::error::{Error, Result};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Environment variable that overrides the config directory (tests,
+/// portable installs).
+pub const CONFIG_DIR_ENV: &str = "TOKENTRAY_CONFIG_DIR";
+/// The profiles file's name inside the config directory.
+pub const FILE_NAME: &str = "profiles.toml";
+
+const HEADER: &str = "# Tokentray profiles. Edit freely, or use `tokentray profile add/remove`.\n\
+# Secrets never go in this file: client secrets and tokens live in the OS vault.\n";
+
+/// The config directory: `$TOKENTRAY_CONFIG_DIR` when set, else the
+/// platform's (`~/.config/tokentray` on Linux, `~/Library/Application
+/// Support/dev.tokentray.tokentray` on macOS, `%APPDATA%\tokentray` on Windows).
+pub fn config_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os(CONFIG_DIR_ENV).filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    directories::ProjectDirs::from("dev", "tokentray", "tokentray")
+        .map(|dirs| dirs.config_dir().to_path_buf())
+        .ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "cannot find a home directory for the config; set {CONFIG_DIR_ENV}"
+            ))
+        })
+}
+
+/// The profiles file and the operations on it.
+#[derive(Debug, Clone)]
+pub struct ProfileStore {
+    path: PathBuf,
+}
+
+impl ProfileStore {
+    /// The store in the default config directory.
+    pub fn open_default() -> Result<Self> {
+        Ok(Self::at(config_dir()?.join(FILE_NAME)))
+    }
+
+    /// A store at an explicit file path.
+    pub fn at(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// All profiles, in file order. A missing file means no profiles; a
+    /// malformed one is an error naming file, line, column and key.
+    pub fn load(&self) -> Result<Vec<Profile>> {
+        match self.read_text()? {
+            Some(text) => file::parse(&self.path, &text),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// One profile by name.
+    pub fn get(&self, name: &str) -> Result<Profile> {
+        self.load()?
+            .into_iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| not_found(name))
+    }
+
+    /// Adds a profile; refuses a name that exists. The rest of the file,
+    /// comments included, is kept as it was.
+    pub fn add(&self, profile: &Profile) -> Result<()> {
+        self.edit(|doc, profiles| {
+            if profiles.iter().any(|p| p.name == profile.name) {
+                return Err(Error::AlreadyExists {
+                    what: format!("profile `{}`", profile.name),
+                });
+            }
+            let table = doc
+                .entry("profiles")
+                .or_insert_with(|| {
+                    let mut t = toml_edit::Table::new();
+                    t.set_implicit(true);
+                    toml_edit::Item::Table(t)
+                })
+                .as_table_mut()
+                .ok_or_else(|| {
+                    Error::InvalidInput("`profiles` in the profiles file is not a table".into())
+                })?;
+            table.insert(&profile.name, toml_edit::Item::Table(to_table(profile)));
+            Ok(())
+        })
+    }
+
+    /// Removes a profile and returns it.
+    pub fn remove(&self, name: &str) -> Result<Profile> {
+        let mut removed = None;
+        self.edit(|doc, profiles| {
+            let found = profiles
+                .into_iter()
+                .find(|p| p.name == name)
+                .ok_or_else(|| not_found(name))?;
+            if let Some(table) = doc.get_mut("profiles").and_then(|t| t.as_table_like_mut()) {
+                table.remove(name);
+            }
+            removed = Some(found);
+            Ok(())
+        })?;
+        removed.ok_or_else(|| not_found(name))
+    }
+
+    /// Locks the file, reads and validates it, applies `change` to its
+    /// document and writes the result atomically. The new text is parsed
+    /// again before it is written, so an edit can never produce a file that
+    /// does not load.
+    fn edit(
+        &self,
+        change: impl FnOnce(&mut toml_edit::DocumentMut, Vec<Profile>) -> Result<()>,
+    ) -> Result<()> {
+        let dir = self.dir();
+        create_private_dir(dir)?;
+        let _lock = self.lock(dir)?;
+        let text = self.read_text()?.unwrap_or_else(|| HEADER.to_string());
+        let profiles = file::parse(&self.path, &text)?;
+        let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+            Error::InvalidInput(format!("{}: {}", self.path.display(), e.message()))
+        })?;
+        change(&mut doc, profiles)?;
+        let new_text = doc.to_string();
+        file::parse(&self.path, &new_text)?;
+        write_atomically(&self.path, new_text.as_bytes())
+    }
+
+    fn dir(&self) -> &Path {
+        self.path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+    }
+
+    fn lock(&self, dir: &Path) -> Result<fs::File> {
+        let lock_path = dir.join(".profiles.lock");
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::io("cannot open lock file", &lock_path, e))?;
+        lock.lock()
+            .map_err(|e| Error::io("cannot lock", &lock_path, e))?;
+        Ok(lock)
+    }
+
+    fn read_text(&self) -> Result<Option<String>> {
+        match fs::read_to_string(&self.path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("cannot read", &self.path, e)),
+        }
+    }
+}
+
+fn not_found(name: &str) -> Error {
+    Error::NotFound {
+        what: format!("profile `{name}`"),
+    }
+}
+
+fn to_table(profile: &Profile) -> toml_edit::Table {
+    let mut table = toml_edit::Table::new();
+    table.insert(
+        "provider",
+        toml_edit::value(profile.provider.preset().as_str()),
+    );
+    match &profile.provider {
+        Provider::Microsoft { tenant } => {
+            table.insert("tenant", toml_edit::value(tenant.as_str()));
+        }
+        Provider::Oidc { issuer } => {
+            table.insert("issuer", toml_edit::value(issuer.as_str()));
+        }
+        Provider::Google | Provider::Github => {}
+    }
+    table.insert("client_id", toml_edit::value(profile.client_id.as_str()));
+    let scopes: toml_edit::Array = profile.scopes.iter().map(String::as_str).collect();
+    table.insert("scopes", toml_edit::value(scopes));
+    table.insert("login", toml_edit::value(profile.login.as_str()));
+    let margin = i64::try_from(profile.refresh_margin_secs).unwrap_or(i64::MAX);
+    table.insert("refresh_margin", toml_edit::value(margin));
+    table
+}
+
+/// Creates the directory (and parents) readable by the owner only.
+fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| Error::io("cannot create directory", dir, e))
+}
+
+/// Writes `bytes` to `path` so that readers see the old file or the new
+/// one, never a mix: a temp file in the same directory, fsynced, renamed
+/// over the target, then the directory fsynced.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut temp = tempfile::Builder::new()
+        .prefix(".tokentray-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("cannot create a temp file in", dir, e))?;
+    temp.write_all(bytes)
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(|e| Error::io("cannot write", temp.path().to_path_buf(), e))?;
+    temp.persist(path)
+        .map_err(|e| Error::io("cannot replace", path, e.error))?;
+    #[cfg(unix)]
+    if let Ok(d) = fs::File::open(dir) {
+        // Best effort: makes the rename itself durable.
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{LoginMode, Preset, ProfileFields};
+
+    fn profile(name: &str) -> Profile {
+        Profile::from_fields(
+            name,
+            ProfileFields {
+                provider: Some(Preset::Oidc),
+                issuer: Some("http://127.0.0.1:9/".into()),
+                client_id: Some("tokentray-public".into()),
+                login: Some(LoginMode::Device),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn add_get_remove_round_trip_keeps_comments() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path().join("cfg").join(FILE_NAME));
+        assert!(store.load().unwrap().is_empty());
+        store.add(&profile("one")).unwrap();
+        let mut text = fs::read_to_string(store.path()).unwrap();
+        text.push_str("\n# my own note\n");
+        fs::write(store.path(), text).unwrap();
+        store.add(&profile("two")).unwrap();
+        assert_eq!(store.get("one").unwrap(), profile("one"));
+        assert_eq!(store.load().unwrap().len(), 2);
+
+        let err = store.add(&profile("one")).unwrap_err();
+        assert_eq!(err.kind(), "already_exists");
+
+        assert_eq!(store.remove("one").unwrap(), profile("one"));
+        assert_eq!(store.get("one").unwrap_err().kind(), "not_found");
+        assert_eq!(store.remove("one").unwrap_err().kind(), "not_found");
+        let text = fs::read_to_string(store.path()).unwrap();
+        assert!(text.contains("# my own note"), "{text}");
+        assert!(text.contains("[profiles.two]"), "{text}");
+        let leftovers: Vec<_> = fs::read_dir(store.dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn config_dir_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path().join("new").join(FILE_NAME));
+        store.add(&profile("one")).unwrap();
+        let mode = fs::metadata(dir.path().join("new"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+
+    #[test]
+    fn a_broken_file_is_never_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path().join(FILE_NAME));
+        let broken = "[profiles.a\nprovider = \"oidc\"\n";
+        fs::write(store.path(), broken).unwrap();
+        assert_eq!(store.add(&profile("b")).unwrap_err().kind(), "config");
+        assert_eq!(fs::read_to_string(store.path()).unwrap(), broken);
+    }
+}
