@@ -8,8 +8,10 @@
 //! ([`file`]) or from a command ([`Profile::from_fields`]).
 
 mod file;
+mod manage;
 mod store;
 
+pub use manage::{add_profile, remove_profile};
 pub use store::{config_dir, ProfileStore, CONFIG_DIR_ENV, FILE_NAME};
 
 use serde::{Deserialize, Serialize};
@@ -38,6 +40,14 @@ pub enum Preset {
 }
 
 impl Preset {
+    /// Every preset.
+    pub const ALL: [Preset; 4] = [
+        Preset::Microsoft,
+        Preset::Google,
+        Preset::Github,
+        Preset::Oidc,
+    ];
+
     /// The preset's name as written in the file and on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -118,6 +128,14 @@ pub enum LoginMode {
 }
 
 impl LoginMode {
+    /// Every login mode.
+    pub const ALL: [LoginMode; 4] = [
+        LoginMode::Embedded,
+        LoginMode::Browser,
+        LoginMode::Device,
+        LoginMode::ClientCredentials,
+    ];
+
     /// The mode's name as written in the file and on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -126,6 +144,40 @@ impl LoginMode {
             LoginMode::Device => "device",
             LoginMode::ClientCredentials => "client_credentials",
         }
+    }
+}
+
+/// Parses a name among `all` by its `as_str`, listing the choices when it
+/// is none of them.
+fn parse_named<T: Copy>(
+    text: &str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+    what: &str,
+) -> Result<T, String> {
+    all.iter()
+        .copied()
+        .find(|v| name(*v) == text)
+        .ok_or_else(|| {
+            let choices: Vec<_> = all.iter().map(|v| name(*v)).collect();
+            format!(
+                "unknown {what} {text:?}; expected one of: {}",
+                choices.join(", ")
+            )
+        })
+}
+
+impl std::str::FromStr for Preset {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        parse_named(text, &Preset::ALL, Preset::as_str, "provider")
+    }
+}
+
+impl std::str::FromStr for LoginMode {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        parse_named(text, &LoginMode::ALL, LoginMode::as_str, "login mode")
     }
 }
 
@@ -522,6 +574,18 @@ mod tests {
                 .refresh_margin_secs,
             60
         );
+    }
+
+    #[test]
+    fn names_parse_back() {
+        for preset in Preset::ALL {
+            assert_eq!(preset.as_str().parse::<Preset>(), Ok(preset));
+        }
+        for mode in LoginMode::ALL {
+            assert_eq!(mode.as_str().parse::<LoginMode>(), Ok(mode));
+        }
+        let err = "okta".parse::<Preset>().unwrap_err();
+        assert!(err.contains("microsoft, google, github, oidc"), "{err}");
     }
 
     #[test]

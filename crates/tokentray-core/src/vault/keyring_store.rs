@@ -123,6 +123,13 @@ fn platform_error(inner: &(dyn std::error::Error + Send + Sync + 'static)) -> Er
         }
         Some(Ss::NoResult) => unavailable("the Secret Service has no default collection".into()),
         Some(Ss::Dbus(e)) => match e.name() {
+            Some("org.freedesktop.Secret.Error.IsLocked") => Error::VaultLocked {
+                reason: format!(
+                    "the Secret Service collection is locked ({})",
+                    e.message().unwrap_or("locked")
+                ),
+                fix: FIX_LOCKED.into(),
+            },
             Some("org.freedesktop.DBus.Error.ServiceUnknown") => {
                 unavailable("no Secret Service provider is running on the D-Bus session bus".into())
             }

@@ -39,10 +39,19 @@ pub type KeyringVault = Chunked<KeyringEntries>;
 /// The in-memory vault for unit tests.
 pub type MemoryVault = Chunked<MemoryEntries>;
 
+/// Environment variable that overrides the keyring service name (tests,
+/// or two independent setups on one machine).
+pub const SERVICE_ENV: &str = "TOKENTRAY_VAULT_SERVICE";
+
 impl KeyringVault {
-    /// The OS vault under our service name ([`DEFAULT_SERVICE`]).
+    /// The OS vault under our service name: `$TOKENTRAY_VAULT_SERVICE`, or
+    /// [`DEFAULT_SERVICE`].
     pub fn os() -> Self {
-        Self::new(KeyringEntries::new(DEFAULT_SERVICE))
+        let service = std::env::var(SERVICE_ENV)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| DEFAULT_SERVICE.to_string());
+        Self::with_service(&service)
     }
 
     /// The OS vault under another service name (tests use their own).
@@ -56,6 +65,11 @@ impl MemoryVault {
     pub fn in_memory() -> Self {
         Self::new(MemoryEntries::default())
     }
+}
+
+/// The vault key of a profile's client secret (S9, S22).
+pub fn client_secret_key(profile: &str) -> String {
+    format!("profile/{profile}/client-secret")
 }
 
 /// Keys are short ASCII paths like `account/graph/1f3a…`: letters, digits
@@ -72,5 +86,60 @@ pub(crate) fn check_key(key: &str) -> Result<()> {
         Err(Error::InvalidInput(format!(
             "invalid vault key {key:?}: use up to {MAX_KEY_LEN} ASCII letters, digits or -_./:@"
         )))
+    }
+}
+
+/// Checks that `vault` works end to end: writes a throwaway entry large
+/// enough to need chunking, reads it back, compares, deletes it and checks
+/// that it is gone. Used by `tokentray doctor`.
+pub fn probe(vault: &dyn Vault) -> Result<()> {
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let key = format!("doctor/probe-{}-{nonce}", std::process::id());
+    let value = Secret::new(format!("probe-{nonce}-").repeat(200));
+    let outcome = (|| {
+        vault.put(&key, &value)?;
+        let back = vault.get(&key)?;
+        if back.as_ref() != Some(&value) {
+            return Err(Error::VaultCorrupt {
+                key: key.clone(),
+                reason: "the value read back differs from the value written".into(),
+                fix: "check the OS credential store; another program may be rewriting entries"
+                    .into(),
+            });
+        }
+        Ok(())
+    })();
+    let deleted = vault.delete(&key);
+    outcome?;
+    deleted?;
+    match vault.get(&key)? {
+        None => Ok(()),
+        Some(_) => Err(Error::VaultCorrupt {
+            key,
+            reason: "a deleted entry can still be read".into(),
+            fix: "check the OS credential store".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_passes_on_a_working_vault_and_leaves_nothing() {
+        let vault = MemoryVault::in_memory();
+        probe(&vault).unwrap();
+        assert!(vault.entries().snapshot().is_empty());
+    }
+
+    #[test]
+    fn probe_reports_a_failing_vault() {
+        let vault = MemoryVault::in_memory();
+        vault.entries().fail_writes_after(0);
+        assert_eq!(probe(&vault).unwrap_err().kind(), "vault_unavailable");
     }
 }

@@ -1,0 +1,144 @@
+//! `tokentray doctor`: checks the setup and says how to fix what fails.
+//! Each check prints `NAME: ok (detail)` or `NAME: FAILED: problem`, with
+//! the fix inside the problem's message.
+
+use crate::cli::DoctorArgs;
+use crate::exit;
+use crate::output::{print_json, print_text};
+use serde::Serialize;
+use std::process::ExitCode;
+use tokentray_core::profile::{LoginMode, ProfileStore};
+use tokentray_core::vault::{self, KeyringVault, Vault};
+use tokentray_core::Result;
+
+#[derive(Serialize)]
+struct Check {
+    name: String,
+    ok: bool,
+    /// What was found, or what is wrong and how to fix it.
+    detail: String,
+    /// The error kind when the check failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+}
+
+impl Check {
+    fn from_result(name: impl Into<String>, result: Result<String>) -> Self {
+        match result {
+            Ok(detail) => Check {
+                name: name.into(),
+                ok: true,
+                detail,
+                kind: None,
+            },
+            Err(error) => Check {
+                name: name.into(),
+                ok: false,
+                detail: error.to_string(),
+                kind: Some(error.kind()),
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Report {
+    ok: bool,
+    checks: Vec<Check>,
+}
+
+pub fn run(args: &DoctorArgs) -> Result<ExitCode> {
+    let vault = KeyringVault::os();
+    let mut checks = Vec::new();
+
+    let store = ProfileStore::open_default();
+    let profiles = store.and_then(|store| store.load().map(|profiles| (store, profiles)));
+    let vault_check = Check::from_result("vault", vault::probe(&vault).map(|()| vault_detail()));
+    let vault_ok = vault_check.ok;
+    match profiles {
+        Ok((store, profiles)) => {
+            checks.push(Check::from_result(
+                "profiles",
+                Ok(format!(
+                    "{} profile(s) in {}",
+                    profiles.len(),
+                    store.path().display()
+                )),
+            ));
+            checks.push(vault_check);
+            if vault_ok {
+                for p in profiles
+                    .iter()
+                    .filter(|p| p.login == LoginMode::ClientCredentials)
+                {
+                    checks.push(Check::from_result(
+                        format!("client secret of {}", p.name),
+                        client_secret_present(&vault, &p.name),
+                    ));
+                }
+            }
+        }
+        Err(error) => {
+            checks.push(Check::from_result("profiles", Err(error)));
+            checks.push(vault_check);
+        }
+    }
+
+    let code = exit_code(&checks);
+    let report = Report {
+        ok: checks.iter().all(|c| c.ok),
+        checks,
+    };
+    if args.json {
+        print_json(&report)?;
+    } else {
+        let text: String = report
+            .checks
+            .iter()
+            .map(|c| {
+                if c.ok {
+                    format!("{}: ok ({})\n", c.name, c.detail)
+                } else {
+                    format!("{}: FAILED: {}\n", c.name, c.detail)
+                }
+            })
+            .collect();
+        print_text(&text)?;
+    }
+    Ok(code)
+}
+
+fn vault_detail() -> String {
+    if cfg!(target_os = "linux") {
+        "Secret Service: wrote, read back and deleted a test entry".into()
+    } else {
+        "OS credential store: wrote, read back and deleted a test entry".into()
+    }
+}
+
+fn client_secret_present(vault: &dyn Vault, profile: &str) -> Result<String> {
+    match vault.get(&vault::client_secret_key(profile))? {
+        Some(_) => Ok("stored in the vault".into()),
+        None => Err(tokentray_core::Error::NotFound {
+            what: format!(
+                "client secret (fix: `tokentray profile remove {profile}`, then add it again with --client-secret-stdin); it"
+            ),
+        }),
+    }
+}
+
+/// Vault failures outrank configuration failures: 5, then 2, else 0.
+fn exit_code(checks: &[Check]) -> ExitCode {
+    let failed = |kinds: &[&str]| {
+        checks
+            .iter()
+            .any(|c| c.kind.is_some_and(|k| kinds.contains(&k)))
+    };
+    if failed(&["vault_unavailable", "vault_locked", "vault_corrupt"]) {
+        ExitCode::from(exit::VAULT)
+    } else if checks.iter().any(|c| !c.ok) {
+        ExitCode::from(exit::USAGE)
+    } else {
+        ExitCode::from(exit::OK)
+    }
+}

@@ -1,0 +1,142 @@
+//! `tokentray profile add|list|show|remove`.
+
+use crate::cli::{AddArgs, ProfileCommand};
+use crate::output::{print_json, print_text};
+use std::io::Read;
+use std::process::ExitCode;
+use tokentray_core::profile::{self, Preset, Profile, ProfileFields, ProfileStore, Provider};
+use tokentray_core::vault::KeyringVault;
+use tokentray_core::{Error, Result, Secret};
+
+pub fn run(command: ProfileCommand) -> Result<ExitCode> {
+    let store = ProfileStore::open_default()?;
+    match command {
+        ProfileCommand::Add(args) => add(&store, args),
+        ProfileCommand::List { json } => list(&store, json),
+        ProfileCommand::Show { name, json } => show(&store, &name, json),
+        ProfileCommand::Remove { name } => {
+            let removed = profile::remove_profile(&store, &KeyringVault::os(), &name)?;
+            eprintln!("removed profile `{}`", removed.name);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn add(store: &ProfileStore, args: AddArgs) -> Result<ExitCode> {
+    let preset = match (args.preset, &args.issuer) {
+        (Some(preset), _) => preset,
+        (None, Some(_)) => Preset::Oidc,
+        (None, None) => {
+            return Err(Error::InvalidInput(
+                "give --preset microsoft|google|github|oidc, or --issuer URL for a generic OpenID Connect provider"
+                    .into(),
+            ))
+        }
+    };
+    let fields = ProfileFields {
+        provider: Some(preset),
+        tenant: args.tenant,
+        issuer: args.issuer,
+        client_id: Some(args.client_id),
+        scopes: (!args.scopes.is_empty()).then_some(args.scopes),
+        login: args.login,
+        refresh_margin: args.refresh_margin,
+    };
+    let profile = Profile::from_fields(&args.name, fields).map_err(|e| {
+        Error::InvalidInput(format!("--{}: {}", e.field.replace('_', "-"), e.message))
+    })?;
+    let secret = if args.client_secret_stdin {
+        Some(read_secret_from_stdin()?)
+    } else if profile.login == profile::LoginMode::ClientCredentials {
+        return Err(Error::InvalidInput(
+            "login client_credentials needs the client secret: pipe it to --client-secret-stdin"
+                .into(),
+        ));
+    } else {
+        None
+    };
+    profile::add_profile(store, &KeyringVault::os(), &profile, secret.as_ref())?;
+    eprintln!(
+        "added profile `{}` to {}{}",
+        profile.name,
+        store.path().display(),
+        if secret.is_some() {
+            " (client secret stored in the OS vault)"
+        } else {
+            ""
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads the whole of stdin as the secret, without its trailing newline.
+fn read_secret_from_stdin() -> Result<Secret> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| Error::io("cannot read the client secret from", "<stdin>", e))?;
+    let trimmed_len = text.trim_end_matches(['\r', '\n']).len();
+    text.truncate(trimmed_len);
+    let secret = Secret::new(text);
+    if secret.is_empty() {
+        return Err(Error::InvalidInput(
+            "--client-secret-stdin: stdin was empty".into(),
+        ));
+    }
+    Ok(secret)
+}
+
+fn list(store: &ProfileStore, json: bool) -> Result<ExitCode> {
+    let profiles = store.load()?;
+    if json {
+        print_json(&profiles)?;
+    } else if profiles.is_empty() {
+        eprintln!(
+            "no profiles in {}; add one with `tokentray profile add`",
+            store.path().display()
+        );
+    } else {
+        let mut text = format!(
+            "{:<20} {:<10} {:<18} {}\n",
+            "NAME", "PROVIDER", "LOGIN", "CLIENT ID"
+        );
+        for p in &profiles {
+            text.push_str(&format!(
+                "{:<20} {:<10} {:<18} {}\n",
+                p.name,
+                p.provider.preset().as_str(),
+                p.login.as_str(),
+                p.client_id
+            ));
+        }
+        print_text(&text)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(store: &ProfileStore, name: &str, json: bool) -> Result<ExitCode> {
+    let p = store.get(name)?;
+    if json {
+        print_json(&p)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut text = format!(
+        "name:           {}\nprovider:       {}\n",
+        p.name,
+        p.provider.preset().as_str()
+    );
+    match &p.provider {
+        Provider::Microsoft { tenant } => text.push_str(&format!("tenant:         {tenant}\n")),
+        Provider::Oidc { issuer } => text.push_str(&format!("issuer:         {issuer}\n")),
+        Provider::Google | Provider::Github => {}
+    }
+    text.push_str(&format!(
+        "client id:      {}\nscopes:         {}\nlogin:          {}\nrefresh margin: {} s\n",
+        p.client_id,
+        p.scopes.join(" "),
+        p.login.as_str(),
+        p.refresh_margin_secs
+    ));
+    print_text(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
