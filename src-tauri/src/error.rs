@@ -1,0 +1,42 @@
+//! The app's errors: start-up failures, and the `{kind, message}` DTO every
+//! command error becomes on its way to the webview.
+
+use serde::Serialize;
+
+/// Why the app could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Tauri(#[from] tauri::Error),
+    #[error("cannot open the log file {path}: {source}")]
+    LogFile {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot install the logger: {0}")]
+    Logger(String),
+}
+
+/// A command's error as the webview sees it; the UI branches on `kind`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommandError {
+    pub kind: String,
+    pub message: String,
+}
+
+impl From<tokentray_core::Error> for CommandError {
+    fn from(error: tokentray_core::Error) -> Self {
+        Self {
+            kind: error.kind().to_owned(),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+impl std::error::Error for CommandError {}
