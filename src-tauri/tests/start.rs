@@ -222,10 +222,14 @@ impl Drop for App {
 fn require_headless_session() {
     let session = std::env::var("TOKENTRAY_HEADLESS_SESSION").unwrap_or_default();
     let display = std::env::var("DISPLAY").unwrap_or_default();
+    // without a session bus GTK would autolaunch one (and portals) in our
+    // throwaway HOME and leave them running
+    let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap_or_default();
     assert!(
-        session == "1" && !display.is_empty(),
-        "this test needs the headless desktop (Xvfb, tray host, D-Bus): \
-         run under scripts/headless-session (TOKENTRAY_HEADLESS_SESSION={session:?}, DISPLAY={display:?})"
+        session == "1" && !display.is_empty() && !bus.is_empty(),
+        "this test needs the headless desktop (Xvfb, tray host, D-Bus): run under \
+         scripts/headless-session (TOKENTRAY_HEADLESS_SESSION={session:?}, DISPLAY={display:?}, \
+         DBUS_SESSION_BUS_ADDRESS={bus:?})"
     );
 }
 
