@@ -92,17 +92,39 @@ def render(size, shader):
     return b"".join(rows)
 
 
-def write_png(path, size, raw):
+def png_bytes(size, raw):
     def chunk(kind, data):
         body = kind + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
     ihdr = struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0)  # 8-bit RGBA
     png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-    png += chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
-    with open(path, "wb") as f:
-        f.write(png)
-    print(f"wrote {os.path.relpath(path)} ({size}x{size})")
+    return png + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+
+
+def ico_bytes(pngs):
+    """Windows .ico with PNG-compressed entries (Vista and later)."""
+    header = struct.pack("<HHH", 0, 1, len(pngs))
+    offset = 6 + 16 * len(pngs)
+    entries, data = b"", b""
+    for size, png in pngs:
+        dim = 0 if size >= 256 else size  # 0 means 256
+        entries += struct.pack("<BBBBHHII", dim, dim, 0, 0, 1, 32, len(png), offset + len(data))
+        data += png
+    return header + entries + data
+
+
+def icns_bytes(pngs):
+    """macOS .icns with PNG entries (ic07 128, ic08 256, ic09 512)."""
+    kinds = {128: b"ic07", 256: b"ic08", 512: b"ic09"}
+    body = b"".join(kinds[size] + struct.pack(">I", 8 + len(png)) + png for size, png in pngs)
+    return b"icns" + struct.pack(">I", 8 + len(body)) + body
+
+
+def write(name, data, what):
+    with open(os.path.join(HERE, name), "wb") as f:
+        f.write(data)
+    print(f"wrote icons/{name} ({what})")
 
 
 def over(top, bottom):
@@ -174,10 +196,13 @@ def tray_shader(state, color):
 
 
 def main():
+    app = {size: png_bytes(size, render(size, app_shader)) for size in (16, 32, 48, 128, 256, 512)}
     for name, size in [("32x32.png", 32), ("128x128.png", 128), ("128x128@2x.png", 256), ("icon.png", 512)]:
-        write_png(os.path.join(HERE, name), size, render(size, app_shader))
+        write(name, app[size], f"{size}x{size}")
+    write("icon.ico", ico_bytes([(s, app[s]) for s in (16, 32, 48, 256)]), "16, 32, 48, 256")
+    write("icon.icns", icns_bytes([(s, app[s]) for s in (128, 256, 512)]), "128, 256, 512")
     for state, color in [("ok", GREEN), ("warning", AMBER), ("signin", RED)]:
-        write_png(os.path.join(HERE, f"tray-{state}.png"), 64, render(64, tray_shader(state, color)))
+        write(f"tray-{state}.png", png_bytes(64, render(64, tray_shader(state, color))), "64x64")
 
 
 if __name__ == "__main__":
