@@ -5,9 +5,11 @@
 //! [`error`] (one error type with stable kinds), [`profile`] (the profiles
 //! file) and [`vault`] (the OS credential store behind a trait).
 
+pub mod account;
 pub mod error;
 pub mod profile;
 pub mod secret;
+pub mod token;
 pub mod vault;
 
 pub use error::{Error, Result};

@@ -1,0 +1,445 @@
+//! Accounts: a signed-in identity of a profile (profile + issuer +
+//! subject), and where its tokens are kept.
+//!
+//! Two kinds of vault entries (S21, S22):
+//! - `accounts`: the account list, display fields only, no secret;
+//! - `account/PROFILE/ID`: one record per account with the refresh token,
+//!   the last ID token and the cached access tokens keyed by scope set
+//!   (S16), each with its absolute UTC expiry.
+//!
+//! Record writes are read back and compared before they count (S15), so a
+//! rotated refresh token is known to be stored before the access token that
+//! came with it is handed out.
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::token::{now, EpochSecs, Identity, ScopeSet, TokenSet};
+use crate::vault::Vault;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::sync::{Arc, Mutex};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+const INDEX_KEY: &str = "accounts";
+
+/// A signed-in account. Holds no secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// Stable id: a hash of profile, issuer and subject.
+    pub id: String,
+    /// The profile it signed in with.
+    pub profile: String,
+    /// Who it is.
+    #[serde(flatten)]
+    pub identity: Identity,
+    /// When it signed in.
+    pub signed_in_at: EpochSecs,
+    /// Why it needs an interactive sign-in again, when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in_required: Option<String>,
+}
+
+impl Account {
+    /// The id of the account of `profile` with this identity.
+    pub fn id_for(profile: &str, identity: &Identity) -> String {
+        let mut hash = Sha256::new();
+        for part in [profile, &identity.issuer, &identity.subject] {
+            hash.update(part.as_bytes());
+            hash.update([0]);
+        }
+        hex::encode(&hash.finalize()[..8])
+    }
+
+    /// The vault key of this account's record.
+    pub fn record_key(&self) -> String {
+        format!("account/{}/{}", self.profile, self.id)
+    }
+
+    /// A short label for menus and messages: username, else e-mail, else
+    /// name, else subject.
+    pub fn label(&self) -> &str {
+        let i = &self.identity;
+        i.username
+            .as_deref()
+            .or(i.email.as_deref())
+            .or(i.name.as_deref())
+            .unwrap_or(&i.subject)
+    }
+}
+
+/// A cached access token.
+#[derive(Debug, Clone)]
+pub struct CachedToken {
+    /// The scope set it was granted for (the cache key).
+    pub scopes: ScopeSet,
+    /// The token.
+    pub token: Secret,
+    /// Usually `Bearer`.
+    pub token_type: String,
+    /// When it expires.
+    pub expires_at: EpochSecs,
+}
+
+/// The secret part of an account.
+#[derive(Debug, Clone, Default)]
+pub struct Record {
+    /// The refresh token, when the provider gave one.
+    pub refresh_token: Option<Secret>,
+    /// When the refresh token expires, if known.
+    pub refresh_expires_at: Option<EpochSecs>,
+    /// The latest ID token.
+    pub id_token: Option<Secret>,
+    /// Access tokens by scope set.
+    pub access_tokens: Vec<CachedToken>,
+}
+
+impl Record {
+    /// The cached token for exactly `scopes`, if any (S16).
+    pub fn access_token(&self, scopes: &ScopeSet) -> Option<&CachedToken> {
+        self.access_tokens.iter().find(|t| &t.scopes == scopes)
+    }
+
+    /// Takes in what a grant returned for `asked` scopes: the rotated
+    /// refresh token (the old one is kept when none came back), the ID
+    /// token, and the access token under its scope set; expired tokens are
+    /// dropped.
+    pub fn absorb(&mut self, tokens: &TokenSet, asked: &ScopeSet) {
+        if let Some(refresh) = &tokens.refresh_token {
+            self.refresh_token = Some(refresh.clone());
+            self.refresh_expires_at = tokens.refresh_expires_at;
+        }
+        if let Some(id_token) = &tokens.id_token {
+            self.id_token = Some(id_token.clone());
+        }
+        let at = now();
+        self.access_tokens
+            .retain(|t| &t.scopes != asked && t.expires_at > at);
+        self.access_tokens.push(CachedToken {
+            scopes: asked.clone(),
+            token: tokens.access_token.clone(),
+            token_type: tokens.token_type.clone(),
+            expires_at: tokens.expires_at,
+        });
+    }
+
+    fn to_json(&self) -> Result<Secret> {
+        let stored = StoredRecord {
+            refresh_token: self.refresh_token.as_ref().map(|s| s.expose().to_string()),
+            refresh_expires_at: self.refresh_expires_at,
+            id_token: self.id_token.as_ref().map(|s| s.expose().to_string()),
+            access_tokens: self
+                .access_tokens
+                .iter()
+                .map(|t| StoredToken {
+                    scopes: t.scopes.to_vec(),
+                    token: t.token.expose().to_string(),
+                    token_type: t.token_type.clone(),
+                    expires_at: t.expires_at,
+                })
+                .collect(),
+        };
+        serde_json::to_string(&stored)
+            .map(Secret::new)
+            .map_err(|e| Error::InvalidInput(format!("cannot encode an account record: {e}")))
+    }
+
+    fn from_json(key: &str, json: &Secret) -> Result<Record> {
+        let stored: StoredRecord =
+            serde_json::from_str(json.expose()).map_err(|e| Error::VaultCorrupt {
+                key: key.to_string(),
+                // serde_json's message names a line and column, never the value.
+                reason: format!(
+                    "the account record is not valid JSON ({})",
+                    e.classify_message()
+                ),
+                fix: "sign out of the account and sign in again".into(),
+            })?;
+        Ok(Record {
+            refresh_token: stored.refresh_token.as_deref().map(Secret::from),
+            refresh_expires_at: stored.refresh_expires_at,
+            id_token: stored.id_token.as_deref().map(Secret::from),
+            access_tokens: stored
+                .access_tokens
+                .iter()
+                .map(|t| CachedToken {
+                    scopes: ScopeSet::new(&t.scopes),
+                    token: Secret::from(t.token.as_str()),
+                    token_type: t.token_type.clone(),
+                    expires_at: t.expires_at,
+                })
+                .collect(),
+        })
+    }
+}
+
+trait ClassifyMessage {
+    fn classify_message(&self) -> String;
+}
+
+impl ClassifyMessage for serde_json::Error {
+    fn classify_message(&self) -> String {
+        format!(
+            "{:?} error at line {}, column {}",
+            self.classify(),
+            self.line(),
+            self.column()
+        )
+    }
+}
+
+/// The record as stored: plain strings, wiped when dropped.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+struct StoredRecord {
+    refresh_token: Option<String>,
+    refresh_expires_at: Option<i64>,
+    id_token: Option<String>,
+    access_tokens: Vec<StoredToken>,
+}
+
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+struct StoredToken {
+    scopes: Vec<String>,
+    token: String,
+    token_type: String,
+    expires_at: i64,
+}
+
+/// The accounts and their records in a vault.
+#[derive(Clone)]
+pub struct AccountStore {
+    vault: Arc<dyn Vault>,
+    /// Serialises read-modify-write of the account list in this process.
+    index_lock: Arc<Mutex<()>>,
+}
+
+impl AccountStore {
+    /// Accounts kept in `vault`.
+    pub fn new(vault: Arc<dyn Vault>) -> Self {
+        Self {
+            vault,
+            index_lock: Arc::new(Mutex::new(())),
+        }
+    }
+
+    /// Every account.
+    pub fn list(&self) -> Result<Vec<Account>> {
+        match self.vault.get(INDEX_KEY)? {
+            None => Ok(Vec::new()),
+            Some(json) => serde_json::from_str(json.expose()).map_err(|e| Error::VaultCorrupt {
+                key: INDEX_KEY.into(),
+                reason: format!("the account list is not valid ({})", e.classify_message()),
+                fix: "sign in again to rebuild it".into(),
+            }),
+        }
+    }
+
+    /// The account a profile uses: the one signed in last.
+    pub fn for_profile(&self, profile: &str) -> Result<Option<Account>> {
+        Ok(self
+            .list()?
+            .into_iter()
+            .filter(|a| a.profile == profile)
+            .max_by_key(|a| a.signed_in_at))
+    }
+
+    /// The record of `account`, if there is one.
+    pub fn record(&self, account: &Account) -> Result<Option<Record>> {
+        let key = account.record_key();
+        self.vault
+            .get(&key)?
+            .map(|json| Record::from_json(&key, &json))
+            .transpose()
+    }
+
+    /// Stores the record and reads it back; fails unless what is stored is
+    /// what was written (S15).
+    pub fn write_record(&self, account: &Account, record: &Record) -> Result<()> {
+        let key = account.record_key();
+        let json = record.to_json()?;
+        self.vault.put(&key, &json)?;
+        match self.vault.get(&key)? {
+            Some(back) if back == json => Ok(()),
+            _ => Err(Error::VaultCorrupt {
+                key,
+                reason: "the record read back differs from the record written".into(),
+                fix: "check the OS credential store; another program may be rewriting Tokentray's entries".into(),
+            }),
+        }
+    }
+
+    /// Records a sign-in: the record first, then the account in the list
+    /// (replacing an earlier sign-in of the same identity).
+    pub fn save_sign_in(
+        &self,
+        profile: &str,
+        tokens: &TokenSet,
+        asked: &ScopeSet,
+    ) -> Result<Account> {
+        let identity = tokens.identity.clone().ok_or_else(|| Error::Provider {
+            provider: profile.to_string(),
+            code: "no_identity".into(),
+            description: Some(
+                "the sign-in returned no ID token, so the account cannot be identified".into(),
+            ),
+        })?;
+        let account = Account {
+            id: Account::id_for(profile, &identity),
+            profile: profile.to_string(),
+            identity,
+            signed_in_at: now(),
+            sign_in_required: None,
+        };
+        let mut record = Record::default();
+        record.absorb(tokens, asked);
+        self.write_record(&account, &record)?;
+        self.update_index(|accounts| {
+            accounts.retain(|a| a.id != account.id);
+            accounts.push(account.clone());
+        })?;
+        Ok(account)
+    }
+
+    /// Marks an account as needing an interactive sign-in, with the reason.
+    pub fn mark_sign_in_required(&self, id: &str, reason: &str) -> Result<()> {
+        self.update_index(|accounts| {
+            for a in accounts.iter_mut().filter(|a| a.id == id) {
+                a.sign_in_required = Some(reason.to_string());
+            }
+        })
+    }
+
+    /// Removes an account: its record, then its place in the list.
+    pub fn remove(&self, account: &Account) -> Result<()> {
+        self.vault.delete(&account.record_key())?;
+        self.update_index(|accounts| accounts.retain(|a| a.id != account.id))
+    }
+
+    fn update_index(&self, change: impl FnOnce(&mut Vec<Account>)) -> Result<()> {
+        let _guard = self.index_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut accounts = self.list()?;
+        change(&mut accounts);
+        let json = serde_json::to_string(&accounts)
+            .map_err(|e| Error::InvalidInput(format!("cannot encode the account list: {e}")))?;
+        self.vault.put(INDEX_KEY, &Secret::new(json))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vault::MemoryVault;
+
+    pub(crate) fn identity(sub: &str) -> Identity {
+        Identity {
+            issuer: "https://idp.example".into(),
+            subject: sub.into(),
+            name: Some("Alice".into()),
+            username: Some(format!("{sub}@example")),
+            email: None,
+            tenant: None,
+        }
+    }
+
+    fn tokens(access: &str, refresh: Option<&str>, expires_in: i64) -> TokenSet {
+        TokenSet {
+            access_token: Secret::new(access),
+            token_type: "Bearer".into(),
+            expires_at: now() + expires_in,
+            scopes: vec!["api.read".into()],
+            refresh_token: refresh.map(Secret::from),
+            refresh_expires_at: None,
+            id_token: Some(Secret::new("header.claims.sig")),
+            identity: Some(identity("alice")),
+        }
+    }
+
+    #[test]
+    fn sign_in_round_trips_and_the_index_holds_no_secret() {
+        let vault = Arc::new(MemoryVault::in_memory());
+        let store = AccountStore::new(vault.clone());
+        let asked = ScopeSet::new(&["api.read"]);
+        let account = store
+            .save_sign_in("p", &tokens("AT-canary", Some("RT-canary"), 3600), &asked)
+            .unwrap();
+        assert_eq!(store.for_profile("p").unwrap(), Some(account.clone()));
+        assert_eq!(account.label(), "alice@example");
+        let index = vault.get("accounts").unwrap().unwrap();
+        assert!(
+            !index.expose().contains("canary"),
+            "no secret in the account list"
+        );
+
+        let record = store.record(&account).unwrap().unwrap();
+        assert_eq!(record.refresh_token.as_ref().unwrap().expose(), "RT-canary");
+        assert_eq!(
+            record.access_token(&asked).unwrap().token.expose(),
+            "AT-canary"
+        );
+        assert!(
+            record
+                .access_token(&ScopeSet::new(&["api.write"]))
+                .is_none(),
+            "S16"
+        );
+        assert!(!format!("{record:?}").contains("canary"));
+    }
+
+    #[test]
+    fn absorb_keeps_the_old_refresh_token_unless_rotated() {
+        let asked = ScopeSet::new(&["api.read"]);
+        let mut record = Record::default();
+        record.absorb(&tokens("a1", Some("r1"), 60), &asked);
+        record.absorb(&tokens("a2", None, 60), &asked);
+        assert_eq!(record.refresh_token.as_ref().unwrap().expose(), "r1");
+        assert_eq!(record.access_tokens.len(), 1, "one token per scope set");
+        record.absorb(
+            &tokens("a3", Some("r2"), 60),
+            &ScopeSet::new(&["api.write"]),
+        );
+        assert_eq!(record.refresh_token.as_ref().unwrap().expose(), "r2");
+        assert_eq!(record.access_tokens.len(), 2);
+    }
+
+    #[test]
+    fn a_damaged_record_is_reported_without_its_content() {
+        let vault = Arc::new(MemoryVault::in_memory());
+        let store = AccountStore::new(vault.clone());
+        let account = store
+            .save_sign_in("p", &tokens("AT", Some("RT"), 60), &ScopeSet::new(&["x"]))
+            .unwrap();
+        vault
+            .put(
+                &account.record_key(),
+                &Secret::new("{\"refresh_token\": \"RT-canary\""),
+            )
+            .unwrap();
+        let err = store.record(&account).unwrap_err();
+        assert_eq!(err.kind(), "vault_corrupt");
+        assert!(!err.to_string().contains("canary"), "{err}");
+    }
+
+    #[test]
+    fn remove_and_mark() {
+        let store = AccountStore::new(Arc::new(MemoryVault::in_memory()));
+        let account = store
+            .save_sign_in("p", &tokens("AT", Some("RT"), 60), &ScopeSet::new(&["x"]))
+            .unwrap();
+        store
+            .mark_sign_in_required(&account.id, "invalid_grant")
+            .unwrap();
+        assert_eq!(
+            store
+                .for_profile("p")
+                .unwrap()
+                .unwrap()
+                .sign_in_required
+                .as_deref(),
+            Some("invalid_grant")
+        );
+        store.remove(&account).unwrap();
+        assert!(store.list().unwrap().is_empty());
+        assert!(store.record(&account).unwrap().is_none());
+    }
+}
