@@ -6,6 +6,7 @@
 //! file) and [`vault`] (the OS credential store behind a trait).
 
 pub mod account;
+pub mod broker;
 pub mod error;
 pub mod profile;
 pub mod secret;

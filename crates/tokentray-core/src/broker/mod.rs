@@ -1,0 +1,524 @@
+//! The broker: the façade every face calls for a token.
+//!
+//! `token(profile, scopes, min_valid)` answers from memory while the cached
+//! token is valid beyond the margin, else from the vault, else refreshes —
+//! once per account however many callers ask at the same time (single
+//! flight, S14): callers queue on the account's async lock and, once inside,
+//! look at the cache again before refreshing. A rotated refresh token is
+//! stored and read back before the new access token is handed out (S15).
+//!
+//! Terminal provider answers (`invalid_grant`, `interaction_required`, …)
+//! mark the account "sign-in required" and are never retried (S13);
+//! network failures are retried a bounded number of times with jittered
+//! backoff, and a still-valid cached token keeps being served meanwhile.
+//! Every change is published on a broadcast channel of [`Event`]s.
+
+use crate::account::{Account, AccountStore, CachedToken, Record};
+use crate::error::{Error, Result};
+use crate::profile::{LoginMode, Profile, ProfileStore};
+use crate::secret::Secret;
+use crate::token::{now, AccessToken, EpochSecs, Identity, ScopeSet, TokenSet};
+use crate::vault::{client_secret_key, Vault};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// Provider error codes after which only an interactive sign-in helps.
+pub const TERMINAL_CODES: [&str; 4] = [
+    "invalid_grant",
+    "interaction_required",
+    "consent_required",
+    "login_required",
+];
+
+/// The grants the broker needs from the OAuth layer.
+pub trait Grants: Send + Sync + 'static {
+    /// Redeems a refresh token for `scopes`; validates any ID token against
+    /// `previous` (same issuer and subject).
+    fn refresh(
+        &self,
+        profile: &Profile,
+        refresh_token: &Secret,
+        scopes: &[String],
+        previous: Option<&Identity>,
+    ) -> impl Future<Output = Result<TokenSet>> + Send;
+
+    /// Client credentials grant with the profile's client secret.
+    fn client_credentials(
+        &self,
+        profile: &Profile,
+        client_secret: &Secret,
+        scopes: &[String],
+    ) -> impl Future<Output = Result<TokenSet>> + Send;
+
+    /// Revokes a refresh token (RFC 7009); `Ok(false)` when the provider has
+    /// no revocation endpoint.
+    fn revoke(
+        &self,
+        profile: &Profile,
+        refresh_token: &Secret,
+    ) -> impl Future<Output = Result<bool>> + Send;
+}
+
+/// What happened, for the faces (menus, notifications).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Accounts were added, removed or changed state.
+    AccountsChanged,
+    /// A token was refreshed.
+    Refreshed {
+        /// The profile.
+        profile: String,
+        /// The new access token's expiry.
+        expires_at: EpochSecs,
+    },
+    /// A refresh failed but the account may recover (network, provider
+    /// trouble).
+    RefreshFailed {
+        /// The profile.
+        profile: String,
+        /// The error kind, or the provider's error code.
+        code: String,
+    },
+    /// Only an interactive sign-in can help.
+    SignInRequired {
+        /// The profile.
+        profile: String,
+        /// Why, e.g. the provider's `invalid_grant`.
+        reason: String,
+    },
+}
+
+/// How network failures are retried.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in all (≥ 1).
+    pub attempts: u32,
+    /// First delay; doubled each time, with ±50 % jitter.
+    pub first_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 3,
+            first_delay: Duration::from_millis(500),
+        }
+    }
+}
+
+/// A request for an access token.
+#[derive(Debug, Clone, Default)]
+pub struct TokenRequest {
+    /// The profile's name.
+    pub profile: String,
+    /// Scopes; `None` means the profile's default scopes.
+    pub scopes: Option<Vec<String>>,
+    /// The token must stay valid at least this long (added to nothing: the
+    /// larger of this and the profile's refresh margin applies).
+    pub min_valid: Option<Duration>,
+    /// Refresh even if the cached token is still fine ("Refresh now").
+    pub force_refresh: bool,
+}
+
+impl TokenRequest {
+    /// A request for the profile's default scopes.
+    pub fn for_profile(profile: &str) -> Self {
+        Self {
+            profile: profile.to_string(),
+            ..Self::default()
+        }
+    }
+}
+
+/// The token broker. Cheap to clone; all clones share one cache.
+pub struct Broker<G> {
+    inner: Arc<Inner<G>>,
+}
+
+impl<G> Clone for Broker<G> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+struct Inner<G> {
+    grants: G,
+    vault: Arc<dyn Vault>,
+    accounts: AccountStore,
+    profiles: ProfileStore,
+    /// Access tokens in memory, by cache id (account id, or `cc/PROFILE`).
+    memory: Mutex<HashMap<String, Vec<CachedToken>>>,
+    /// One async lock per cache id: the single flight.
+    flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    events: broadcast::Sender<Event>,
+    retry: RetryPolicy,
+}
+
+impl<G: Grants> Broker<G> {
+    /// A broker over these grants, vault and profiles.
+    pub fn new(grants: G, vault: Arc<dyn Vault>, profiles: ProfileStore) -> Self {
+        Self::with_retry(grants, vault, profiles, RetryPolicy::default())
+    }
+
+    /// Same, with a retry policy of its own (tests use short delays).
+    pub fn with_retry(
+        grants: G,
+        vault: Arc<dyn Vault>,
+        profiles: ProfileStore,
+        retry: RetryPolicy,
+    ) -> Self {
+        let (events, _) = broadcast::channel(64);
+        Self {
+            inner: Arc::new(Inner {
+                grants,
+                accounts: AccountStore::new(Arc::clone(&vault)),
+                vault,
+                profiles,
+                memory: Mutex::new(HashMap::new()),
+                flights: Mutex::new(HashMap::new()),
+                events,
+                retry,
+            }),
+        }
+    }
+
+    /// Subscribes to events.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    /// The grants (for sign-in flows run by the faces).
+    pub fn grants(&self) -> &G {
+        &self.inner.grants
+    }
+
+    /// The account store.
+    pub fn accounts(&self) -> &AccountStore {
+        &self.inner.accounts
+    }
+
+    /// The profile store.
+    pub fn profiles(&self) -> &ProfileStore {
+        &self.inner.profiles
+    }
+
+    /// Stores a completed interactive sign-in and announces it.
+    pub fn complete_sign_in(&self, profile: &Profile, tokens: &TokenSet) -> Result<Account> {
+        let asked = ScopeSet::new(&profile.scopes);
+        let account = self
+            .inner
+            .accounts
+            .save_sign_in(&profile.name, tokens, &asked)?;
+        self.remember(
+            &account.id,
+            self.inner
+                .accounts
+                .record(&account)?
+                .unwrap_or_default()
+                .access_tokens,
+        );
+        self.emit(Event::AccountsChanged);
+        Ok(account)
+    }
+
+    /// Signs out: revokes the refresh token where the provider can, then
+    /// deletes the account's vault entries. A failed revocation does not
+    /// keep the tokens: they are deleted all the same.
+    pub async fn sign_out(&self, profile_name: &str) -> Result<Option<Account>> {
+        let Some(account) = self.inner.accounts.for_profile(profile_name)? else {
+            return Ok(None);
+        };
+        let profile = self.inner.profiles.get(profile_name)?;
+        let record = self.inner.accounts.record(&account).unwrap_or_default();
+        if let Some(refresh) = record.and_then(|r| r.refresh_token) {
+            if let Err(error) = self.inner.grants.revoke(&profile, &refresh).await {
+                tracing::warn!(profile = %profile_name, kind = error.kind(), "revocation failed; deleting the tokens anyway");
+            }
+        }
+        self.inner.accounts.remove(&account)?;
+        self.forget(&account.id);
+        self.emit(Event::AccountsChanged);
+        Ok(Some(account))
+    }
+
+    /// An access token for the request: from memory, the vault, or one
+    /// refresh shared by every concurrent caller.
+    pub async fn token(&self, request: &TokenRequest) -> Result<AccessToken> {
+        let profile = self.inner.profiles.get(&request.profile)?;
+        let scopes = request
+            .scopes
+            .clone()
+            .unwrap_or_else(|| profile.scopes.clone());
+        let wanted = ScopeSet::new(&scopes);
+        let margin = request
+            .min_valid
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .max(i64::try_from(profile.refresh_margin_secs).unwrap_or(i64::MAX));
+
+        if profile.login == LoginMode::ClientCredentials {
+            return self
+                .client_credentials_token(&profile, &scopes, &wanted, margin, request.force_refresh)
+                .await;
+        }
+        let account = self
+            .inner
+            .accounts
+            .for_profile(&profile.name)?
+            .ok_or_else(|| Error::SignInRequired {
+                profile: profile.name.clone(),
+                reason: "no account is signed in".into(),
+            })?;
+        if let Some(reason) = &account.sign_in_required {
+            return Err(Error::SignInRequired {
+                profile: profile.name.clone(),
+                reason: reason.clone(),
+            });
+        }
+        if !request.force_refresh {
+            if let Some(token) = self.fresh_in_memory(&account.id, &wanted, margin) {
+                return Ok(token);
+            }
+        }
+
+        let flight = self.flight(&account.id);
+        let _in_flight = flight.lock().await;
+        // Whoever held the lock before us may have refreshed already.
+        if !request.force_refresh {
+            if let Some(token) = self.fresh_in_memory(&account.id, &wanted, margin) {
+                return Ok(token);
+            }
+        }
+        let mut record = self.inner.accounts.record(&account)?.unwrap_or_default();
+        if !request.force_refresh {
+            if let Some(cached) = record
+                .access_token(&wanted)
+                .filter(|t| t.expires_at - now() > margin)
+            {
+                let token = handed_out(cached);
+                self.remember(&account.id, record.access_tokens);
+                return Ok(token);
+            }
+        }
+        self.refresh(&profile, &account, &mut record, &scopes, &wanted)
+            .await
+    }
+
+    async fn refresh(
+        &self,
+        profile: &Profile,
+        account: &Account,
+        record: &mut Record,
+        scopes: &[String],
+        wanted: &ScopeSet,
+    ) -> Result<AccessToken> {
+        let Some(refresh_token) = record.refresh_token.clone() else {
+            return Err(self.sign_in_required(
+                profile,
+                account,
+                "the provider gave no refresh token",
+            ));
+        };
+        let outcome = self
+            .with_retries(|| {
+                self.inner
+                    .grants
+                    .refresh(profile, &refresh_token, scopes, Some(&account.identity))
+            })
+            .await;
+        match outcome {
+            Ok(tokens) => {
+                record.absorb(&tokens, wanted);
+                // S15: stored and read back before anything is handed out.
+                self.inner.accounts.write_record(account, record)?;
+                self.remember(&account.id, record.access_tokens.clone());
+                self.emit(Event::Refreshed {
+                    profile: profile.name.clone(),
+                    expires_at: tokens.expires_at,
+                });
+                Ok(AccessToken {
+                    token: tokens.access_token,
+                    token_type: tokens.token_type,
+                    expires_at: tokens.expires_at,
+                    scopes: wanted.to_vec(),
+                })
+            }
+            Err(Error::Provider { code, .. }) if TERMINAL_CODES.contains(&code.as_str()) => {
+                Err(self.sign_in_required(profile, account, &code))
+            }
+            Err(error) => {
+                self.emit(Event::RefreshFailed {
+                    profile: profile.name.clone(),
+                    code: failure_code(&error),
+                });
+                // A token that is still valid, if only within the margin,
+                // is better than none while the provider is unreachable.
+                match record.access_token(wanted).filter(|t| t.expires_at > now()) {
+                    Some(cached) if error.kind() == "network" => Ok(handed_out(cached)),
+                    _ => Err(error),
+                }
+            }
+        }
+    }
+
+    async fn client_credentials_token(
+        &self,
+        profile: &Profile,
+        scopes: &[String],
+        wanted: &ScopeSet,
+        margin: i64,
+        force: bool,
+    ) -> Result<AccessToken> {
+        let id = format!("cc/{}", profile.name);
+        if !force {
+            if let Some(token) = self.fresh_in_memory(&id, wanted, margin) {
+                return Ok(token);
+            }
+        }
+        let flight = self.flight(&id);
+        let _in_flight = flight.lock().await;
+        if !force {
+            if let Some(token) = self.fresh_in_memory(&id, wanted, margin) {
+                return Ok(token);
+            }
+        }
+        let secret = self.inner.vault.get(&client_secret_key(&profile.name))?.ok_or_else(|| Error::NotFound {
+            what: format!(
+                "client secret of profile `{}` in the vault (add it again with `tokentray profile add … --client-secret-stdin`)",
+                profile.name
+            ),
+        })?;
+        let tokens = self
+            .with_retries(|| {
+                self.inner
+                    .grants
+                    .client_credentials(profile, &secret, scopes)
+            })
+            .await
+            .inspect_err(|error| {
+                self.emit(Event::RefreshFailed {
+                    profile: profile.name.clone(),
+                    code: failure_code(error),
+                })
+            })?;
+        let mut record = Record::default();
+        record.absorb(&tokens, wanted);
+        self.remember(&id, record.access_tokens);
+        self.emit(Event::Refreshed {
+            profile: profile.name.clone(),
+            expires_at: tokens.expires_at,
+        });
+        Ok(AccessToken {
+            token: tokens.access_token,
+            token_type: tokens.token_type,
+            expires_at: tokens.expires_at,
+            scopes: wanted.to_vec(),
+        })
+    }
+
+    /// Runs `attempt` again on network errors, with jittered exponential
+    /// backoff, at most `retry.attempts` times.
+    async fn with_retries<F, Fut>(&self, mut attempt: F) -> Result<TokenSet>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<TokenSet>>,
+    {
+        let policy = self.inner.retry;
+        let mut delay = policy.first_delay;
+        let mut tries = 1;
+        loop {
+            match attempt().await {
+                Err(error) if error.kind() == "network" && tries < policy.attempts.max(1) => {
+                    tracing::debug!(tries, "network error; retrying");
+                    tokio::time::sleep(jitter(delay)).await;
+                    delay = delay.saturating_mul(2);
+                    tries += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    fn sign_in_required(&self, profile: &Profile, account: &Account, reason: &str) -> Error {
+        if let Err(error) = self
+            .inner
+            .accounts
+            .mark_sign_in_required(&account.id, reason)
+        {
+            tracing::warn!(profile = %profile.name, kind = error.kind(), "could not mark the account");
+        }
+        self.forget(&account.id);
+        self.emit(Event::SignInRequired {
+            profile: profile.name.clone(),
+            reason: reason.to_string(),
+        });
+        self.emit(Event::AccountsChanged);
+        Error::SignInRequired {
+            profile: profile.name.clone(),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn fresh_in_memory(&self, id: &str, wanted: &ScopeSet, margin: i64) -> Option<AccessToken> {
+        let memory = self.inner.memory.lock().unwrap_or_else(|p| p.into_inner());
+        memory
+            .get(id)?
+            .iter()
+            .find(|t| &t.scopes == wanted && t.expires_at - now() > margin)
+            .map(handed_out)
+    }
+
+    fn remember(&self, id: &str, tokens: Vec<CachedToken>) {
+        let mut memory = self.inner.memory.lock().unwrap_or_else(|p| p.into_inner());
+        memory.insert(id.to_string(), tokens);
+    }
+
+    fn forget(&self, id: &str) {
+        let mut memory = self.inner.memory.lock().unwrap_or_else(|p| p.into_inner());
+        memory.remove(id);
+    }
+
+    fn flight(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut flights = self.inner.flights.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(flights.entry(id.to_string()).or_default())
+    }
+
+    fn emit(&self, event: Event) {
+        // No subscriber is fine: nobody is listening yet.
+        let _ = self.inner.events.send(event);
+    }
+}
+
+fn handed_out(cached: &CachedToken) -> AccessToken {
+    AccessToken {
+        token: cached.token.clone(),
+        token_type: cached.token_type.clone(),
+        expires_at: cached.expires_at,
+        scopes: cached.scopes.to_vec(),
+    }
+}
+
+fn failure_code(error: &Error) -> String {
+    match error {
+        Error::Provider { code, .. } => code.clone(),
+        other => other.kind().to_string(),
+    }
+}
+
+/// `delay` ± 50 %, from the clock's sub-second noise (good enough to spread
+/// retries; not for anything secret).
+fn jitter(delay: Duration) -> Duration {
+    let noise = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let factor = 0.5 + f64::from(noise % 1000) / 1000.0;
+    delay.mul_f64(factor)
+}
+
+#[cfg(test)]
+mod tests;
