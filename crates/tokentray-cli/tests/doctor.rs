@@ -1,5 +1,7 @@
 //! `tokentray doctor` against a working, a locked and an absent vault.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed test helper should panic
+
 mod common;
 
 use common::{stdout, Env};

@@ -1,6 +1,8 @@
 //! `tokentray profile …` end to end: the real binary, a real config
 //! directory and the real Secret Service for client secrets.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed test helper should panic
+
 mod common;
 
 use common::{stderr, stdout, Env};

@@ -4,6 +4,8 @@
 //! chunking keeps every entry within the platform limit, and that damage
 //! done from outside is reported, not returned.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed test helper should panic
+
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokentray_core::vault::{KeyringVault, Vault, MAX_ENTRY_BYTES};
