@@ -9,6 +9,7 @@ pub mod account;
 pub mod broker;
 pub mod error;
 pub mod profile;
+pub mod schedule;
 pub mod secret;
 pub mod token;
 pub mod vault;
