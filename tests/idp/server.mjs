@@ -165,6 +165,25 @@ function offlineAccessNeedsNoPromptConsent(ctx, next) {
   return next();
 }
 
+// Token requests seen, by grant type and outcome, for tests that must prove
+// how many requests reached the provider (e.g. one refresh for 200 callers).
+// Read with GET /test/stats.
+const stats = {};
+function count(ctx, outcome) {
+  const grant = (ctx.oidc && ctx.oidc.params && ctx.oidc.params.grant_type) || 'unknown';
+  stats[grant] = stats[grant] || { success: 0, error: 0 };
+  stats[grant][outcome] += 1;
+}
+
+function testStats(ctx, next) {
+  if (ctx.method === 'GET' && ctx.path === '/test/stats') {
+    ctx.type = 'json';
+    ctx.body = stats;
+    return undefined;
+  }
+  return next();
+}
+
 const server = http.createServer();
 
 server.listen(port, '127.0.0.1', () => {
@@ -172,6 +191,9 @@ server.listen(port, '127.0.0.1', () => {
   const issuer = `http://127.0.0.1:${actualPort}`;
   const provider = new Provider(issuer, configuration());
   provider.use(offlineAccessNeedsNoPromptConsent);
+  provider.use(testStats);
+  provider.on('grant.success', (ctx) => count(ctx, 'success'));
+  provider.on('grant.error', (ctx) => count(ctx, 'error'));
   provider.on('server_error', (_ctx, err) => {
     console.error('server_error', err);
   });

@@ -130,7 +130,19 @@ impl Idp {
 
     /// The discovery document, fetched now.
     pub fn discovery(&self) -> Result<serde_json::Value> {
-        let url = self.url("/.well-known/openid-configuration");
+        self.get_json("/.well-known/openid-configuration")
+    }
+
+    /// How many token requests of `grant_type` (e.g. `refresh_token`) the
+    /// IdP has answered since it started: `(succeeded, failed)`.
+    pub fn token_requests(&self, grant_type: &str) -> Result<(u64, u64)> {
+        let stats = self.get_json("/test/stats")?;
+        let count = |outcome: &str| stats[grant_type][outcome].as_u64().unwrap_or(0);
+        Ok((count("success"), count("error")))
+    }
+
+    fn get_json(&self, path: &str) -> Result<serde_json::Value> {
+        let url = self.url(path);
         let response = self.http.get(&url).send()?;
         let status = response.status();
         if !status.is_success() {

@@ -323,6 +323,12 @@ fn client_credentials_with_the_confidential_client() -> TestResult {
     assert!(tokens["access_token"].is_string(), "{tokens}");
     assert_eq!(tokens["scope"], "api.read");
     assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(
+        idp.token_requests("client_credentials")?,
+        (1, 0),
+        "counted by the IdP"
+    );
+    assert_eq!(idp.token_requests("refresh_token")?, (0, 0));
 
     let introspected: Value = http()?
         .post(idp.url("/token/introspection"))
