@@ -99,6 +99,10 @@ pub struct AddArgs {
     /// Refresh this many seconds before expiry (default 300).
     #[arg(long, value_name = "SECONDS")]
     pub refresh_margin: Option<i64>,
+    /// Refresh proactively before expiry, even when nobody asks (the
+    /// running app or agent does it).
+    #[arg(long)]
+    pub keep_fresh: bool,
     /// Read the client secret from stdin and store it in the OS vault.
     #[arg(long)]
     pub client_secret_stdin: bool,

@@ -41,6 +41,7 @@ fn add(store: &ProfileStore, args: AddArgs) -> Result<ExitCode> {
         scopes: (!args.scopes.is_empty()).then_some(args.scopes),
         login: args.login,
         refresh_margin: args.refresh_margin,
+        keep_fresh: args.keep_fresh.then_some(true),
     };
     let profile = Profile::from_fields(&args.name, fields).map_err(|e| {
         Error::InvalidInput(format!("--{}: {}", e.field.replace('_', "-"), e.message))
@@ -131,11 +132,12 @@ fn show(store: &ProfileStore, name: &str, json: bool) -> Result<ExitCode> {
         Provider::Google | Provider::Github => {}
     }
     text.push_str(&format!(
-        "client id:      {}\nscopes:         {}\nlogin:          {}\nrefresh margin: {} s\n",
+        "client id:      {}\nscopes:         {}\nlogin:          {}\nrefresh margin: {} s\nkeep fresh:     {}\n",
         p.client_id,
         p.scopes.join(" "),
         p.login.as_str(),
-        p.refresh_margin_secs
+        p.refresh_margin_secs,
+        if p.keep_fresh { "yes" } else { "no" }
     ));
     print_text(&text)?;
     Ok(ExitCode::SUCCESS)

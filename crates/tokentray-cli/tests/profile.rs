@@ -44,6 +44,7 @@ fn add_list_show_remove_round_trip() {
             "device",
             "--refresh-margin",
             "120",
+            "--keep-fresh",
         ])
         .assert()
         .success();
@@ -69,6 +70,8 @@ fn add_list_show_remove_round_trip() {
         serde_json::json!(["openid", "api.read"])
     );
     assert_eq!(profiles[1]["refresh_margin_secs"], 120);
+    assert_eq!(profiles[1]["keep_fresh"], true);
+    assert_eq!(profiles[0]["keep_fresh"], false);
 
     let text = env.tokentray().args(["profile", "list"]).output().unwrap();
     assert!(

@@ -9,6 +9,7 @@
 //! scopes = ["https://graph.microsoft.com/.default"]
 //! login = "embedded"
 //! refresh_margin = 300
+//! keep_fresh = true
 //! ```
 
 use super::{FieldError, LoginMode, Preset, Profile, ProfileFields};
@@ -36,6 +37,7 @@ struct RawProfile {
     scopes: Option<Spanned<Vec<String>>>,
     login: Option<Spanned<LoginMode>>,
     refresh_margin: Option<Spanned<i64>>,
+    keep_fresh: Option<Spanned<bool>>,
 }
 
 impl RawProfile {
@@ -49,6 +51,7 @@ impl RawProfile {
             "scopes" => self.scopes.as_ref().map(Spanned::span),
             "login" => self.login.as_ref().map(Spanned::span),
             "refresh_margin" => self.refresh_margin.as_ref().map(Spanned::span),
+            "keep_fresh" => self.keep_fresh.as_ref().map(Spanned::span),
             _ => None,
         }
     }
@@ -62,6 +65,7 @@ impl RawProfile {
             scopes: self.scopes.as_ref().map(|v| v.get_ref().clone()),
             login: self.login.as_ref().map(|v| *v.get_ref()),
             refresh_margin: self.refresh_margin.as_ref().map(|v| *v.get_ref()),
+            keep_fresh: self.keep_fresh.as_ref().map(|v| *v.get_ref()),
         }
     }
 }
@@ -167,6 +171,7 @@ issuer = "http://127.0.0.1:3000"
 client_id = "tokentray-public"
 login = "device"
 refresh_margin = 60
+keep_fresh = true
 "#;
 
     #[test]
@@ -182,6 +187,8 @@ refresh_margin = 60
         );
         assert_eq!(profiles[1].login, LoginMode::Device);
         assert_eq!(profiles[1].refresh_margin_secs, 60);
+        assert!(profiles[1].keep_fresh);
+        assert!(!profiles[0].keep_fresh);
         assert!(parse(Path::new("p.toml"), "").unwrap().is_empty());
     }
 

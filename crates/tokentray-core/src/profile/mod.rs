@@ -197,6 +197,8 @@ pub struct Profile {
     pub login: LoginMode,
     /// Refresh this many seconds before the access token expires.
     pub refresh_margin_secs: u64,
+    /// Refresh proactively, before expiry, even when nobody asks.
+    pub keep_fresh: bool,
 }
 
 /// A profile's fields before validation, as they come from the file or a
@@ -217,6 +219,8 @@ pub struct ProfileFields {
     pub login: Option<LoginMode>,
     /// Refresh margin in seconds; `None` means the default.
     pub refresh_margin: Option<i64>,
+    /// Refresh proactively; `None` means no.
+    pub keep_fresh: Option<bool>,
 }
 
 /// A rule a profile broke: which field, and why.
@@ -311,6 +315,7 @@ impl Profile {
             scopes,
             login,
             refresh_margin_secs,
+            keep_fresh: fields.keep_fresh.unwrap_or(false),
         })
     }
 }

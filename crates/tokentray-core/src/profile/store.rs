@@ -194,6 +194,9 @@ fn to_table(profile: &Profile) -> toml_edit::Table {
     table.insert("login", toml_edit::value(profile.login.as_str()));
     let margin = i64::try_from(profile.refresh_margin_secs).unwrap_or(i64::MAX);
     table.insert("refresh_margin", toml_edit::value(margin));
+    if profile.keep_fresh {
+        table.insert("keep_fresh", toml_edit::value(true));
+    }
     table
 }
 
