@@ -123,6 +123,25 @@ pub enum Error {
         reason: String,
     },
 
+    /// The provider's answer failed a security check: wrong `state`,
+    /// issuer mix-up, an invalid ID token, a changed identity on refresh.
+    /// Nothing from that answer is used.
+    #[error("{provider}: response rejected: {reason}")]
+    Rejected {
+        /// Which provider (issuer or preset name).
+        provider: String,
+        /// Which check failed (never a token).
+        reason: String,
+    },
+
+    /// The user (or the face, on the user's behalf) cancelled a sign-in, or
+    /// it timed out waiting for them: nothing to report as a failure.
+    #[error("sign-in cancelled: {reason}")]
+    Cancelled {
+        /// What happened, e.g. "declined at the provider (access_denied)".
+        reason: String,
+    },
+
     /// A file could not be read or written.
     #[error("{action} {}: {source}", path.display())]
     Io {
@@ -151,6 +170,8 @@ impl Error {
             Error::Provider { .. } => "provider",
             Error::Network(_) => "network",
             Error::SignInRequired { .. } => "sign_in_required",
+            Error::Rejected { .. } => "rejected",
+            Error::Cancelled { .. } => "cancelled",
             Error::Io { .. } => "io",
         }
     }

@@ -8,7 +8,10 @@
 pub mod account;
 pub mod broker;
 pub mod error;
+pub mod flow;
+pub mod http;
 pub mod profile;
+pub mod provider;
 pub mod schedule;
 pub mod secret;
 pub mod token;
