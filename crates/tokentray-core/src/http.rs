@@ -129,6 +129,20 @@ impl HttpClient {
         self.send(request, url, what).await
     }
 
+    /// GET `url` asking for JSON, with `Authorization: Bearer` (userinfo).
+    pub async fn get_json_bearer(&self, url: &Url, token: &Secret, what: &str) -> Result<Reply> {
+        check_url(url)?;
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+            .map_err(|_| Error::InvalidInput("the access token cannot go in a header".into()))?;
+        value.set_sensitive(true);
+        let request = self
+            .client
+            .get(url.clone())
+            .header(ACCEPT, "application/json")
+            .header(AUTHORIZATION, value);
+        self.send(request, url, what).await
+    }
+
     /// POST a form to `url` asking for JSON, with HTTP Basic client
     /// authentication (RFC 6749 §2.3.1: id and secret form-encoded first)
     /// when `basic` is given.

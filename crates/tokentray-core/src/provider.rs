@@ -45,6 +45,8 @@ pub struct Metadata {
     pub token_endpoint: Url,
     /// The signing keys.
     pub jwks_uri: Option<Url>,
+    /// OpenID Connect userinfo (display claims missing from the ID token).
+    pub userinfo_endpoint: Option<Url>,
     /// RFC 8628.
     pub device_authorization_endpoint: Option<Url>,
     /// RFC 7009.
@@ -162,6 +164,7 @@ pub fn github() -> Result<ProviderInfo> {
             authorization_endpoint: Some(url("https://github.com/login/oauth/authorize")?),
             token_endpoint: url("https://github.com/login/oauth/access_token")?,
             jwks_uri: None,
+            userinfo_endpoint: None,
             device_authorization_endpoint: Some(url("https://github.com/login/device/code")?),
             revocation_endpoint: None,
             code_challenge_methods_supported: None,
@@ -356,6 +359,7 @@ async fn discover(http: &HttpClient, provider: &Provider, issuer: &str) -> Resul
         metadata.authorization_endpoint.as_ref(),
         Some(&metadata.token_endpoint),
         metadata.jwks_uri.as_ref(),
+        metadata.userinfo_endpoint.as_ref(),
         metadata.device_authorization_endpoint.as_ref(),
         metadata.revocation_endpoint.as_ref(),
     ]

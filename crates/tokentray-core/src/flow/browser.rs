@@ -25,9 +25,11 @@ const MAX_REQUEST: usize = 16 * 1024;
 /// Time a connection gets to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-const DONE_PAGE: &str = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Tokentray</title></head>\
+const DONE_PAGE: &str =
+    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Tokentray</title></head>\
 <body><p>Tokentray received the sign-in response. You can close this tab.</p></body></html>";
-const BAD_PAGE: &str = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Tokentray</title></head>\
+const BAD_PAGE: &str =
+    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Tokentray</title></head>\
 <body><p>This is not a valid sign-in response for Tokentray.</p></body></html>";
 
 impl OAuth {
@@ -113,7 +115,8 @@ pub(super) fn judge(head: &str, state: &Secret) -> Verdict {
         return Verdict::Bad;
     };
     let mut parts = line.split(' ');
-    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next()) else {
+    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next())
+    else {
         return Verdict::Bad;
     };
     if !version.starts_with("HTTP/1.") || parts.next().is_some() {
@@ -195,7 +198,10 @@ async fn respond(stream: &mut TcpStream, status: &str, page: &str) -> std::io::R
 /// else `xdg-open` (Linux and BSDs), `open` (macOS), or Windows' URL handler.
 /// The URL goes as one argument, never through a shell.
 pub fn open_in_browser(url: &Url) -> Result<()> {
-    let mut command = match std::env::var("BROWSER").ok().filter(|b| !b.trim().is_empty()) {
+    let mut command = match std::env::var("BROWSER")
+        .ok()
+        .filter(|b| !b.trim().is_empty())
+    {
         Some(browser) => {
             let first = browser.split(':').next().unwrap_or_default();
             let mut words = first.split_whitespace();
@@ -234,9 +240,9 @@ pub fn open_in_browser(url: &Url) -> Result<()> {
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
-    let mut child = command
-        .spawn()
-        .map_err(|err| Error::InvalidInput(format!("cannot open a browser: {err}; set $BROWSER")))?;
+    let mut child = command.spawn().map_err(|err| {
+        Error::InvalidInput(format!("cannot open a browser: {err}; set $BROWSER"))
+    })?;
     // Reap it in the background: openers usually exit at once.
     std::thread::spawn(move || {
         // Ignored: nothing to do if waiting fails.
@@ -259,9 +265,15 @@ mod tests {
         let state = Secret::new("s-123");
         assert_eq!(judge(&request("/"), &state), Verdict::NotFound);
         assert_eq!(judge(&request("/favicon.ico"), &state), Verdict::NotFound);
-        assert_eq!(judge(&request("/callback/x?state=s-123"), &state), Verdict::NotFound);
+        assert_eq!(
+            judge(&request("/callback/x?state=s-123"), &state),
+            Verdict::NotFound
+        );
         assert_eq!(judge(&request("/callback?code=c"), &state), Verdict::Bad);
-        assert_eq!(judge(&request("/callback?code=c&state=s-12"), &state), Verdict::Bad);
+        assert_eq!(
+            judge(&request("/callback?code=c&state=s-12"), &state),
+            Verdict::Bad
+        );
         assert_eq!(
             judge(&request("/callback?state=s-123&state=s-123"), &state),
             Verdict::Bad
@@ -275,7 +287,10 @@ mod tests {
             Verdict::Callback(params) => assert!(params.contains(&("code".into(), "c".into()))),
             other => panic!("{other:?}"),
         }
-        match judge(&request("/callback?error=access_denied&state=s-123"), &state) {
+        match judge(
+            &request("/callback?error=access_denied&state=s-123"),
+            &state,
+        ) {
             Verdict::Callback(params) => assert!(params.iter().any(|(k, _)| k == "error")),
             other => panic!("{other:?}"),
         }
@@ -297,6 +312,9 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(error.kind(), "cancelled");
-        assert!(TcpStream::connect(address).await.is_err(), "still listening");
+        assert!(
+            TcpStream::connect(address).await.is_err(),
+            "still listening"
+        );
     }
 }

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::{constant_time_eq, interactive_scopes, parse_url, random_token, token_response, OAuth, TokenSet};
+use super::{
+    constant_time_eq, interactive_scopes, parse_url, random_token, token_response, OAuth, TokenSet,
+};
 use crate::error::{Error, Result};
 use crate::profile::{Profile, Provider};
 use crate::provider::ProviderInfo;
@@ -65,7 +67,8 @@ impl PendingSignIn {
 /// S4: the S256 challenge of a verifier.
 pub(super) fn pkce_challenge(verifier: &Secret) -> String {
     use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.expose().as_bytes()))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(verifier.expose().as_bytes()))
 }
 
 /// The query parameters of a redirect, first value of each name wins;
@@ -93,7 +96,8 @@ pub(super) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'
 
 /// S3: `state` present and equal (constant time).
 pub(super) fn state_matches(params: &[(String, String)], expected: &Secret) -> bool {
-    param(params, "state").is_some_and(|state| constant_time_eq(state.as_bytes(), expected.expose().as_bytes()))
+    param(params, "state")
+        .is_some_and(|state| constant_time_eq(state.as_bytes(), expected.expose().as_bytes()))
 }
 
 impl OAuth {
@@ -101,7 +105,11 @@ impl OAuth {
     /// verifier, `state` and `nonce`, and builds the authorize URL for
     /// `redirect_uri` (the loopback listener's, or the one a face
     /// intercepts, such as Microsoft's `…/oauth2/nativeclient`).
-    pub async fn begin_sign_in(&self, profile: &Profile, redirect_uri: &str) -> Result<PendingSignIn> {
+    pub async fn begin_sign_in(
+        &self,
+        profile: &Profile,
+        redirect_uri: &str,
+    ) -> Result<PendingSignIn> {
         let redirect_uri = parse_url(redirect_uri, "redirect URI")?;
         let info = self.provider(profile).await?;
         info.require_s256()?;
@@ -151,7 +159,11 @@ impl OAuth {
     /// `error=access_denied` to [`Error::Cancelled`] and other errors to
     /// [`Error::Provider`], then exchanges the code and validates the ID
     /// token with the nonce.
-    pub async fn finish_sign_in(&self, pending: &PendingSignIn, redirect_url: &str) -> Result<TokenSet> {
+    pub async fn finish_sign_in(
+        &self,
+        pending: &PendingSignIn,
+        redirect_url: &str,
+    ) -> Result<TokenSet> {
         let rejected = |reason: &str| Error::Rejected {
             provider: pending.info.name.clone(),
             reason: reason.to_owned(),
@@ -163,7 +175,9 @@ impl OAuth {
             || url.port_or_known_default() != expected.port_or_known_default()
             || url.path() != expected.path()
         {
-            return Err(rejected("the redirect does not go to this sign-in's redirect URI"));
+            return Err(rejected(
+                "the redirect does not go to this sign-in's redirect URI",
+            ));
         }
         let params = callback_params(url.query().unwrap_or("")).map_err(|why| rejected(&why))?;
         self.finish_with_params(pending, &params).await
@@ -180,7 +194,9 @@ impl OAuth {
             reason: reason.to_owned(),
         };
         if !state_matches(params, &pending.state) {
-            return Err(rejected("the redirect's state does not match this sign-in (S3)"));
+            return Err(rejected(
+                "the redirect's state does not match this sign-in (S3)",
+            ));
         }
         if pending.used.swap(true, Ordering::SeqCst) {
             return Err(rejected("this sign-in was already finished"));
@@ -191,13 +207,16 @@ impl OAuth {
                 return Err(rejected("the redirect's iss names another issuer (mix-up)"))
             }
             None if info.metadata.authorization_response_iss_parameter_supported => {
-                return Err(rejected("the redirect lacks the iss parameter the provider promises"))
+                return Err(rejected(
+                    "the redirect lacks the iss parameter the provider promises",
+                ))
             }
             _ => {}
         }
         if let Some(code) = param(params, "error") {
             let code = crate::http::clean(code, 64);
-            let description = param(params, "error_description").map(|d| crate::http::clean(d, 300));
+            let description =
+                param(params, "error_description").map(|d| crate::http::clean(d, 300));
             if code == "access_denied" {
                 return Err(Error::Cancelled {
                     reason: "declined at the provider (access_denied)".into(),
@@ -248,21 +267,33 @@ mod tests {
     fn pkce_challenge_matches_rfc_7636_appendix_b() {
         // S4
         let verifier = Secret::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
-        assert_eq!(pkce_challenge(&verifier), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+        assert_eq!(
+            pkce_challenge(&verifier),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
     }
 
     #[test]
     fn callback_query_parsing() {
         // S3
-        let params = callback_params("code=a%2Bb&state=s1&iss=http%3A%2F%2F127.0.0.1%3A1&x=1&x=2").unwrap();
+        let params =
+            callback_params("code=a%2Bb&state=s1&iss=http%3A%2F%2F127.0.0.1%3A1&x=1&x=2").unwrap();
         assert_eq!(param(&params, "code"), Some("a+b"));
         assert_eq!(param(&params, "iss"), Some("http://127.0.0.1:1"));
         assert_eq!(param(&params, "x"), Some("1"));
         assert!(state_matches(&params, &Secret::new("s1")));
         assert!(!state_matches(&params, &Secret::new("s2")));
         assert!(!state_matches(&params, &Secret::new("s1x")));
-        assert!(!state_matches(&callback_params("code=a").unwrap(), &Secret::new("")));
-        for twice in ["state=a&state=b", "code=a&code=b", "state=a&iss=x&iss=y", "error=a&error=b"] {
+        assert!(!state_matches(
+            &callback_params("code=a").unwrap(),
+            &Secret::new("")
+        ));
+        for twice in [
+            "state=a&state=b",
+            "code=a&code=b",
+            "state=a&iss=x&iss=y",
+            "error=a&error=b",
+        ] {
             assert!(callback_params(twice).is_err(), "{twice}");
         }
         assert!(callback_params("").unwrap().is_empty());

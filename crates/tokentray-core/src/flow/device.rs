@@ -71,7 +71,10 @@ impl OAuth {
         let endpoint = info.device_authorization_endpoint()?.clone();
         let scopes = interactive_scopes(&profile.provider, &profile.scopes);
         let scope = scopes.join(" ");
-        let form = [("client_id", profile.client_id.as_str()), ("scope", scope.as_str())];
+        let form = [
+            ("client_id", profile.client_id.as_str()),
+            ("scope", scope.as_str()),
+        ];
         let reply = self
             .http
             .post_form(&endpoint, &form, None, "device authorization")
@@ -104,7 +107,11 @@ impl OAuth {
     /// Polls until the user approved (tokens), declined
     /// ([`Error::Cancelled`]), the code expired (`expired_token`, as
     /// [`Error::Provider`]), or `cancel` fired ([`Error::Cancelled`]).
-    pub async fn finish_device(&self, device: DeviceSignIn, cancel: CancellationToken) -> Result<TokenSet> {
+    pub async fn finish_device(
+        &self,
+        device: DeviceSignIn,
+        cancel: CancellationToken,
+    ) -> Result<TokenSet> {
         let info = Arc::clone(&device.info);
         let mut interval = device.poll;
         let expired = || Error::Provider {

@@ -60,7 +60,9 @@ pub(super) enum Failure {
 impl Failure {
     pub(super) fn into_error(self, info: &ProviderInfo) -> Error {
         let reason = match self {
-            Failure::UnknownKey => "the ID token is signed with a key the provider does not publish".to_owned(),
+            Failure::UnknownKey => {
+                "the ID token is signed with a key the provider does not publish".to_owned()
+            }
             Failure::Invalid(reason) => reason,
         };
         Error::Rejected {
@@ -85,7 +87,9 @@ pub(super) fn verify(
     let (issuer, exact) = match &info.issuer_rule {
         IssuerRule::Exact(issuer) => (issuer.clone(), true),
         // Checked below, with the token's own claims.
-        IssuerRule::MicrosoftTemplate(_) | IssuerRule::Google => (info.metadata.issuer.clone(), false),
+        IssuerRule::MicrosoftTemplate(_) | IssuerRule::Google => {
+            (info.metadata.issuer.clone(), false)
+        }
     };
     let issuer = IssuerUrl::new(issuer).map_err(|_| Failure::Invalid("bad issuer URL".into()))?;
     let skew = chrono::Duration::from_std(skew).unwrap_or_else(|_| chrono::Duration::zero());
@@ -118,12 +122,14 @@ pub(super) fn verify(
             (Some(_), None) => Err("nonce missing".to_owned()),
         }
     };
-    let claims = token.claims(&verifier, nonce_check).map_err(|err| match err {
-        ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey) => {
-            Failure::UnknownKey
-        }
-        other => Failure::Invalid(describe(&other)),
-    })?;
+    let claims = token
+        .claims(&verifier, nonce_check)
+        .map_err(|err| match err {
+            ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            ) => Failure::UnknownKey,
+            other => Failure::Invalid(describe(&other)),
+        })?;
 
     // OIDC Core §3.1.3.7 steps 4–5, which the library leaves to us.
     let audiences = claims.audiences();

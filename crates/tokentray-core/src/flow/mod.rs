@@ -25,10 +25,10 @@ mod code;
 mod device;
 mod id_token;
 
+pub use crate::token::{Identity, TokenSet};
 pub use browser::open_in_browser;
 pub use code::PendingSignIn;
 pub use device::DeviceSignIn;
-pub use crate::token::{Identity, TokenSet};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -154,7 +154,8 @@ impl OAuth {
             )
             .await?;
         let raw = token_response(&info, reply)?;
-        self.token_set(profile, &info, raw, scopes, None, None).await
+        self.token_set(profile, &info, raw, scopes, None, None)
+            .await
     }
 
     /// Refreshes. Returns the rotated refresh token when the provider sends
@@ -209,7 +210,10 @@ impl OAuth {
             ("token_type_hint", "refresh_token"),
             ("client_id", profile.client_id.as_str()),
         ];
-        let reply = self.http.post_form(endpoint, &form, None, "revocation").await?;
+        let reply = self
+            .http
+            .post_form(endpoint, &form, None, "revocation")
+            .await?;
         if reply.is_success() {
             return Ok(true);
         }
@@ -227,7 +231,8 @@ impl OAuth {
         nonce: Option<&Secret>,
     ) -> Result<Identity> {
         let info = self.provider(profile).await?;
-        self.validate_with(&info, &profile.client_id, id_token, nonce).await
+        self.validate_with(&info, &profile.client_id, id_token, nonce)
+            .await
     }
 
     async fn validate_with(
@@ -304,8 +309,15 @@ impl OAuth {
             }
             _ => None,
         };
+        let access_token = Secret::new(raw.access_token);
+        let identity = match identity {
+            Some(identity) if previous.is_none() => {
+                Some(self.complete_identity(info, identity, &access_token).await)
+            }
+            other => other,
+        };
         Ok(TokenSet {
-            access_token: Secret::new(raw.access_token),
+            access_token,
             token_type: match raw.token_type.as_deref() {
                 None | Some("") => "Bearer".to_owned(),
                 Some(kind) if kind.eq_ignore_ascii_case("bearer") => "Bearer".to_owned(),
@@ -351,6 +363,59 @@ impl crate::broker::Grants for OAuth {
         refresh_token: &Secret,
     ) -> impl std::future::Future<Output = Result<bool>> + Send {
         OAuth::revoke(self, profile, refresh_token)
+    }
+}
+
+impl OAuth {
+    /// Fills display claims (name, username, email) the ID token left out
+    /// from the userinfo endpoint, when its `sub` is the same. Display only:
+    /// a failure leaves the identity as it was.
+    async fn complete_identity(
+        &self,
+        info: &ProviderInfo,
+        mut identity: Identity,
+        access_token: &Secret,
+    ) -> Identity {
+        #[derive(Deserialize)]
+        struct UserInfo {
+            sub: String,
+            name: Option<String>,
+            preferred_username: Option<String>,
+            email: Option<String>,
+        }
+        if identity.name.is_some() && identity.username.is_some() && identity.email.is_some() {
+            return identity;
+        }
+        let Some(endpoint) = info.metadata.userinfo_endpoint.as_ref() else {
+            return identity;
+        };
+        let reply = match self
+            .http
+            .get_json_bearer(endpoint, access_token, "userinfo")
+            .await
+        {
+            Ok(reply) if reply.is_success() => reply,
+            Ok(reply) => {
+                tracing::debug!(
+                    status = reply.status,
+                    "userinfo refused; identity from the ID token only"
+                );
+                return identity;
+            }
+            Err(error) => {
+                tracing::debug!(%error, "userinfo failed; identity from the ID token only");
+                return identity;
+            }
+        };
+        match parse_json::<UserInfo>(&reply.body, "userinfo") {
+            Ok(user) if user.sub == identity.subject => {
+                identity.name = identity.name.or(user.name);
+                identity.username = identity.username.or(user.preferred_username);
+                identity.email = identity.email.or(user.email);
+            }
+            _ => tracing::debug!("userinfo unusable or for another subject; ignored"),
+        }
+        identity
     }
 }
 
@@ -498,7 +563,12 @@ mod tests {
         let got = interactive_scopes(&ms, &["https://graph.microsoft.com/.default".into()]);
         assert_eq!(
             got,
-            ["https://graph.microsoft.com/.default", "openid", "profile", "offline_access"]
+            [
+                "https://graph.microsoft.com/.default",
+                "openid",
+                "profile",
+                "offline_access"
+            ]
         );
         let oidc = Provider::Oidc {
             issuer: "https://i.example".into(),
