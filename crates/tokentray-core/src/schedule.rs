@@ -9,11 +9,12 @@
 //! late by the length of a lunch break. Between deadlines nothing runs;
 //! adding or cancelling a job wakes the task through a `Notify`.
 
-use crate::token::EpochSecs;
+use crate::broker::{Broker, Event, Grants, TokenRequest};
+use crate::token::{EpochSecs, ScopeSet};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{broadcast, Notify};
 use tokio_util::sync::CancellationToken;
 
 /// Longest sleep before the wall clock is read again.
@@ -189,6 +190,172 @@ pub async fn run(
     }
 }
 
+/// How long before a refresh token ends the user is told.
+pub const REFRESH_TOKEN_LEAD_SECS: EpochSecs = 24 * 3600;
+/// Shortest gap between two proactive refreshes of one profile, so a
+/// provider that issues tokens shorter-lived than the margin cannot make
+/// Tokentray refresh in a loop.
+pub const MIN_REFRESH_GAP_SECS: EpochSecs = 5;
+
+/// When to refresh a token that expires at `expires_at`: `margin` seconds
+/// before, but never sooner than halfway through what is left (nor within
+/// [`MIN_REFRESH_GAP_SECS`]).
+pub fn refresh_deadline(now: EpochSecs, expires_at: EpochSecs, margin: EpochSecs) -> EpochSecs {
+    let halfway = now + (expires_at - now) / 2;
+    (expires_at - margin)
+        .max(halfway)
+        .max(now + MIN_REFRESH_GAP_SECS)
+}
+
+/// Asks for a reminder `lead` seconds before a copied token expires.
+pub fn remind_before_expiry(
+    schedule: &Schedule,
+    profile: &str,
+    expires_at: EpochSecs,
+    lead: EpochSecs,
+) {
+    schedule.at(
+        expires_at - lead,
+        Job::CopiedTokenExpiring {
+            profile: profile.to_string(),
+            expires_at,
+        },
+    );
+}
+
+/// Keeps `keep_fresh` profiles refreshed and reminders firing until
+/// `shutdown`: schedules each keep-fresh account's next refresh from what
+/// the vault holds, re-schedules after every refresh the broker announces,
+/// forgets a profile's jobs when it signs out or needs a sign-in, and turns
+/// due reminders into broker events.
+pub async fn drive<G: Grants>(
+    broker: Broker<G>,
+    schedule: Schedule,
+    clock: Arc<dyn Clock>,
+    shutdown: CancellationToken,
+) {
+    let mut events = broker.subscribe();
+    if let Err(error) = plan_all(&broker, &schedule, clock.now()) {
+        tracing::warn!(kind = error.kind(), "cannot plan refreshes: {error}");
+    }
+    let runner = {
+        let broker = broker.clone();
+        run(
+            schedule.clone(),
+            Arc::clone(&clock),
+            shutdown.clone(),
+            move |job| on_due(&broker, job),
+        )
+    };
+    tokio::pin!(runner);
+    loop {
+        tokio::select! {
+            () = &mut runner => return,
+            event = events.recv() => match event {
+                Ok(Event::Refreshed { profile, .. }) => {
+                    if let Err(error) = plan_profile(&broker, &schedule, &profile, clock.now()) {
+                        tracing::warn!(%profile, kind = error.kind(), "cannot plan the next refresh");
+                    }
+                }
+                Ok(Event::SignInRequired { profile, .. }) => schedule.cancel_profile(&profile),
+                Ok(Event::AccountsChanged) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                    if let Err(error) = plan_all(&broker, &schedule, clock.now()) {
+                        tracing::warn!(kind = error.kind(), "cannot plan refreshes: {error}");
+                    }
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+        }
+    }
+}
+
+fn on_due<G: Grants>(broker: &Broker<G>, job: Job) {
+    match job {
+        Job::Refresh { profile } => {
+            let broker = broker.clone();
+            tokio::spawn(async move {
+                let request = TokenRequest {
+                    force_refresh: true,
+                    ..TokenRequest::for_profile(&profile)
+                };
+                // Failures are announced by the broker itself.
+                if let Err(error) = broker.token(&request).await {
+                    tracing::info!(%profile, kind = error.kind(), "proactive refresh failed");
+                }
+            });
+        }
+        Job::CopiedTokenExpiring {
+            profile,
+            expires_at,
+        } => broker.announce(Event::ExpiringSoon {
+            profile,
+            expires_at,
+        }),
+        Job::RefreshTokenExpiring {
+            profile,
+            expires_at,
+        } => broker.announce(Event::RefreshTokenExpiring {
+            profile,
+            expires_at,
+        }),
+    }
+}
+
+/// Plans every profile; a profile with no account loses its jobs.
+fn plan_all<G: Grants>(
+    broker: &Broker<G>,
+    schedule: &Schedule,
+    now: EpochSecs,
+) -> crate::Result<()> {
+    for profile in broker.profiles().load()? {
+        plan_profile(broker, schedule, &profile.name, now)?;
+    }
+    Ok(())
+}
+
+/// Schedules the next refresh of a keep-fresh profile (from its cached
+/// token's expiry) and the refresh token's end-of-life warning.
+fn plan_profile<G: Grants>(
+    broker: &Broker<G>,
+    schedule: &Schedule,
+    name: &str,
+    now: EpochSecs,
+) -> crate::Result<()> {
+    let profile = broker.profiles().get(name)?;
+    let account = match broker.accounts().for_profile(name)? {
+        Some(account) if account.sign_in_required.is_none() => account,
+        _ => {
+            schedule.cancel_profile(name);
+            return Ok(());
+        }
+    };
+    let record = broker.accounts().record(&account)?.unwrap_or_default();
+    if profile.keep_fresh {
+        let margin = i64::try_from(profile.refresh_margin_secs).unwrap_or(i64::MAX);
+        let when = match record.access_token(&ScopeSet::new(&profile.scopes)) {
+            Some(token) => refresh_deadline(now, token.expires_at, margin),
+            None => now,
+        };
+        schedule.at(
+            when,
+            Job::Refresh {
+                profile: name.to_string(),
+            },
+        );
+    }
+    if let Some(expires_at) = record.refresh_expires_at {
+        schedule.at(
+            expires_at - REFRESH_TOKEN_LEAD_SECS,
+            Job::RefreshTokenExpiring {
+                profile: name.to_string(),
+                expires_at,
+            },
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,5 +448,101 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert_eq!(wakeups.load(std::sync::atomic::Ordering::SeqCst), 1);
         shutdown.cancel();
+    }
+
+    #[test]
+    fn refresh_deadlines() {
+        // An hour-long token with a 5-minute margin: 5 minutes before.
+        assert_eq!(refresh_deadline(T0, T0 + 3600, 300), T0 + 3300);
+        // A token shorter-lived than the margin: halfway, not at once.
+        assert_eq!(refresh_deadline(T0, T0 + 60, 300), T0 + 30);
+        // Already expired: soon, but not in a loop.
+        assert_eq!(
+            refresh_deadline(T0, T0 - 10, 300),
+            T0 + MIN_REFRESH_GAP_SECS
+        );
+    }
+
+    mod driving {
+        use super::*;
+        use crate::broker::testing::{setup, sign_in};
+        use crate::profile::LoginMode;
+
+        fn start_drive(s: &crate::broker::testing::Setup) -> (Schedule, CancellationToken) {
+            let schedule = Schedule::new();
+            let shutdown = CancellationToken::new();
+            let clock = Arc::new(TokioClock::starting_at(crate::token::now()));
+            tokio::spawn(drive(
+                s.broker.clone(),
+                schedule.clone(),
+                clock,
+                shutdown.clone(),
+            ));
+            (schedule, shutdown)
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn keep_fresh_accounts_are_refreshed_before_expiry_without_a_caller() {
+            let s = setup(LoginMode::Device, true);
+            sign_in(&s, 3600);
+            let (schedule, shutdown) = start_drive(&s);
+            tokio::time::sleep(Duration::from_secs(3290)).await;
+            assert_eq!(s.grants.refreshes(), 0, "nothing before the margin");
+            tokio::time::sleep(Duration::from_secs(20)).await;
+            assert_eq!(s.grants.refreshes(), 1, "refreshed 5 minutes before expiry");
+            assert!(
+                schedule
+                    .pending()
+                    .iter()
+                    .any(|(_, job)| matches!(job, Job::Refresh { .. })),
+                "the next refresh is planned"
+            );
+            shutdown.cancel();
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn other_accounts_are_left_alone_and_sign_in_required_cancels() {
+            let s = setup(LoginMode::Device, false);
+            sign_in(&s, 3600);
+            let (schedule, shutdown) = start_drive(&s);
+            tokio::time::sleep(Duration::from_secs(7200)).await;
+            assert_eq!(s.grants.refreshes(), 0);
+            assert!(schedule.pending().is_empty());
+            shutdown.cancel();
+
+            let s = setup(LoginMode::Device, true);
+            sign_in(&s, 3600);
+            s.grants.set_failure(Some("invalid_grant"));
+            let (schedule, shutdown) = start_drive(&s);
+            tokio::time::sleep(Duration::from_secs(3400)).await;
+            assert_eq!(s.grants.refreshes(), 1);
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            assert_eq!(s.grants.refreshes(), 1, "no retry loop after invalid_grant");
+            assert!(schedule.pending().is_empty());
+            shutdown.cancel();
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_copied_token_reminder_fires_once_at_the_right_time() {
+            let s = setup(LoginMode::Device, false);
+            sign_in(&s, 3600);
+            let mut events = s.broker.subscribe();
+            let (schedule, shutdown) = start_drive(&s);
+            let expires_at = crate::token::now() + 3600;
+            remind_before_expiry(&schedule, "p", expires_at, 300);
+            tokio::time::sleep(Duration::from_secs(3290)).await;
+            assert!(events.try_recv().is_err(), "not yet");
+            tokio::time::sleep(Duration::from_secs(20)).await;
+            assert_eq!(
+                events.try_recv().unwrap(),
+                Event::ExpiringSoon {
+                    profile: "p".into(),
+                    expires_at
+                }
+            );
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            assert!(events.try_recv().is_err(), "once");
+            shutdown.cancel();
+        }
     }
 }

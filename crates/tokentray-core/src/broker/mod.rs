@@ -82,6 +82,20 @@ pub enum Event {
         /// The error kind, or the provider's error code.
         code: String,
     },
+    /// A token the user copied expires soon (a reminder they asked for).
+    ExpiringSoon {
+        /// The profile.
+        profile: String,
+        /// When the copied token expires.
+        expires_at: EpochSecs,
+    },
+    /// The refresh token ends soon: a sign-in will be needed then.
+    RefreshTokenExpiring {
+        /// The profile.
+        profile: String,
+        /// When it ends.
+        expires_at: EpochSecs,
+    },
     /// Only an interactive sign-in can help.
     SignInRequired {
         /// The profile.
@@ -487,6 +501,12 @@ impl<G: Grants> Broker<G> {
         Arc::clone(flights.entry(id.to_string()).or_default())
     }
 
+    /// Publishes an event on behalf of a helper (the scheduler's
+    /// reminders).
+    pub fn announce(&self, event: Event) {
+        self.emit(event);
+    }
+
     fn emit(&self, event: Event) {
         // No subscriber is fine: nobody is listening yet.
         let _ = self.inner.events.send(event);
@@ -520,5 +540,7 @@ fn jitter(delay: Duration) -> Duration {
     delay.mul_f64(factor)
 }
 
+#[cfg(test)]
+pub(crate) mod testing;
 #[cfg(test)]
 mod tests;

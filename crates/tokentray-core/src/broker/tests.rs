@@ -2,140 +2,12 @@
 //! hits, single flight, rotation persisted first, terminal errors, network
 //! fallback. The same rules run against the real IdP in `tests/broker.rs`.
 
+use super::testing::{setup, sign_in};
 use super::*;
-use crate::profile::{Preset, ProfileFields, FILE_NAME};
-use crate::vault::MemoryVault;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-#[derive(Default)]
-struct Script {
-    refreshes: AtomicUsize,
-    /// Error code to fail refreshes with (`"network"` for a network error).
-    fail_with: Mutex<Option<String>>,
-    lifetime: Mutex<i64>,
-}
-
-#[derive(Clone, Default)]
-struct FakeGrants(Arc<Script>);
-
-impl FakeGrants {
-    fn set_failure(&self, code: Option<&str>) {
-        *self.0.fail_with.lock().unwrap() = code.map(str::to_string);
-    }
-    fn refreshes(&self) -> usize {
-        self.0.refreshes.load(Ordering::SeqCst)
-    }
-}
-
-fn token_set(n: usize, lifetime: i64) -> TokenSet {
-    TokenSet {
-        access_token: Secret::new(format!("access-{n}")),
-        token_type: "Bearer".into(),
-        expires_at: now() + lifetime,
-        scopes: vec![],
-        refresh_token: Some(Secret::new(format!("refresh-{n}"))),
-        refresh_expires_at: None,
-        id_token: None,
-        identity: Some(Identity {
-            issuer: "https://idp.example".into(),
-            subject: "alice".into(),
-            name: None,
-            username: Some("alice".into()),
-            email: None,
-            tenant: None,
-        }),
-    }
-}
-
-impl Grants for FakeGrants {
-    async fn refresh(
-        &self,
-        _profile: &Profile,
-        _refresh_token: &Secret,
-        _scopes: &[String],
-        _previous: Option<&Identity>,
-    ) -> Result<TokenSet> {
-        let n = self.0.refreshes.fetch_add(1, Ordering::SeqCst) + 1;
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        let failure = self.0.fail_with.lock().unwrap().clone();
-        match failure.as_deref() {
-            Some("network") => Err(Error::Network("connection refused".into())),
-            Some(code) => Err(Error::Provider {
-                provider: "fake".into(),
-                code: code.into(),
-                description: None,
-            }),
-            None => Ok(token_set(n, *self.0.lifetime.lock().unwrap())),
-        }
-    }
-
-    async fn client_credentials(
-        &self,
-        _: &Profile,
-        secret: &Secret,
-        _: &[String],
-    ) -> Result<TokenSet> {
-        assert_eq!(secret.expose(), "client-secret");
-        let n = self.0.refreshes.fetch_add(1, Ordering::SeqCst) + 1;
-        Ok(token_set(n, 3600))
-    }
-
-    async fn revoke(&self, _: &Profile, _: &Secret) -> Result<bool> {
-        Ok(true)
-    }
-}
-
-struct Setup {
-    broker: Broker<FakeGrants>,
-    grants: FakeGrants,
-    vault: Arc<MemoryVault>,
-    profile: Profile,
-    _dir: tempfile::TempDir,
-}
-
-fn setup(login: LoginMode) -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let profiles = ProfileStore::at(dir.path().join(FILE_NAME));
-    let profile = Profile::from_fields(
-        "p",
-        ProfileFields {
-            provider: Some(Preset::Oidc),
-            issuer: Some("https://idp.example".into()),
-            client_id: Some("c".into()),
-            scopes: Some(vec!["api.read".into()]),
-            login: Some(login),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    profiles.add(&profile).unwrap();
-    let vault = Arc::new(MemoryVault::in_memory());
-    let grants = FakeGrants::default();
-    *grants.0.lifetime.lock().unwrap() = 3600;
-    let retry = RetryPolicy {
-        attempts: 3,
-        first_delay: Duration::from_millis(1),
-    };
-    let broker = Broker::with_retry(grants.clone(), vault.clone(), profiles, retry);
-    Setup {
-        broker,
-        grants,
-        vault,
-        profile,
-        _dir: dir,
-    }
-}
-
-/// Signs in with an access token that expires in `lifetime` seconds.
-fn sign_in(s: &Setup, lifetime: i64) -> Account {
-    s.broker
-        .complete_sign_in(&s.profile, &token_set(0, lifetime))
-        .unwrap()
-}
 
 #[tokio::test]
 async fn no_account_means_sign_in_required() {
-    let s = setup(LoginMode::Device);
+    let s = setup(LoginMode::Device, false);
     let err = s
         .broker
         .token(&TokenRequest::for_profile("p"))
@@ -154,7 +26,7 @@ async fn no_account_means_sign_in_required() {
 
 #[tokio::test]
 async fn a_valid_token_is_served_without_refreshing() {
-    let s = setup(LoginMode::Device);
+    let s = setup(LoginMode::Device, false);
     sign_in(&s, 3600);
     let token = s
         .broker
@@ -184,7 +56,7 @@ async fn a_valid_token_is_served_without_refreshing() {
 
 #[tokio::test]
 async fn two_hundred_concurrent_callers_share_one_refresh() {
-    let s = setup(LoginMode::Device);
+    let s = setup(LoginMode::Device, false);
     sign_in(&s, 10); // inside the 300 s margin: every caller wants a refresh
     let mut rx = s.broker.subscribe();
     let calls: Vec<_> = (0..200)
@@ -207,7 +79,7 @@ async fn two_hundred_concurrent_callers_share_one_refresh() {
 
 #[tokio::test]
 async fn tokens_for_other_scopes_are_never_handed_out() {
-    let s = setup(LoginMode::Device);
+    let s = setup(LoginMode::Device, false);
     sign_in(&s, 3600);
     let request = TokenRequest {
         scopes: Some(vec!["api.write".into()]),
@@ -235,7 +107,7 @@ async fn tokens_for_other_scopes_are_never_handed_out() {
 
 #[tokio::test]
 async fn terminal_errors_mark_the_account_and_are_not_retried() {
-    let s = setup(LoginMode::Device);
+    let s = setup(LoginMode::Device, false);
     sign_in(&s, 10);
     s.grants.set_failure(Some("invalid_grant"));
     let mut rx = s.broker.subscribe();
@@ -270,7 +142,7 @@ async fn terminal_errors_mark_the_account_and_are_not_retried() {
 
 #[tokio::test]
 async fn network_errors_are_retried_then_the_cached_token_is_served() {
-    let s = setup(LoginMode::Device);
+    let s = setup(LoginMode::Device, false);
     sign_in(&s, 100); // valid, but inside the margin
     s.grants.set_failure(Some("network"));
     let token = s
@@ -286,7 +158,7 @@ async fn network_errors_are_retried_then_the_cached_token_is_served() {
     assert_eq!(s.grants.refreshes(), 3, "bounded retries");
 
     // Once expired, the network error comes through.
-    let s = setup(LoginMode::Device);
+    let s = setup(LoginMode::Device, false);
     sign_in(&s, -1);
     s.grants.set_failure(Some("network"));
     assert_eq!(
@@ -301,7 +173,7 @@ async fn network_errors_are_retried_then_the_cached_token_is_served() {
 
 #[tokio::test]
 async fn a_failed_vault_write_hands_out_nothing() {
-    let s = setup(LoginMode::Device);
+    let s = setup(LoginMode::Device, false);
     sign_in(&s, 10);
     s.vault.entries().fail_writes_after(0);
     let err = s
@@ -318,7 +190,7 @@ async fn a_failed_vault_write_hands_out_nothing() {
 
 #[tokio::test]
 async fn client_credentials_use_the_vault_secret_and_cache_in_memory() {
-    let s = setup(LoginMode::ClientCredentials);
+    let s = setup(LoginMode::ClientCredentials, false);
     let err = s
         .broker
         .token(&TokenRequest::for_profile("p"))
@@ -344,7 +216,7 @@ async fn client_credentials_use_the_vault_secret_and_cache_in_memory() {
 
 #[tokio::test]
 async fn sign_out_deletes_everything() {
-    let s = setup(LoginMode::Device);
+    let s = setup(LoginMode::Device, false);
     sign_in(&s, 3600);
     assert!(s.broker.sign_out("p").await.unwrap().is_some());
     assert!(s
