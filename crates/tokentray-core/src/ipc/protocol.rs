@@ -210,11 +210,14 @@ pub struct AccountInfo {
     pub subject: String,
 }
 
-/// A failed request: the core's stable error kind and its message.
+/// A failed request: the core's stable error kind ([`Error::kind`]) and its
+/// message. Two kinds come from the socket layer itself: `invalid_input`
+/// for a malformed frame, and `busy` when the agent serves as many
+/// connections as it allows (try again).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorReply {
-    /// [`Error::kind`] of the failure.
+    /// [`Error::kind`] of the failure, or `busy`.
     pub kind: String,
     /// What went wrong and how to fix it (never a token).
     pub message: String,
