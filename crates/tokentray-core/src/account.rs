@@ -76,8 +76,26 @@ pub struct CachedToken {
     pub token: Secret,
     /// Usually `Bearer`.
     pub token_type: String,
+    /// When it was issued (as seen here).
+    pub issued_at: EpochSecs,
     /// When it expires.
     pub expires_at: EpochSecs,
+}
+
+impl CachedToken {
+    /// When it should be refreshed: `margin` seconds before expiry, but not
+    /// before half its lifetime has passed (so a provider whose tokens live
+    /// shorter than the margin does not get a refresh on every call).
+    pub fn refresh_at(&self, margin: EpochSecs) -> EpochSecs {
+        let halfway = self.issued_at + (self.expires_at - self.issued_at) / 2;
+        (self.expires_at - margin).max(halfway)
+    }
+
+    /// Whether it can be handed out at `now` as is: before its refresh time
+    /// and valid for at least `min_valid` more seconds.
+    pub fn is_fresh(&self, now: EpochSecs, margin: EpochSecs, min_valid: EpochSecs) -> bool {
+        now < self.refresh_at(margin) && self.expires_at - now > min_valid
+    }
 }
 
 /// The secret part of an account.
@@ -118,6 +136,7 @@ impl Record {
             scopes: asked.clone(),
             token: tokens.access_token.clone(),
             token_type: tokens.token_type.clone(),
+            issued_at: at,
             expires_at: tokens.expires_at,
         });
     }
@@ -134,6 +153,7 @@ impl Record {
                     scopes: t.scopes.to_vec(),
                     token: t.token.expose().to_string(),
                     token_type: t.token_type.clone(),
+                    issued_at: t.issued_at,
                     expires_at: t.expires_at,
                 })
                 .collect(),
@@ -165,6 +185,7 @@ impl Record {
                     scopes: ScopeSet::new(&t.scopes),
                     token: Secret::from(t.token.as_str()),
                     token_type: t.token_type.clone(),
+                    issued_at: t.issued_at,
                     expires_at: t.expires_at,
                 })
                 .collect(),
@@ -203,6 +224,8 @@ struct StoredToken {
     scopes: Vec<String>,
     token: String,
     token_type: String,
+    #[serde(default)]
+    issued_at: i64,
     expires_at: i64,
 }
 
@@ -210,8 +233,10 @@ struct StoredToken {
 #[derive(Clone)]
 pub struct AccountStore {
     vault: Arc<dyn Vault>,
-    /// Serialises read-modify-write of the account list in this process.
-    index_lock: Arc<Mutex<()>>,
+    /// The account list as last read or written by this store: also
+    /// serialises its read-modify-write in this process. The vault stays
+    /// the truth; [`AccountStore::reload`] drops the copy.
+    index: Arc<Mutex<Option<Vec<Account>>>>,
 }
 
 impl AccountStore {
@@ -219,12 +244,32 @@ impl AccountStore {
     pub fn new(vault: Arc<dyn Vault>) -> Self {
         Self {
             vault,
-            index_lock: Arc::new(Mutex::new(())),
+            index: Arc::default(),
         }
     }
 
-    /// Every account.
+    /// Every account (from memory after the first read).
     pub fn list(&self) -> Result<Vec<Account>> {
+        let mut index = self.lock_index();
+        if let Some(accounts) = index.as_ref() {
+            return Ok(accounts.clone());
+        }
+        let accounts = self.read_index()?;
+        *index = Some(accounts.clone());
+        Ok(accounts)
+    }
+
+    /// Forgets the in-memory copy of the account list, so the next read
+    /// goes to the vault (after another process changed it).
+    pub fn reload(&self) {
+        *self.lock_index() = None;
+    }
+
+    fn lock_index(&self) -> std::sync::MutexGuard<'_, Option<Vec<Account>>> {
+        self.index.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read_index(&self) -> Result<Vec<Account>> {
         match self.vault.get(INDEX_KEY)? {
             None => Ok(Vec::new()),
             Some(json) => serde_json::from_str(json.expose()).map_err(|e| Error::VaultCorrupt {
@@ -316,13 +361,17 @@ impl AccountStore {
         self.update_index(|accounts| accounts.retain(|a| a.id != account.id))
     }
 
+    /// Read-modify-write of the account list, always from the vault.
     fn update_index(&self, change: impl FnOnce(&mut Vec<Account>)) -> Result<()> {
-        let _guard = self.index_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut accounts = self.list()?;
+        let mut index = self.lock_index();
+        *index = None;
+        let mut accounts = self.read_index()?;
         change(&mut accounts);
         let json = serde_json::to_string(&accounts)
             .map_err(|e| Error::InvalidInput(format!("cannot encode the account list: {e}")))?;
-        self.vault.put(INDEX_KEY, &Secret::new(json))
+        self.vault.put(INDEX_KEY, &Secret::new(json))?;
+        *index = Some(accounts);
+        Ok(())
     }
 }
 
@@ -400,6 +449,29 @@ mod tests {
         );
         assert_eq!(record.refresh_token.as_ref().unwrap().expose(), "r2");
         assert_eq!(record.access_tokens.len(), 2);
+    }
+
+    #[test]
+    fn freshness_uses_the_margin_but_never_less_than_half_the_lifetime() {
+        let token = |issued_at, expires_at| CachedToken {
+            scopes: ScopeSet::new(&["x"]),
+            token: Secret::new("t"),
+            token_type: "Bearer".into(),
+            issued_at,
+            expires_at,
+        };
+        let hour = token(0, 3600);
+        assert_eq!(hour.refresh_at(300), 3300);
+        assert!(hour.is_fresh(3299, 300, 0));
+        assert!(!hour.is_fresh(3300, 300, 0));
+        assert!(
+            !hour.is_fresh(100, 300, 3600),
+            "min_valid beyond the expiry"
+        );
+        let minute = token(0, 60);
+        assert_eq!(minute.refresh_at(300), 30, "halfway, not every call");
+        assert!(minute.is_fresh(29, 300, 0));
+        assert!(!minute.is_fresh(30, 300, 0));
     }
 
     #[test]

@@ -8,7 +8,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::future::Future;
+mod common;
+
+use common::{blocking, oauth, public_profile, query, run, sign_in, start_idp};
+
 use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,56 +21,8 @@ use tokentray_core::http::HttpClient;
 use tokentray_core::profile::{LoginMode, Preset, Profile, ProfileFields, Provider};
 use tokentray_core::provider::Providers;
 use tokentray_core::{Error, Secret};
-use tokentray_testkit::Idp;
 use tokio_util::sync::CancellationToken;
 use url::Url;
-
-fn start_idp() -> Arc<Idp> {
-    Arc::new(Idp::start().expect("the local IdP starts (npm ci --prefix tests/idp?)"))
-}
-
-fn run<F: Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(f).await.unwrap()
-}
-
-fn oauth() -> OAuth {
-    OAuth::new(HttpClient::with_defaults().unwrap())
-}
-
-fn public_profile(idp: &Idp) -> Profile {
-    Profile::from_fields(
-        "test",
-        ProfileFields {
-            provider: Some(Preset::Oidc),
-            issuer: Some(idp.issuer().to_owned()),
-            client_id: Some(idp.public_client_id().to_owned()),
-            scopes: Some(vec![
-                "openid".into(),
-                "profile".into(),
-                "email".into(),
-                "api.read".into(),
-            ]),
-            ..Default::default()
-        },
-    )
-    .unwrap()
-}
-
-fn query(url: &Url, name: &str) -> String {
-    url.query_pairs()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_else(|| panic!("no {name} in the URL"))
-}
 
 /// Replaces (or adds) one query parameter of a URL.
 fn with_param(url: &str, name: &str, value: &str) -> String {
@@ -82,30 +37,6 @@ fn with_param(url: &str, name: &str, value: &str) -> String {
         .extend_pairs(pairs)
         .append_pair(name, value);
     url.into()
-}
-
-/// Signs in as `login` by the hand-back mode; returns tokens and the nonce
-/// that was sent.
-async fn sign_in(
-    oauth: &OAuth,
-    idp: &Arc<Idp>,
-    login: &'static str,
-) -> (tokentray_core::flow::TokenSet, String) {
-    let profile = public_profile(idp);
-    let pending = oauth
-        .begin_sign_in(&profile, "http://127.0.0.1:4567/callback")
-        .await
-        .unwrap();
-    let nonce = query(pending.authorize_url(), "nonce");
-    let authorize = pending.authorize_url().to_string();
-    let rig = Arc::clone(idp);
-    let redirect = blocking(move || rig.sign_in(&authorize, login))
-        .await
-        .unwrap();
-    (
-        oauth.finish_sign_in(&pending, &redirect).await.unwrap(),
-        nonce,
-    )
 }
 
 #[test]
@@ -438,7 +369,7 @@ fn refresh_rotates_and_a_replayed_token_requires_sign_in() {
     run(async {
         let oauth = oauth();
         let profile = public_profile(&idp);
-        let (first, _) = sign_in(&oauth, &idp, "dave").await;
+        let (first, _) = sign_in(&oauth, &idp, &public_profile(&idp), "dave").await;
         let old = first.refresh_token.clone().unwrap();
         let identity = first.identity.clone().unwrap();
 
@@ -485,7 +416,7 @@ fn revocation_ends_the_refresh_token() {
     run(async {
         let oauth = oauth();
         let profile = public_profile(&idp);
-        let (tokens, _) = sign_in(&oauth, &idp, "frank").await;
+        let (tokens, _) = sign_in(&oauth, &idp, &public_profile(&idp), "frank").await;
         let refresh = tokens.refresh_token.unwrap();
         assert!(oauth.revoke(&profile, &refresh).await.unwrap());
         let error = oauth
@@ -505,7 +436,7 @@ fn id_tokens_with_a_wrong_nonce_alg_none_or_a_bad_signature_are_refused() {
     run(async {
         let oauth = oauth();
         let profile = public_profile(&idp);
-        let (tokens, nonce) = sign_in(&oauth, &idp, "grace").await;
+        let (tokens, nonce) = sign_in(&oauth, &idp, &public_profile(&idp), "grace").await;
         let id_token = tokens.id_token.unwrap();
 
         let ok = oauth

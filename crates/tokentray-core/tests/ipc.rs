@@ -94,18 +94,25 @@ fn profile(name: &str) -> Profile {
     .unwrap()
 }
 
-/// A broker with profiles `p` (signed in, access token valid for
-/// `lifetime` seconds) and `q` (signed out).
+/// A broker with profiles `p` (signed in with an hour-long access token
+/// that has `lifetime` seconds left) and `q` (signed out).
 fn broker(dir: &Path, lifetime: i64) -> (Broker<CountingGrants>, CountingGrants) {
     let profiles = ProfileStore::at(dir.join(FILE_NAME));
     profiles.add(&profile("p")).unwrap();
     profiles.add(&profile("q")).unwrap();
     let grants = CountingGrants::default();
-    let broker = Broker::new(grants.clone(), Arc::new(MemoryVault::in_memory()), profiles);
-    broker
-        .complete_sign_in(&profile("p"), &token_set(0, lifetime))
+    let vault = Arc::new(MemoryVault::in_memory());
+    let accounts = tokentray_core::account::AccountStore::new(vault.clone());
+    let asked = tokentray_core::token::ScopeSet::new(&profile("p").scopes);
+    let account = accounts
+        .save_sign_in("p", &token_set(0, lifetime), &asked)
         .unwrap();
-    (broker, grants)
+    let mut record = accounts.record(&account).unwrap().unwrap();
+    for token in &mut record.access_tokens {
+        token.issued_at = token.expires_at - 3600;
+    }
+    accounts.write_record(&account, &record).unwrap();
+    (Broker::new(grants.clone(), vault, profiles), grants)
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -1,7 +1,8 @@
 //! The broker: the façade every face calls for a token.
 //!
 //! `token(profile, scopes, min_valid)` answers from memory while the cached
-//! token is valid beyond the margin, else from the vault, else refreshes —
+//! token is fresh (before expiry minus the margin, or before half its
+//! lifetime when that is later), else from the vault, else refreshes —
 //! once per account however many callers ask at the same time (single
 //! flight, S14): callers queue on the account's async lock and, once inside,
 //! look at the cache again before refreshing. A rotated refresh token is
@@ -130,8 +131,8 @@ pub struct TokenRequest {
     pub profile: String,
     /// Scopes; `None` means the profile's default scopes.
     pub scopes: Option<Vec<String>>,
-    /// The token must stay valid at least this long (added to nothing: the
-    /// larger of this and the profile's refresh margin applies).
+    /// The token must stay valid at least this long; a cached token with
+    /// less time left is refreshed.
     pub min_valid: Option<Duration>,
     /// Refresh even if the cached token is still fine ("Refresh now").
     pub force_refresh: bool,
@@ -269,16 +270,51 @@ impl<G: Grants> Broker<G> {
             .clone()
             .unwrap_or_else(|| profile.scopes.clone());
         let wanted = ScopeSet::new(&scopes);
-        let margin = request
-            .min_valid
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-            .max(i64::try_from(profile.refresh_margin_secs).unwrap_or(i64::MAX));
+        let want = Freshness {
+            margin: i64::try_from(profile.refresh_margin_secs).unwrap_or(i64::MAX),
+            min_valid: request
+                .min_valid
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+            force: request.force_refresh,
+        };
+        let id = match profile.login {
+            LoginMode::ClientCredentials => format!("cc/{}", profile.name),
+            _ => self.usable_account(&profile)?.id,
+        };
+        let seen = self.in_memory(&id, &wanted);
+        if let Some(token) = seen.as_ref().filter(|t| want.accepts(t)) {
+            return Ok(handed_out(token));
+        }
 
+        let flight = self.flight(&id);
+        let _in_flight = flight.lock().await;
+        // Whoever held the lock before us may have refreshed already: a
+        // different token than the one we saw is taken as long as it is valid.
+        if let Some(token) = self.in_memory(&id, &wanted) {
+            let newer = seen.as_ref().is_none_or(|s| s.token != token.token);
+            if (newer && token.expires_at > now()) || want.accepts(&token) {
+                return Ok(handed_out(&token));
+            }
+        }
         if profile.login == LoginMode::ClientCredentials {
             return self
-                .client_credentials_token(&profile, &scopes, &wanted, margin, request.force_refresh)
+                .client_credentials_token(&profile, &id, &scopes, &wanted)
                 .await;
         }
+        // The account may have changed while we waited (signed out, marked).
+        let account = self.usable_account(&profile)?;
+        let mut record = self.inner.accounts.record(&account)?.unwrap_or_default();
+        if let Some(token) = record.access_token(&wanted).filter(|t| want.accepts(t)) {
+            let token = handed_out(token);
+            self.remember(&account.id, record.access_tokens);
+            return Ok(token);
+        }
+        self.refresh(&profile, &account, &mut record, &scopes, &wanted)
+            .await
+    }
+
+    /// The account a profile signs in with, unless it needs a sign-in.
+    fn usable_account(&self, profile: &Profile) -> Result<Account> {
         let account = self
             .inner
             .accounts
@@ -287,39 +323,13 @@ impl<G: Grants> Broker<G> {
                 profile: profile.name.clone(),
                 reason: "no account is signed in".into(),
             })?;
-        if let Some(reason) = &account.sign_in_required {
-            return Err(Error::SignInRequired {
+        match &account.sign_in_required {
+            Some(reason) => Err(Error::SignInRequired {
                 profile: profile.name.clone(),
                 reason: reason.clone(),
-            });
+            }),
+            None => Ok(account),
         }
-        if !request.force_refresh {
-            if let Some(token) = self.fresh_in_memory(&account.id, &wanted, margin) {
-                return Ok(token);
-            }
-        }
-
-        let flight = self.flight(&account.id);
-        let _in_flight = flight.lock().await;
-        // Whoever held the lock before us may have refreshed already.
-        if !request.force_refresh {
-            if let Some(token) = self.fresh_in_memory(&account.id, &wanted, margin) {
-                return Ok(token);
-            }
-        }
-        let mut record = self.inner.accounts.record(&account)?.unwrap_or_default();
-        if !request.force_refresh {
-            if let Some(cached) = record
-                .access_token(&wanted)
-                .filter(|t| t.expires_at - now() > margin)
-            {
-                let token = handed_out(cached);
-                self.remember(&account.id, record.access_tokens);
-                return Ok(token);
-            }
-        }
-        self.refresh(&profile, &account, &mut record, &scopes, &wanted)
-            .await
     }
 
     async fn refresh(
@@ -379,27 +389,14 @@ impl<G: Grants> Broker<G> {
         }
     }
 
+    /// Fetches a client-credentials token (the caller holds the flight).
     async fn client_credentials_token(
         &self,
         profile: &Profile,
+        id: &str,
         scopes: &[String],
         wanted: &ScopeSet,
-        margin: i64,
-        force: bool,
     ) -> Result<AccessToken> {
-        let id = format!("cc/{}", profile.name);
-        if !force {
-            if let Some(token) = self.fresh_in_memory(&id, wanted, margin) {
-                return Ok(token);
-            }
-        }
-        let flight = self.flight(&id);
-        let _in_flight = flight.lock().await;
-        if !force {
-            if let Some(token) = self.fresh_in_memory(&id, wanted, margin) {
-                return Ok(token);
-            }
-        }
         let secret = self.inner.vault.get(&client_secret_key(&profile.name))?.ok_or_else(|| Error::NotFound {
             what: format!(
                 "client secret of profile `{}` in the vault (add it again with `tokentray profile add … --client-secret-stdin`)",
@@ -421,7 +418,7 @@ impl<G: Grants> Broker<G> {
             })?;
         let mut record = Record::default();
         record.absorb(&tokens, wanted);
-        self.remember(&id, record.access_tokens);
+        self.remember(id, record.access_tokens);
         self.emit(Event::Refreshed {
             profile: profile.name.clone(),
             expires_at: tokens.expires_at,
@@ -477,13 +474,13 @@ impl<G: Grants> Broker<G> {
         }
     }
 
-    fn fresh_in_memory(&self, id: &str, wanted: &ScopeSet, margin: i64) -> Option<AccessToken> {
+    fn in_memory(&self, id: &str, wanted: &ScopeSet) -> Option<CachedToken> {
         let memory = self.inner.memory.lock().unwrap_or_else(|p| p.into_inner());
         memory
             .get(id)?
             .iter()
-            .find(|t| &t.scopes == wanted && t.expires_at - now() > margin)
-            .map(handed_out)
+            .find(|t| &t.scopes == wanted)
+            .cloned()
     }
 
     fn remember(&self, id: &str, tokens: Vec<CachedToken>) {
@@ -510,6 +507,19 @@ impl<G: Grants> Broker<G> {
     fn emit(&self, event: Event) {
         // No subscriber is fine: nobody is listening yet.
         let _ = self.inner.events.send(event);
+    }
+}
+
+/// What a caller asks of a cached token.
+struct Freshness {
+    margin: EpochSecs,
+    min_valid: EpochSecs,
+    force: bool,
+}
+
+impl Freshness {
+    fn accepts(&self, token: &CachedToken) -> bool {
+        !self.force && token.is_fresh(now(), self.margin, self.min_valid)
     }
 }
 

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Environment variable that overrides the config directory (tests,
 /// portable installs).
@@ -39,6 +40,32 @@ pub fn config_dir() -> Result<PathBuf> {
 #[derive(Debug, Clone)]
 pub struct ProfileStore {
     path: PathBuf,
+    /// The last parse, keyed by the file's metadata: a long-running agent
+    /// answers `token` without re-parsing an unchanged file.
+    parsed: Arc<Mutex<Option<Parsed>>>,
+}
+
+/// A parse and the file it came from.
+type Parsed = (FileStamp, Vec<Profile>);
+
+/// What tells a changed file from an unchanged one without reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    modified: Option<std::time::SystemTime>,
+    len: u64,
+    #[cfg(unix)]
+    inode: u64,
+}
+
+impl FileStamp {
+    fn of(metadata: &fs::Metadata) -> Self {
+        Self {
+            modified: metadata.modified().ok(),
+            len: metadata.len(),
+            #[cfg(unix)]
+            inode: std::os::unix::fs::MetadataExt::ino(metadata),
+        }
+    }
 }
 
 impl ProfileStore {
@@ -49,7 +76,10 @@ impl ProfileStore {
 
     /// A store at an explicit file path.
     pub fn at(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self {
+            path: path.into(),
+            parsed: Arc::default(),
+        }
     }
 
     /// The file's path.
@@ -60,10 +90,23 @@ impl ProfileStore {
     /// All profiles, in file order. A missing file means no profiles; a
     /// malformed one is an error naming file, line, column and key.
     pub fn load(&self) -> Result<Vec<Profile>> {
-        match self.read_text()? {
-            Some(text) => file::parse(&self.path, &text),
-            None => Ok(Vec::new()),
+        let stamp = match fs::metadata(&self.path) {
+            Ok(metadata) => FileStamp::of(&metadata),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("cannot read", &self.path, e)),
+        };
+        let mut parsed = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((seen, profiles)) = parsed.as_ref() {
+            if *seen == stamp {
+                return Ok(profiles.clone());
+            }
         }
+        let profiles = match self.read_text()? {
+            Some(text) => file::parse(&self.path, &text)?,
+            None => Vec::new(),
+        };
+        *parsed = Some((stamp, profiles.clone()));
+        Ok(profiles)
     }
 
     /// One profile by name.
@@ -298,6 +341,23 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o700);
+    }
+
+    #[test]
+    fn an_edited_file_is_parsed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path().join(FILE_NAME));
+        store.add(&profile("one")).unwrap();
+        assert_eq!(store.load().unwrap().len(), 1);
+        let other = ProfileStore::at(store.path());
+        other.add(&profile("two")).unwrap();
+        assert_eq!(
+            store.load().unwrap().len(),
+            2,
+            "a change by another process is seen"
+        );
+        fs::write(store.path(), "[profiles.x]\n").unwrap();
+        assert_eq!(store.load().unwrap_err().kind(), "config");
     }
 
     #[test]
