@@ -313,16 +313,21 @@ impl<G: Grants> Broker<G> {
             .await
     }
 
-    /// The account a profile signs in with, unless it needs a sign-in.
+    /// The account a profile signs in with, unless it needs a sign-in. When
+    /// the in-memory account list says there is none (or it needs a
+    /// sign-in), the vault is asked again: another process (`tokentray
+    /// login`) may have signed in since.
     fn usable_account(&self, profile: &Profile) -> Result<Account> {
-        let account = self
-            .inner
-            .accounts
-            .for_profile(&profile.name)?
-            .ok_or_else(|| Error::SignInRequired {
-                profile: profile.name.clone(),
-                reason: "no account is signed in".into(),
-            })?;
+        let usable = |a: &Option<Account>| a.as_ref().is_some_and(|a| a.sign_in_required.is_none());
+        let mut account = self.inner.accounts.for_profile(&profile.name)?;
+        if !usable(&account) {
+            self.inner.accounts.reload();
+            account = self.inner.accounts.for_profile(&profile.name)?;
+        }
+        let account = account.ok_or_else(|| Error::SignInRequired {
+            profile: profile.name.clone(),
+            reason: "no account is signed in".into(),
+        })?;
         match &account.sign_in_required {
             Some(reason) => Err(Error::SignInRequired {
                 profile: profile.name.clone(),

@@ -25,6 +25,34 @@ async fn no_account_means_sign_in_required() {
 }
 
 #[tokio::test]
+async fn a_sign_in_by_another_process_is_seen() {
+    let s = setup(LoginMode::Device, false);
+    assert_eq!(
+        s.broker
+            .token(&TokenRequest::for_profile("p"))
+            .await
+            .unwrap_err()
+            .kind(),
+        "sign_in_required"
+    );
+    // Another process signs in through its own store over the same vault.
+    let other = crate::account::AccountStore::new(s.vault.clone());
+    let asked = ScopeSet::new(&s.profile.scopes);
+    other
+        .save_sign_in("p", &super::testing::token_set(0, 3600), &asked)
+        .unwrap();
+    assert_eq!(
+        s.broker
+            .token(&TokenRequest::for_profile("p"))
+            .await
+            .unwrap()
+            .token
+            .expose(),
+        "access-0"
+    );
+}
+
+#[tokio::test]
 async fn a_valid_token_is_served_without_refreshing() {
     let s = setup(LoginMode::Device, false);
     sign_in(&s, 3600);
