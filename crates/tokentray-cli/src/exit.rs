@@ -1,29 +1,74 @@
 //! The exit codes `tokentray` promises scripts, in one place (they are
-//! printed by `--help` and listed in the README).
+//! printed by `--help` and listed in the README), and the error kinds that
+//! lead to each.
 
 use std::process::ExitCode;
 
 /// Success.
 pub const OK: u8 = 0;
-/// A failure with no more specific code (I/O, network, …).
+/// A failure with no more specific code (I/O, a cancelled sign-in, …).
 pub const FAILURE: u8 = 1;
 /// Bad usage, an invalid value, or a configuration error.
 pub const USAGE: u8 = 2;
+/// Only an interactive sign-in helps: run `tokentray login PROFILE`.
+pub const SIGN_IN: u8 = 3;
+/// The identity provider refused the request, or its answer failed a
+/// security check.
+pub const PROVIDER: u8 = 4;
 /// The OS vault is unavailable, locked or damaged.
 pub const VAULT: u8 = 5;
+/// The provider could not be reached (and no valid token was cached).
+pub const NETWORK: u8 = 6;
 
 /// The help text that documents the codes.
 pub const HELP: &str = "Exit codes:
   0  success
-  1  other failure (I/O, network)
+  1  other failure (I/O, cancelled sign-in, …)
   2  usage, invalid value, unknown profile, or configuration error
-  5  OS vault unavailable, locked or damaged (run `tokentray doctor`)";
+  3  sign-in required (run `tokentray login PROFILE`)
+  4  the identity provider refused the request
+  5  OS vault unavailable, locked or damaged (run `tokentray doctor`)
+  6  network error: the provider cannot be reached";
 
-/// The exit code for an error, by its kind.
-pub fn for_error(error: &tokentray_core::Error) -> ExitCode {
-    ExitCode::from(match error.kind() {
+/// The exit code for an error kind ([`tokentray_core::Error::kind`], or
+/// one the agent sent).
+pub fn code_for_kind(kind: &str) -> u8 {
+    match kind {
         "config" | "invalid_input" | "not_found" | "already_exists" => USAGE,
+        "sign_in_required" => SIGN_IN,
+        "provider" | "rejected" => PROVIDER,
         "vault_unavailable" | "vault_locked" | "vault_corrupt" => VAULT,
+        "network" => NETWORK,
         _ => FAILURE,
-    })
+    }
+}
+
+/// The exit code for an error kind, as an [`ExitCode`].
+pub fn for_kind(kind: &str) -> ExitCode {
+    ExitCode::from(code_for_kind(kind))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_map_to_the_documented_codes() {
+        let cases = [
+            ("config", 2),
+            ("not_found", 2),
+            ("sign_in_required", 3),
+            ("provider", 4),
+            ("rejected", 4),
+            ("vault_locked", 5),
+            ("network", 6),
+            ("io", 1),
+            ("busy", 1),
+            ("cancelled", 1),
+        ];
+        for (kind, code) in cases {
+            assert_eq!(code_for_kind(kind), code, "{kind}");
+            assert!(HELP.contains(&format!("  {code}  ")), "{code} documented");
+        }
+    }
 }

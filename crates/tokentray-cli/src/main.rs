@@ -2,17 +2,32 @@
 //! terminals. `main` only sets up logging, parses arguments and turns the
 //! outcome into an exit code; the commands live in their own modules and
 //! every one of them is a thin call into `tokentray-core`.
+//!
+//! The hot path is `tokentray token` with an agent running: parse the
+//! arguments, one frame to the agent's socket and one back, print. No async
+//! runtime, TLS stack or profiles file is touched on that path.
 
+#[cfg(unix)]
+mod agent;
 mod cli;
+mod decode;
+mod direct;
 mod doctor;
 mod exit;
+mod format;
+mod login_cmd;
 mod output;
 mod profile_cmd;
+mod status_cmd;
+mod token_cmd;
+mod tokens;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
+use output::Failure;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    harden();
     init_logging();
     let cli = cli::Cli::parse();
     let json = cli.wants_json();
@@ -22,10 +37,53 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: cli::Cli) -> tokentray_core::Result<ExitCode> {
+fn run(cli: cli::Cli) -> Result<ExitCode, Failure> {
+    use cli::Command;
     match cli.command {
-        cli::Command::Profile(command) => profile_cmd::run(command),
-        cli::Command::Doctor(args) => doctor::run(&args),
+        Command::Token(args) => token_cmd::token(&args),
+        Command::Exec(args) => token_cmd::exec(&args),
+        Command::GitCredential(args) => token_cmd::git_credential(&args),
+        Command::Login(args) => login_cmd::login(&args),
+        Command::Logout(args) => login_cmd::logout(&args),
+        Command::Status(args) => status_cmd::run(&args),
+        Command::Decode(args) => decode::run(&args),
+        Command::Agent => run_agent(),
+        Command::Profile(command) => Ok(profile_cmd::run(command)?),
+        Command::Doctor(args) => Ok(doctor::run(&args)?),
+        Command::Completions(args) => {
+            clap_complete::generate(
+                args.shell,
+                &mut cli::Cli::command(),
+                "tokentray",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[cfg(unix)]
+fn run_agent() -> Result<ExitCode, Failure> {
+    agent::run()
+}
+
+#[cfg(not(unix))]
+fn run_agent() -> Result<ExitCode, Failure> {
+    Err(tokentray_core::Error::InvalidInput(
+        "`tokentray agent` needs Unix sockets; on this platform the tray app is the agent".into(),
+    )
+    .into())
+}
+
+/// S29: no core dumps and no ptrace attach by other processes of the same
+/// user while tokens are in memory. (The flag resets when `exec` runs a
+/// command.)
+fn harden() {
+    #[cfg(target_os = "linux")]
+    if let Err(error) =
+        rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+    {
+        eprintln!("warning: cannot make the process non-dumpable: {error}");
     }
 }
 

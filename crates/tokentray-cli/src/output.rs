@@ -25,6 +25,58 @@ pub fn print_text(text: &str) -> tokentray_core::Result<()> {
     }
 }
 
+/// A failed command: an error of the core, or the error the agent
+/// answered with (its kind and message).
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// An error of this process.
+    #[error(transparent)]
+    Core(#[from] tokentray_core::Error),
+    /// The agent's answer.
+    #[error("{message}")]
+    Agent {
+        /// The error kind ([`tokentray_core::Error::kind`], or `busy`).
+        kind: String,
+        /// What went wrong (never a token).
+        message: String,
+    },
+}
+
+impl Failure {
+    /// The stable error kind.
+    pub fn kind(&self) -> &str {
+        match self {
+            Failure::Core(error) => error.kind(),
+            Failure::Agent { kind, .. } => kind,
+        }
+    }
+
+    /// Adds how to sign in to a "sign-in required" error about `profile`.
+    pub fn with_login_hint(self, profile: &str) -> Self {
+        if self.kind() != "sign_in_required" || self.to_string().contains("tokentray login") {
+            return self;
+        }
+        Failure::Agent {
+            kind: self.kind().to_string(),
+            message: format!("{self}. Run `tokentray login {profile}`"),
+        }
+    }
+}
+
+#[cfg(unix)]
+impl From<tokentray_core::ipc::client::ClientError> for Failure {
+    fn from(error: tokentray_core::ipc::client::ClientError) -> Self {
+        use tokentray_core::ipc::client::ClientError;
+        match error {
+            ClientError::Agent(reply) => Failure::Agent {
+                kind: reply.kind,
+                message: reply.message,
+            },
+            ClientError::Local(error) => Failure::Core(error),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     kind: &'a str,
@@ -36,8 +88,9 @@ struct ErrorDoc<'a> {
     error: ErrorBody<'a>,
 }
 
-/// Prints `error` and returns its exit code.
-pub fn report_error(error: &tokentray_core::Error, json: bool) -> ExitCode {
+/// Prints `error` (on stderr, or as JSON on stdout) and returns its exit
+/// code.
+pub fn report_error(error: &Failure, json: bool) -> ExitCode {
     let printed = json
         && print_json(&ErrorDoc {
             error: ErrorBody {
@@ -49,5 +102,5 @@ pub fn report_error(error: &tokentray_core::Error, json: bool) -> ExitCode {
     if !printed {
         eprintln!("error: {error}");
     }
-    exit::for_error(error)
+    exit::for_kind(error.kind())
 }

@@ -1,0 +1,194 @@
+//! `tokentray status`: every profile's state, from the running agent or,
+//! without one, from the profiles file and the vault. Prints no secret.
+
+use crate::cli::StatusArgs;
+use crate::format::{rfc3339, when};
+use crate::output::{print_json, print_text, Failure};
+use serde::Serialize;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokentray_core::account::AccountStore;
+use tokentray_core::ipc::protocol::{AccountInfo, ProfileStatus, SignInState, StatusReply};
+use tokentray_core::profile::{LoginMode, ProfileStore};
+use tokentray_core::token::{now, EpochSecs, ScopeSet};
+use tokentray_core::vault::KeyringVault;
+use tokentray_core::Result;
+
+/// Who answered.
+#[derive(Serialize)]
+struct Agent {
+    running: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pid: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct Report {
+    agent: Agent,
+    profiles: Vec<Entry>,
+}
+
+/// A profile's state, with the expiry times also in RFC 3339.
+#[derive(Serialize)]
+struct Entry {
+    #[serde(flatten)]
+    status: ProfileStatus,
+    access_expires_at: Option<String>,
+    refresh_expires_at: Option<String>,
+}
+
+pub fn run(args: &StatusArgs) -> Result<ExitCode, Failure> {
+    let (agent, reply) = match from_agent()? {
+        Some((pid, reply)) => (
+            Agent {
+                running: true,
+                pid: Some(pid),
+            },
+            reply,
+        ),
+        None => (
+            Agent {
+                running: false,
+                pid: None,
+            },
+            from_vault()?,
+        ),
+    };
+    let report = Report {
+        agent,
+        profiles: reply
+            .profiles
+            .into_iter()
+            .map(|status| Entry {
+                access_expires_at: status.access_expires_on.map(rfc3339),
+                refresh_expires_at: status.refresh_expires_on.map(rfc3339),
+                status,
+            })
+            .collect(),
+    };
+    if args.json {
+        print_json(&report)?;
+    } else {
+        print_text(&human(&report, now()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(unix)]
+fn from_agent() -> Result<Option<(u32, StatusReply)>, Failure> {
+    let client = tokentray_core::ipc::client::Client::from_env()?;
+    let Some(pong) = client.ping()? else {
+        return Ok(None);
+    };
+    Ok(client.status()?.map(|reply| (pong.pid, reply)))
+}
+
+#[cfg(not(unix))]
+fn from_agent() -> Result<Option<(u32, StatusReply)>, Failure> {
+    Ok(None)
+}
+
+/// The same answer the agent gives, read from the profiles file and the
+/// vault by this process.
+fn from_vault() -> Result<StatusReply> {
+    let profiles = ProfileStore::open_default()?.load()?;
+    let accounts = AccountStore::new(Arc::new(KeyringVault::os()));
+    let signed_in = accounts.list()?;
+    let at = now();
+    let profiles = profiles
+        .into_iter()
+        .map(|profile| {
+            let mut entry = ProfileStatus {
+                name: profile.name.clone(),
+                provider: profile.provider.preset(),
+                login: profile.login,
+                account: None,
+                state: SignInState::SignedOut,
+                reason: None,
+                access_expires_on: None,
+                refresh_expires_on: None,
+                needs_interaction: true,
+            };
+            if profile.login == LoginMode::ClientCredentials {
+                entry.state = SignInState::SignedIn;
+                entry.needs_interaction = false;
+                return Ok(entry);
+            }
+            let Some(account) = signed_in
+                .iter()
+                .filter(|a| a.profile == profile.name)
+                .max_by_key(|a| a.signed_in_at)
+            else {
+                return Ok(entry);
+            };
+            entry.account = Some(AccountInfo {
+                label: account.label().to_string(),
+                issuer: account.identity.issuer.clone(),
+                subject: account.identity.subject.clone(),
+            });
+            let record = accounts.record(account)?.unwrap_or_default();
+            entry.access_expires_on = record
+                .access_token(&ScopeSet::new(&profile.scopes))
+                .map(|t| t.expires_at)
+                .filter(|&expiry| expiry > at);
+            entry.refresh_expires_on = record.refresh_expires_at;
+            let refresh_usable = record.refresh_token.is_some()
+                && record.refresh_expires_at.is_none_or(|expiry| expiry > at);
+            if let Some(reason) = &account.sign_in_required {
+                entry.state = SignInState::SignInRequired;
+                entry.reason = Some(reason.clone());
+            } else {
+                entry.state = SignInState::SignedIn;
+                entry.needs_interaction = !refresh_usable && entry.access_expires_on.is_none();
+            }
+            Ok(entry)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(StatusReply { profiles })
+}
+
+fn human(report: &Report, now: EpochSecs) -> String {
+    let mut text = match report.agent.pid {
+        Some(pid) => format!("agent: running (pid {pid})\n"),
+        None => "agent: not running (read from the vault)\n".to_string(),
+    };
+    if report.profiles.is_empty() {
+        text.push_str("no profiles; add one with `tokentray profile add`\n");
+    }
+    for entry in &report.profiles {
+        let s = &entry.status;
+        let state = match (s.state, &s.account) {
+            (SignInState::SignedIn, _) if s.login == LoginMode::ClientCredentials => {
+                "client credentials (no sign-in needed)".to_string()
+            }
+            (SignInState::SignedIn, Some(account)) => format!("signed in as {}", account.label),
+            (SignInState::SignedIn, None) => "signed in".to_string(),
+            (SignInState::SignedOut, _) => {
+                format!("signed out: run `tokentray login {}`", s.name)
+            }
+            (SignInState::SignInRequired, account) => format!(
+                "sign-in required{} ({}): run `tokentray login {}`",
+                account
+                    .as_ref()
+                    .map(|a| format!(" for {}", a.label))
+                    .unwrap_or_default(),
+                s.reason.as_deref().unwrap_or("unknown reason"),
+                s.name
+            ),
+        };
+        text.push_str(&format!("\n{}: {state}\n", s.name));
+        if let Some(at) = s.access_expires_on {
+            text.push_str(&format!("  access token:      expires {}\n", when(at, now)));
+        } else if s.account.is_some() {
+            text.push_str("  access token:      none valid cached\n");
+        }
+        if let Some(at) = s.refresh_expires_on {
+            text.push_str(&format!("  refresh token:     expires {}\n", when(at, now)));
+        }
+        text.push_str(&format!(
+            "  needs interaction: {}\n",
+            if s.needs_interaction { "yes" } else { "no" }
+        ));
+    }
+    text
+}
