@@ -60,6 +60,8 @@ pub fn login(args: &LoginArgs) -> Result<ExitCode, Failure> {
         }
         LoginMode::Device | LoginMode::Browser => {}
     }
+    // The lock directory is checked now, not after the user signed in.
+    drop(direct::lock_profile(&profile.name)?);
     let runtime = direct::runtime()?;
     let tokens = runtime.block_on(sign_in(broker.grants(), &profile, mode, args.json))?;
     let account = {
