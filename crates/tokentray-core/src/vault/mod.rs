@@ -6,17 +6,27 @@
 //! size go through [`chunked`], which splits them over several OS entries
 //! when one entry would exceed the platform's limit (S23) and makes every
 //! write whole or not at all. Backends:
-//! - [`KeyringVault`]: the OS vault (Secret Service on Linux, Keychain on
-//!   macOS, Credential Manager on Windows) through the `keyring` crate;
+//! - [`KeyringVault`]: the OS vault — the Secret Service over one kept D-Bus
+//!   session on Linux and the BSDs ([`SecretServiceEntries`]), the Keychain
+//!   on macOS and Credential Manager on Windows through the `keyring` crate;
 //! - [`MemoryVault`]: a map in memory, for unit tests of logic only.
 
 mod chunked;
+#[cfg(any(target_os = "macos", target_os = "windows"))]
 mod keyring_store;
 mod memory;
+#[cfg(all(unix, not(target_os = "macos")))]
+mod secret_service;
 
 pub use chunked::{Chunked, EntryStore, MAX_ENTRY_BYTES};
-pub use keyring_store::{KeyringEntries, DEFAULT_SERVICE};
+#[cfg(any(target_os = "macos", target_os = "windows"))]
+pub use keyring_store::KeyringEntries as OsEntries;
 pub use memory::MemoryEntries;
+#[cfg(all(unix, not(target_os = "macos")))]
+pub use secret_service::SecretServiceEntries as OsEntries;
+
+/// The service name under which Tokentray's entries are stored.
+pub const DEFAULT_SERVICE: &str = "dev.tokentray";
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
@@ -35,7 +45,7 @@ pub trait Vault: Send + Sync {
 }
 
 /// The OS vault.
-pub type KeyringVault = Chunked<KeyringEntries>;
+pub type KeyringVault = Chunked<OsEntries>;
 /// The in-memory vault for unit tests.
 pub type MemoryVault = Chunked<MemoryEntries>;
 
@@ -56,7 +66,7 @@ impl KeyringVault {
 
     /// The OS vault under another service name (tests use their own).
     pub fn with_service(service: &str) -> Self {
-        Self::new(KeyringEntries::new(service))
+        Self::new(OsEntries::new(service))
     }
 }
 
