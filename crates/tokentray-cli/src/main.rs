@@ -51,12 +51,15 @@ fn run(cli: cli::Cli) -> Result<ExitCode, Failure> {
         Command::Profile(command) => Ok(profile_cmd::run(command)?),
         Command::Doctor(args) => Ok(doctor::run(&args)?),
         Command::Completions(args) => {
+            // Into a buffer first: clap_complete panics on a closed pipe.
+            let mut script = Vec::new();
             clap_complete::generate(
                 args.shell,
                 &mut cli::Cli::command(),
                 "tokentray",
-                &mut std::io::stdout(),
+                &mut script,
             );
+            output::print_text(&String::from_utf8_lossy(&script))?;
             Ok(ExitCode::SUCCESS)
         }
     }
