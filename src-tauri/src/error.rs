@@ -15,6 +15,8 @@ pub enum Error {
     },
     #[error("cannot install the logger: {0}")]
     Logger(String),
+    #[error(transparent)]
+    Core(#[from] tokentray_core::Error),
 }
 
 /// A command's error as the webview sees it; the UI branches on `kind`.

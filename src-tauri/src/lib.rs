@@ -1,17 +1,29 @@
 //! The tray app: builds the Tauri app and wires each concern's module in.
 //!
-//! The app has no window at start; it lives in the tray until "Quit". Each
-//! concern (logging, tray, commands) is a small module with an `init`.
+//! The app has no window at start; it lives in the tray until "Quit" (or
+//! SIGTERM). Each concern is a small module with an `init`, its state
+//! managed by the app: `host` (broker, scheduler, agent socket), `tray` and
+//! `menu`, `login` (sign-in windows), `clipboard`, `notify`, `events`
+//! (broker events → tray and notifications), `settings`, `logging`.
 
+mod actions;
+mod clipboard;
 mod commands;
 mod error;
+mod events;
+mod host;
 mod logging;
+pub mod login;
 pub mod menu;
+mod notify;
+mod settings;
 mod tray;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use tauri::{App, AppHandle, RunEvent};
+use tauri::{App, AppHandle, Manager, RunEvent};
+use tauri_plugin_autostart::MacosLauncher;
 
 pub use error::{CommandError, Error};
 
@@ -29,6 +41,12 @@ pub fn run() -> ExitCode {
 
 fn build() -> Result<App, Error> {
     let app = tauri::Builder::default()
+        // first, so that a second launch stops before doing anything
+        .plugin(tauri_plugin_single_instance::init(on_second_instance))
+        .plugin(tauri_plugin_autostart::init(
+            MacosLauncher::LaunchAgent,
+            None,
+        ))
         .invoke_handler(tauri::generate_handler![commands::app_info])
         .setup(|app| {
             if let Err(error) = setup(app.handle()) {
@@ -45,18 +63,42 @@ fn build() -> Result<App, Error> {
 fn setup(app: &AppHandle) -> Result<(), Error> {
     logging::init(app)?;
     tracing::info!(version = %app.package_info().version, "tokentray-app starting");
+    settings::init(app);
+    clipboard::init(app);
+    login::init(app);
+    host::init(app, Arc::new(login::SocketLogin::new(app.clone())))?;
     tray::init(app)?;
+    events::init(app);
+    host::stop_on_signals(app);
     Ok(())
 }
 
-fn on_run_event(_app: &AppHandle, event: RunEvent) {
+/// A second launch hands over to this one: it brings an open sign-in
+/// window to the front.
+fn on_second_instance(app: &AppHandle, _args: Vec<String>, _cwd: String) {
+    tracing::info!("a second launch was handed to this instance");
+    for (label, window) in app.webview_windows() {
+        if label.starts_with(login::WINDOW_PREFIX) {
+            if let Err(error) = window.set_focus() {
+                tracing::debug!(%error, "cannot focus the sign-in window");
+            }
+        }
+    }
+}
+
+fn on_run_event(app: &AppHandle, event: RunEvent) {
     match event {
         // Closing the last window must not end a tray app: only an exit we
-        // asked for ourselves (Quit, start-up failure) carries a code.
+        // asked for ourselves (Quit, a signal, start-up failure) carries a
+        // code.
         RunEvent::ExitRequested {
             code: None, api, ..
         } => api.prevent_exit(),
-        RunEvent::Exit => tracing::info!("tokentray-app exiting"),
+        RunEvent::Exit => {
+            clipboard::clear_on_quit(app);
+            host::stop(app);
+            tracing::info!("tokentray-app exiting");
+        }
         _ => {}
     }
 }

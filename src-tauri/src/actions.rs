@@ -1,0 +1,107 @@
+//! What the account submenu's items do: one call into the core each, then
+//! the clipboard (tokens never leave Rust) and the reminder timer.
+
+use std::time::Duration;
+
+use tauri::{AppHandle, Manager};
+use tauri_plugin_autostart::ManagerExt as _;
+use tokentray_core::broker::TokenRequest;
+use tokentray_core::schedule;
+use tokentray_core::Secret;
+
+use crate::clipboard::{self, ClipboardError};
+use crate::host::Host;
+use crate::menu::AccountAction;
+use crate::{notify, settings, tray};
+
+/// A copied access token stays valid at least this long.
+const COPY_MIN_VALID: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+enum ActionError {
+    #[error(transparent)]
+    Core(#[from] tokentray_core::Error),
+    #[error(transparent)]
+    Clipboard(#[from] ClipboardError),
+    #[error("the provider sent no ID token for {0}")]
+    NoIdToken(String),
+}
+
+/// Runs `action` on `profile`'s account in the background; a failure is
+/// logged and notified.
+pub fn account(app: &AppHandle, action: AccountAction, profile: String) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        if let Err(error) = run(&app, action, &profile).await {
+            tracing::warn!(%profile, ?action, "menu action failed: {error}");
+            notify::show(notify::failed(action.label(), &profile, &error));
+        }
+    });
+}
+
+async fn run(app: &AppHandle, action: AccountAction, profile: &str) -> Result<(), ActionError> {
+    let (broker, schedule) = {
+        let host = app.state::<Host>();
+        (host.broker.clone(), host.schedule.clone())
+    };
+    match action {
+        AccountAction::CopyAccessToken | AccountAction::CopyBearerHeader => {
+            let request = TokenRequest {
+                min_valid: Some(COPY_MIN_VALID),
+                ..TokenRequest::for_profile(profile)
+            };
+            let token = broker.token(&request).await?;
+            let text = if action == AccountAction::CopyBearerHeader {
+                Secret::new(format!("Authorization: Bearer {}", token.token.expose()))
+            } else {
+                token.token
+            };
+            clipboard::copy(app, text)?;
+            let lead = settings::get(app).reminder_lead_secs;
+            schedule::remind_before_expiry(&schedule, profile, token.expires_at, lead);
+            tracing::info!(%profile, ?action, expires_at = token.expires_at, "token copied");
+        }
+        AccountAction::CopyIdToken => {
+            let id_token = broker
+                .accounts()
+                .for_profile(profile)?
+                .map(|account| broker.accounts().record(&account))
+                .transpose()?
+                .flatten()
+                .and_then(|record| record.id_token)
+                .ok_or_else(|| ActionError::NoIdToken(profile.to_owned()))?;
+            clipboard::copy(app, id_token)?;
+            tracing::info!(%profile, "ID token copied");
+        }
+        AccountAction::RefreshNow => {
+            tray::set_refreshing(app, profile, true);
+            let request = TokenRequest {
+                force_refresh: true,
+                ..TokenRequest::for_profile(profile)
+            };
+            let refreshed = broker.token(&request).await;
+            tray::set_refreshing(app, profile, false);
+            refreshed?;
+        }
+        AccountAction::SignOut => {
+            broker.sign_out(profile).await?;
+            tray::set_failed(app, profile, None);
+            tracing::info!(%profile, "signed out");
+        }
+    }
+    Ok(())
+}
+
+/// Turns start at login on or off, then shows the truth in the menu.
+pub fn toggle_autostart(app: &AppHandle) {
+    let manager = app.autolaunch();
+    let toggled = match manager.is_enabled() {
+        Ok(true) => manager.disable(),
+        Ok(false) => manager.enable(),
+        Err(error) => Err(error),
+    };
+    if let Err(error) = toggled {
+        tracing::warn!(%error, "cannot change start at login");
+    }
+    tray::rebuild(app);
+}

@@ -1,0 +1,46 @@
+//! The broker's events, turned into tray updates and notifications.
+
+use tauri::{AppHandle, Manager};
+use tokentray_core::broker::Event;
+use tokentray_core::token::now;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::host::Host;
+use crate::{notify, tray};
+
+pub fn init(app: &AppHandle) {
+    let (mut events, shutdown) = {
+        let host = app.state::<Host>();
+        (host.broker.subscribe(), host.shutdown.clone())
+    };
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let event = tokio::select! {
+                () = shutdown.cancelled() => return,
+                event = events.recv() => event,
+            };
+            match event {
+                Ok(event) => on_event(&app, &event),
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::debug!(missed, "broker events missed");
+                    tray::rebuild(&app);
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
+}
+
+fn on_event(app: &AppHandle, event: &Event) {
+    match event {
+        Event::RefreshFailed { profile, code } => tray::set_failed(app, profile, Some(code)),
+        Event::Refreshed { profile, .. } | Event::SignInRequired { profile, .. } => {
+            tray::set_failed(app, profile, None);
+        }
+        _ => tray::rebuild(app),
+    }
+    if let Some(note) = notify::for_event(event, now()) {
+        notify::show(note);
+    }
+}

@@ -1,0 +1,142 @@
+//! Desktop notifications: what the user is told and when. Texts carry
+//! profile names, user names, error codes and minutes, never token material
+//! (S32).
+
+use tokentray_core::broker::Event;
+use tokentray_core::token::EpochSecs;
+
+const APP_NAME: &str = "Tokentray";
+
+/// A notification's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub summary: String,
+    pub body: String,
+}
+
+impl Note {
+    fn new(summary: String, body: &str) -> Self {
+        Self {
+            summary,
+            body: body.to_owned(),
+        }
+    }
+}
+
+/// What to tell the user about a broker event, if anything.
+pub fn for_event(event: &Event, now: EpochSecs) -> Option<Note> {
+    match event {
+        Event::ExpiringSoon {
+            profile,
+            expires_at,
+        } => Some(Note::new(
+            format!(
+                "The token you copied for {profile} expires in {}",
+                minutes(expires_at - now)
+            ),
+            "Copy a fresh one from the Tokentray menu.",
+        )),
+        Event::RefreshFailed { profile, code } => Some(Note::new(
+            format!("Refresh failed for {profile}: {code}"),
+            "Tokentray will try again; the current token stays usable until it expires.",
+        )),
+        Event::SignInRequired { profile, .. } => Some(Note::new(
+            format!("Sign-in required for {profile}"),
+            "Choose the account in the Tokentray menu to sign in again.",
+        )),
+        Event::RefreshTokenExpiring {
+            profile,
+            expires_at,
+        } => Some(Note::new(
+            format!(
+                "Your sign-in for {profile} ends in {}",
+                minutes(expires_at - now)
+            ),
+            "Sign in again before then to keep tokens coming.",
+        )),
+        Event::AccountsChanged | Event::Refreshed { .. } => None,
+    }
+}
+
+/// "Signed in as USER".
+pub fn signed_in(user: &str, profile: &str) -> Note {
+    Note::new(
+        format!("Signed in as {user}"),
+        &format!("Profile {profile}"),
+    )
+}
+
+/// A failed action the user started from the menu.
+pub fn failed(what: &str, profile: &str, error: &dyn std::fmt::Display) -> Note {
+    Note::new(format!("{what} failed for {profile}"), &error.to_string())
+}
+
+/// Whole minutes, rounded to the nearest (a reminder at 300 s says 5 min).
+fn minutes(secs: EpochSecs) -> String {
+    let minutes = (secs.max(0) + 30) / 60;
+    match minutes {
+        0 => "less than a minute".to_owned(),
+        1 => "1 min".to_owned(),
+        m if m < 120 => format!("{m} min"),
+        m => format!("{} h", m / 60),
+    }
+}
+
+/// Shows `note` without blocking the caller (the D-Bus call runs on the
+/// blocking pool); failures are logged.
+pub fn show(note: Note) {
+    tauri::async_runtime::spawn_blocking(move || {
+        let shown = notify_rust::Notification::new()
+            .appname(APP_NAME)
+            .summary(&note.summary)
+            .body(&note.body)
+            .show();
+        match shown {
+            Ok(_) => tracing::info!(summary = %note.summary, "notified"),
+            Err(error) => tracing::warn!(%error, "cannot show a notification"),
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: EpochSecs = 1_800_000_000;
+
+    #[test]
+    fn texts() {
+        let expiring = Event::ExpiringSoon {
+            profile: "graph".into(),
+            expires_at: NOW + 300,
+        };
+        assert_eq!(
+            for_event(&expiring, NOW).map(|n| n.summary).as_deref(),
+            Some("The token you copied for graph expires in 5 min")
+        );
+        let failed = Event::RefreshFailed {
+            profile: "graph".into(),
+            code: "temporarily_unavailable".into(),
+        };
+        assert_eq!(
+            for_event(&failed, NOW).map(|n| n.summary).as_deref(),
+            Some("Refresh failed for graph: temporarily_unavailable")
+        );
+        let required = Event::SignInRequired {
+            profile: "graph".into(),
+            reason: "invalid_grant".into(),
+        };
+        assert_eq!(
+            for_event(&required, NOW).map(|n| n.summary).as_deref(),
+            Some("Sign-in required for graph")
+        );
+        assert_eq!(for_event(&Event::AccountsChanged, NOW), None);
+        assert_eq!(
+            signed_in("alice@contoso", "graph").summary,
+            "Signed in as alice@contoso"
+        );
+        assert_eq!(minutes(29), "less than a minute");
+        assert_eq!(minutes(90), "2 min");
+        assert_eq!(minutes(3 * 3600), "3 h");
+    }
+}
