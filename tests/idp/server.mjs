@@ -4,7 +4,9 @@
 // that accepts any login and password. Configured by environment variables
 // (see README.md in this folder); prints `IDP_READY <issuer>` once it listens.
 
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import process from 'node:process';
 
 import Provider from 'oidc-provider';
@@ -24,6 +26,22 @@ const port = envInt('IDP_PORT', 0);
 const accessTokenTtl = envInt('IDP_ACCESS_TOKEN_TTL', 300);
 const refreshTokenTtl = envInt('IDP_REFRESH_TOKEN_TTL', 86400);
 const confidentialSecret = process.env.IDP_CONFIDENTIAL_SECRET || 'tokentray-test-secret';
+
+// Optional features, all off by default (the defaults are what the Rust
+// tests rely on): TLS, a path prefix in the issuer, and an empty HTTP Basic
+// secret accepted from the public client.
+const tlsCert = process.env.IDP_TLS_CERT || '';
+const tlsKey = process.env.IDP_TLS_KEY || '';
+if (Boolean(tlsCert) !== Boolean(tlsKey)) {
+  console.error('IDP_TLS_CERT and IDP_TLS_KEY must be set together');
+  process.exit(2);
+}
+const pathPrefix = (process.env.IDP_PATH_PREFIX || '').replace(/\/+$/, '');
+if (pathPrefix && !/^(\/[A-Za-z0-9._~-]+)+$/.test(pathPrefix)) {
+  console.error(`IDP_PATH_PREFIX must look like /oidc, got ${JSON.stringify(process.env.IDP_PATH_PREFIX)}`);
+  process.exit(2);
+}
+const acceptEmptyBasicSecret = process.env.IDP_PUBLIC_EMPTY_BASIC_SECRET === '1';
 
 const PUBLIC_CLIENT_ID = 'tokentray-public';
 const CONFIDENTIAL_CLIENT_ID = 'tokentray-confidential';
@@ -184,11 +202,80 @@ function testStats(ctx, next) {
   return next();
 }
 
-const server = http.createServer();
+// IDP_PATH_PREFIX: the provider answers under the prefix (the issuer ends
+// with it), as if mounted there; `originalUrl` tells it its mount path.
+// Requests outside the prefix get 404.
+function mountedAtPrefix(req, res) {
+  if (!pathPrefix) return true;
+  const url = req.url || '/';
+  if (url === pathPrefix || url.startsWith(`${pathPrefix}/`) || url.startsWith(`${pathPrefix}?`)) {
+    req.originalUrl = url;
+    req.baseUrl = pathPrefix;
+    const rest = url.slice(pathPrefix.length);
+    req.url = rest.startsWith('/') ? rest : `/${rest}`;
+    return true;
+  }
+  res.statusCode = 404;
+  res.end();
+  return false;
+}
+
+// IDP_PUBLIC_EMPTY_BASIC_SECRET=1: some clients (oidc-agent) send
+// `Authorization: Basic base64(client_id:)` even for a public client. For
+// tokentray-public, such a header is turned into `client_id` in the form
+// body (token_endpoint_auth_method stays `none`).
+function readAll(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let size = 0;
+    req.on('data', (chunk) => {
+      size += chunk.length;
+      if (size > 56 * 1024) {
+        reject(new Error('request entity too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function emptyBasicSecretClient(req) {
+  const header = req.headers.authorization || '';
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (!match) return null;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0 || decoded.slice(colon + 1) !== '') return null;
+  const clientId = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
+  return clientId === PUBLIC_CLIENT_ID ? clientId : null;
+}
+
+async function publicClientWithoutSecret(req) {
+  if (!acceptEmptyBasicSecret || req.method !== 'POST') return;
+  const clientId = emptyBasicSecretClient(req);
+  if (!clientId) return;
+  const contentType = (req.headers['content-type'] || '').toLowerCase();
+  if (!contentType.startsWith('application/x-www-form-urlencoded')) return;
+  const params = new URLSearchParams(await readAll(req));
+  if (params.has('client_id') && params.get('client_id') !== clientId) return;
+  params.set('client_id', clientId);
+  delete req.headers.authorization;
+  const body = params.toString();
+  req.headers['content-length'] = String(Buffer.byteLength(body));
+  // oidc-provider reads an already parsed body from `req.body`.
+  req.body = body;
+}
+
+const server = tlsCert
+  ? https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey) })
+  : http.createServer();
 
 server.listen(port, '127.0.0.1', () => {
   const { port: actualPort } = server.address();
-  const issuer = `http://127.0.0.1:${actualPort}`;
+  const issuer = `${tlsCert ? 'https' : 'http'}://127.0.0.1:${actualPort}${pathPrefix}`;
   const provider = new Provider(issuer, configuration());
   provider.use(offlineAccessNeedsNoPromptConsent);
   provider.use(testStats);
@@ -197,7 +284,22 @@ server.listen(port, '127.0.0.1', () => {
   provider.on('server_error', (_ctx, err) => {
     console.error('server_error', err);
   });
-  server.on('request', provider.callback());
+  const callback = provider.callback();
+  if (!pathPrefix && !acceptEmptyBasicSecret) {
+    server.on('request', callback);
+  } else {
+    server.on('request', (req, res) => {
+      if (!mountedAtPrefix(req, res)) return;
+      publicClientWithoutSecret(req).then(
+        () => callback(req, res),
+        (err) => {
+          res.statusCode = 400;
+          res.end();
+          console.error('idp: cannot read request body:', err.message);
+        },
+      );
+    });
+  }
   process.stdout.write(`IDP_READY ${issuer}\n`);
 });
 
