@@ -364,17 +364,13 @@ impl<G: Grants> Broker<G> {
                 record.absorb(&tokens, wanted);
                 // S15: stored and read back before anything is handed out.
                 self.inner.accounts.write_record(account, record)?;
-                self.remember(&account.id, record.access_tokens.clone());
-                self.emit(Event::Refreshed {
-                    profile: profile.name.clone(),
-                    expires_at: tokens.expires_at,
-                });
-                Ok(AccessToken {
-                    token: tokens.access_token,
-                    token_type: tokens.token_type,
-                    expires_at: tokens.expires_at,
-                    scopes: wanted.to_vec(),
-                })
+                Ok(self.hand_out_new(
+                    profile,
+                    &account.id,
+                    record.access_tokens.clone(),
+                    tokens,
+                    wanted,
+                ))
             }
             Err(Error::Provider { code, .. }) if TERMINAL_CODES.contains(&code.as_str()) => {
                 Err(self.sign_in_required(profile, account, &code))
@@ -423,17 +419,30 @@ impl<G: Grants> Broker<G> {
             })?;
         let mut record = Record::default();
         record.absorb(&tokens, wanted);
-        self.remember(id, record.access_tokens);
+        Ok(self.hand_out_new(profile, id, record.access_tokens, tokens, wanted))
+    }
+
+    /// Keeps the new cache in memory, announces the refresh and hands the
+    /// new access token out.
+    fn hand_out_new(
+        &self,
+        profile: &Profile,
+        id: &str,
+        cache: Vec<CachedToken>,
+        tokens: TokenSet,
+        wanted: &ScopeSet,
+    ) -> AccessToken {
+        self.remember(id, cache);
         self.emit(Event::Refreshed {
             profile: profile.name.clone(),
             expires_at: tokens.expires_at,
         });
-        Ok(AccessToken {
+        AccessToken {
             token: tokens.access_token,
             token_type: tokens.token_type,
             expires_at: tokens.expires_at,
             scopes: wanted.to_vec(),
-        })
+        }
     }
 
     /// Runs `attempt` again on network errors, with jittered exponential
