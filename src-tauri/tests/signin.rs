@@ -1,0 +1,240 @@
+//! End to end with the real app, the real IdP (testkit), the real keyring,
+//! dunst and trayer (`scripts/headless-session`): from the tray menu, sign
+//! in inside the embedded window (typing into the IdP's login and consent
+//! pages with xdotool), see the account in the vault, in the agent socket's
+//! status and in the menu; copy an access token that the IdP's userinfo
+//! endpoint accepts, get the "expires soon" reminder, watch the clipboard
+//! clear itself; sign out from the menu and see the vault emptied; quit and
+//! see the socket gone. Screenshots go to `target/tmp/tokentray-app-e2e/`.
+
+// test helpers: a failed step is a failed test
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Command;
+use std::thread::sleep;
+use std::time::Duration;
+
+use common::{
+    click, clipboard, desktop_turn, notifications, screenshot, wait_for, window_named,
+    window_title, xdotool, App, Home, EXIT_TIMEOUT,
+};
+use tokentray_core::ipc::client::Client;
+use tokentray_core::ipc::protocol::SignInState;
+use tokentray_testkit::Idp;
+
+const PROFILE: &str = "demo";
+const USER: &str = "alice";
+const CLEAR_SECS: u64 = 6;
+const STEP: Duration = Duration::from_secs(30);
+
+#[test]
+fn sign_in_copy_and_sign_out_from_the_tray() {
+    let _turn = desktop_turn();
+    let idp = Idp::start().expect("the local IdP starts (npm ci --prefix tests/idp?)");
+    let home = Home::new();
+    home.write_profiles(&format!(
+        "[profiles.{PROFILE}]\nprovider = \"oidc\"\nissuer = \"{}\"\nclient_id = \"{}\"\n\
+         login = \"embedded\"\nscopes = [\"api.read\"]\n",
+        idp.issuer(),
+        idp.public_client_id()
+    ));
+    let clear = CLEAR_SECS.to_string();
+    let mut app = App::start_in(home, &[("TOKENTRAY_CLIPBOARD_CLEAR_SECS", &clear)]);
+    let icon = app.wait_for_tray_icon();
+    app.assert_no_window();
+    let socket = app.home.socket();
+    let agent = Client::new(&socket);
+    wait_for(
+        "the app serves the agent socket",
+        STEP,
+        || agent.ping().ok().flatten(),
+        || app.output(),
+    );
+
+    // 1. tray → "Sign in to demo…" (the first item)
+    click(icon, 8, 8);
+    app.wait_for_menu();
+    xdotool(&["key", "Down"]);
+    sleep(Duration::from_millis(300));
+    screenshot("01-menu-sign-in");
+    xdotool(&["key", "Return"]);
+
+    // 2. the embedded window: the IdP's login form, then its consent form
+    let login = wait_for(
+        "the sign-in window",
+        STEP,
+        || window_named(&format!("^Sign in to {PROFILE} ")),
+        || app.output(),
+    );
+    let title = window_title(login);
+    assert_eq!(
+        title,
+        format!("Sign in to {PROFILE} — {}", origin(idp.issuer())),
+        "the title shows the origin only"
+    );
+    sleep(Duration::from_secs(3)); // the login page loads
+    xdotool(&["windowfocus", "--sync", &login.to_string()]);
+    screenshot("02-sign-in-window");
+    xdotool(&["type", "--delay", "40", USER]);
+    xdotool(&["key", "Tab"]);
+    xdotool(&["type", "--delay", "40", "any-password"]);
+    xdotool(&["key", "Return"]);
+    sleep(Duration::from_secs(3)); // the consent page loads; its button has focus
+    screenshot("03-consent");
+    xdotool(&["windowfocus", "--sync", &login.to_string()]);
+    xdotool(&["key", "Return"]);
+
+    // 3. the redirect was intercepted: account stored, window gone
+    let status = wait_for(
+        "the account in the socket's status",
+        STEP,
+        || {
+            let status = agent.status().ok().flatten()?;
+            let demo = status.profiles.into_iter().find(|p| p.name == PROFILE)?;
+            (demo.state == SignInState::SignedIn).then_some(demo)
+        },
+        || format!("{}\n{}", app.log_file(), app.output()),
+    );
+    assert!(status.account.is_some());
+    wait_for(
+        "the sign-in window closes",
+        STEP,
+        || {
+            window_named(&format!("^Sign in to {PROFILE} "))
+                .is_none()
+                .then_some(())
+        },
+        || app.output(),
+    );
+    let (attributes, values) = app.home.vault();
+    assert!(
+        attributes.contains(&format!("account/{PROFILE}/")),
+        "vault: {attributes}"
+    );
+    assert!(!values.is_empty());
+    let log = app.log_file();
+    assert!(log.contains("sign-in redirect intercepted"), "{log}");
+    assert!(!log.contains("code="), "no callback URL in the log (S33)");
+    wait_for(
+        "\"Signed in as alice\" reaches dunst",
+        STEP,
+        || notifications().contains("Signed in as alice").then_some(()),
+        notifications,
+    );
+
+    // 4. the menu shows the account; Copy access token
+    click(icon, 8, 8);
+    app.wait_for_menu();
+    xdotool(&["key", "Down", "Right"]);
+    sleep(Duration::from_millis(300));
+    screenshot("04-menu-account");
+    xdotool(&["key", "Return"]);
+    let token = wait_for(
+        "a token on the clipboard",
+        STEP,
+        || clipboard("clipboard"),
+        || app.output(),
+    );
+    assert!(!token.contains(char::is_whitespace));
+    assert_ne!(
+        clipboard("primary").as_deref(),
+        Some(token.as_str()),
+        "never the PRIMARY selection (S30)"
+    );
+    let userinfo = idp.discovery().unwrap()["userinfo_endpoint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        userinfo_status(&userinfo, &token),
+        "200",
+        "the IdP accepts the copied token"
+    );
+    assert_eq!(userinfo_status(&userinfo, "not-a-token"), "401");
+
+    // the IdP's tokens live 300 s, the reminder lead is 300 s: due at once
+    wait_for(
+        "the copied-token reminder reaches dunst",
+        STEP,
+        || {
+            notifications()
+                .contains(&format!(
+                    "The token you copied for {PROFILE} expires in 5 min"
+                ))
+                .then_some(())
+        },
+        notifications,
+    );
+    screenshot("05-notification");
+    let notes = notifications();
+    assert!(!notes.contains(&token), "no token in notifications (S32)");
+
+    wait_for(
+        "the clipboard clears itself",
+        Duration::from_secs(CLEAR_SECS + 10),
+        || clipboard("clipboard").is_none().then_some(()),
+        || app.log_file(),
+    );
+
+    // 5. Sign out (the submenu's last item)
+    click(icon, 8, 8);
+    app.wait_for_menu();
+    xdotool(&["key", "Down", "Right", "Down", "Down", "Down", "Down"]);
+    sleep(Duration::from_millis(300));
+    screenshot("06-menu-sign-out");
+    xdotool(&["key", "Return"]);
+    wait_for(
+        "the vault forgets the account",
+        STEP,
+        || {
+            let (attributes, _) = app.home.vault();
+            (!attributes.contains(&format!("account/{PROFILE}/"))).then_some(())
+        },
+        || app.log_file(),
+    );
+    let demo = agent
+        .status()
+        .unwrap()
+        .unwrap()
+        .profiles
+        .into_iter()
+        .find(|p| p.name == PROFILE)
+        .unwrap();
+    assert_eq!(demo.state, SignInState::SignedOut);
+    assert_eq!(
+        userinfo_status(&userinfo, &token),
+        "401",
+        "signing out revoked the grant"
+    );
+
+    // 6. quit: the socket goes away with the app
+    let kill = Command::new("kill")
+        .args(["-TERM", &app.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let exit = app.wait_exit(EXIT_TIMEOUT);
+    assert!(exit.success(), "{exit}\n{}", app.output());
+    assert!(!socket.exists(), "the socket is removed on quit");
+    let log = app.log_file();
+    assert!(!log.contains(&token), "no token in the log (S32)");
+}
+
+fn origin(issuer: &str) -> String {
+    let url = url::Url::parse(issuer).unwrap();
+    url.origin().ascii_serialization()
+}
+
+/// The HTTP status of the userinfo endpoint for `token` (curl, so that
+/// the token never lands in a panic message).
+fn userinfo_status(userinfo: &str, token: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H"])
+        .arg(format!("Authorization: Bearer {token}"))
+        .arg(userinfo)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
