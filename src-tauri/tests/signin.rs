@@ -17,8 +17,8 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use common::{
-    click, clipboard, desktop_turn, notifications, screenshot, wait_for, window_named,
-    window_title, xdotool, App, Home, EXIT_TIMEOUT,
+    click, clipboard, desktop_turn, notifications, screenshot, tree_rss_kib, wait_for,
+    window_named, window_title, xdotool, App, Home, EXIT_TIMEOUT,
 };
 use tokentray_core::ipc::client::Client;
 use tokentray_core::ipc::protocol::SignInState;
@@ -34,16 +34,16 @@ fn sign_in_copy_and_sign_out_from_the_tray() {
     let _turn = desktop_turn();
     let idp = Idp::start().expect("the local IdP starts (npm ci --prefix tests/idp?)");
     let home = Home::new();
-    home.write_profiles(&format!(
-        "[profiles.{PROFILE}]\nprovider = \"oidc\"\nissuer = \"{}\"\nclient_id = \"{}\"\n\
-         login = \"embedded\"\nscopes = [\"api.read\"]\n",
-        idp.issuer(),
-        idp.public_client_id()
-    ));
+    home.write_profiles(&profiles_toml(&idp));
     let clear = CLEAR_SECS.to_string();
     let mut app = App::start_in(home, &[("TOKENTRAY_CLIPBOARD_CLEAR_SECS", &clear)]);
     let icon = app.wait_for_tray_icon();
     app.assert_no_window();
+    sleep(Duration::from_secs(1));
+    eprintln!(
+        "RSS (app + WebKit processes), tray only: {} KiB",
+        tree_rss_kib(app.pid())
+    );
     let socket = app.home.socket();
     let agent = Client::new(&socket);
     wait_for(
@@ -74,17 +74,10 @@ fn sign_in_copy_and_sign_out_from_the_tray() {
         format!("Sign in to {PROFILE} — {}", origin(idp.issuer())),
         "the title shows the origin only"
     );
-    sleep(Duration::from_secs(3)); // the login page loads
-    xdotool(&["windowfocus", "--sync", &login.to_string()]);
     screenshot("02-sign-in-window");
-    xdotool(&["type", "--delay", "40", USER]);
-    xdotool(&["key", "Tab"]);
-    xdotool(&["type", "--delay", "40", "any-password"]);
-    xdotool(&["key", "Return"]);
-    sleep(Duration::from_secs(3)); // the consent page loads; its button has focus
+    type_login(login);
     screenshot("03-consent");
-    xdotool(&["windowfocus", "--sync", &login.to_string()]);
-    xdotool(&["key", "Return"]);
+    consent(login, true);
 
     // 3. the redirect was intercepted: account stored, window gone
     let status = wait_for(
@@ -220,6 +213,101 @@ fn sign_in_copy_and_sign_out_from_the_tray() {
     assert!(!socket.exists(), "the socket is removed on quit");
     let log = app.log_file();
     assert!(!log.contains(&token), "no token in the log (S32)");
+}
+
+/// The agent socket's `login` (what `tokentray login` sends when the app
+/// runs) opens the same window; declining at the provider cancels the
+/// sign-in and closes the window; a second try signs in.
+#[test]
+fn socket_login_opens_the_window_and_declining_cancels() {
+    let _turn = desktop_turn();
+    let idp = Idp::start().expect("the local IdP starts (npm ci --prefix tests/idp?)");
+    let home = Home::new();
+    home.write_profiles(&profiles_toml(&idp));
+    let mut app = App::start_in(home, &[]);
+    app.wait_for_tray_icon();
+    let socket = app.home.socket();
+    let agent = Client::new(&socket).timeout(Duration::from_secs(90));
+    wait_for(
+        "the app serves the agent socket",
+        STEP,
+        || agent.ping().ok().flatten(),
+        || app.output(),
+    );
+    let mut rss = Vec::new();
+    for accept in [false, true] {
+        let request = {
+            let agent = agent.clone();
+            std::thread::spawn(move || agent.login(PROFILE, None))
+        };
+        let login = wait_for(
+            "the sign-in window",
+            STEP,
+            || window_named(&format!("^Sign in to {PROFILE} ")),
+            || app.output(),
+        );
+        type_login(login);
+        consent(login, accept);
+        let answer = request.join().unwrap();
+        wait_for(
+            "the sign-in window closes",
+            STEP,
+            || {
+                window_named(&format!("^Sign in to {PROFILE} "))
+                    .is_none()
+                    .then_some(())
+            },
+            || app.output(),
+        );
+        let (attributes, _) = app.home.vault();
+        if accept {
+            assert!(answer.is_ok(), "{answer:?}");
+            assert!(
+                attributes.contains(&format!("account/{PROFILE}/")),
+                "{attributes}"
+            );
+        } else {
+            let kind = answer.as_ref().err().map(|e| e.kind().to_owned());
+            assert_eq!(kind.as_deref(), Some("cancelled"), "{answer:?}");
+            assert!(
+                !attributes.contains(&format!("account/{PROFILE}/")),
+                "{attributes}"
+            );
+        }
+        sleep(Duration::from_secs(2)); // let WebKit settle after the window
+        rss.push(tree_rss_kib(app.pid()));
+    }
+    eprintln!("RSS (app + WebKit processes) after sign-in windows closed: {rss:?} KiB");
+}
+
+/// Types into the IdP's login form (its login field has the focus).
+fn type_login(login: u64) {
+    sleep(Duration::from_secs(3)); // the login page loads
+    xdotool(&["windowfocus", "--sync", &login.to_string()]);
+    xdotool(&["type", "--delay", "40", USER]);
+    xdotool(&["key", "Tab"]);
+    xdotool(&["type", "--delay", "40", "any-password"]);
+    xdotool(&["key", "Return"]);
+    sleep(Duration::from_secs(3)); // the consent page loads
+}
+
+/// Answers the IdP's consent page: "Continue" has the focus, "[ Cancel ]"
+/// comes next.
+fn consent(login: u64, accept: bool) {
+    xdotool(&["windowfocus", "--sync", &login.to_string()]);
+    if !accept {
+        xdotool(&["key", "Tab"]);
+    }
+    xdotool(&["key", "Return"]);
+}
+
+fn profiles_toml(idp: &Idp) -> String {
+    format!(
+        "[profiles.{PROFILE}]\nprovider = \"oidc\"\nissuer = \"{}\"\nclient_id = \"{}\"\n\
+         login = \"embedded\"\nscopes = [\"api.read\"]\n",
+        idp.issuer(),
+        idp.public_client_id()
+    )
 }
 
 fn origin(issuer: &str) -> String {
