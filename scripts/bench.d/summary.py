@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Prints the table of medians and ratios from scripts/bench's hyperfine JSON.
+
+    summary.py DIR     (DIR holds NAME.json from hyperfine, NAME.skipped)
+"""
+
+import json
+import os
+import statistics
+import sys
+
+ROWS = [
+    ("tokentray-warm-agent", "tokentray token, warm, with the agent"),
+    ("tokentray-warm-vault", "tokentray token, warm, no agent (vault read)"),
+    ("tokentray-cold-vault", "tokentray token --force-refresh, no agent (refresh + rotation)"),
+    ("tokentray-cold-agent", "tokentray token --force-refresh, with the agent"),
+    ("oidc-token-warm", "oidc-token, warm (oidc-agent)"),
+    ("oidc-token-cold", "oidc-token --force-new (refresh + rotation)"),
+    ("msal-json-warm", "MSAL + SerializableTokenCache JSON file, warm"),
+    ("msal-json-cold", "MSAL + JSON file, force_refresh"),
+    ("msal-ext-warm", "MSAL + msal-extensions (libsecret), warm"),
+    ("msal-ext-cold", "MSAL + msal-extensions, force_refresh"),
+    ("true", "/bin/true (process-spawn floor)"),
+]
+SKIP_GROUPS = {
+    "tokentray": "tokentray-", "oidc-agent": "oidc-token-", "msal-json": "msal-json-",
+    "msal-ext": "msal-ext-", "floor": "true",
+}
+
+
+def load(directory):
+    medians, skipped = {}, {}
+    for name, _ in ROWS:
+        path = os.path.join(directory, name + ".json")
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                result = json.load(f)["results"][0]
+            times = result["times"]
+            medians[name] = {
+                "median": statistics.median(times) * 1000,
+                "mean": result["mean"] * 1000,
+                "stddev": (result.get("stddev") or 0) * 1000,
+                "runs": len(times),
+            }
+    for group, prefix in SKIP_GROUPS.items():
+        path = os.path.join(directory, group + ".skipped")
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                why = f.read().strip()
+            for name, _ in ROWS:
+                if name.startswith(prefix) and name not in medians:
+                    skipped[name] = why
+    return medians, skipped
+
+
+def main():
+    directory = sys.argv[1] if len(sys.argv) > 1 else "target/bench"
+    medians, skipped = load(directory)
+    print(f"{'what (fresh process per call)':<66} {'median ms':>10} {'mean ± σ ms':>16} {'runs':>5}")
+    for name, label in ROWS:
+        if name in medians:
+            m = medians[name]
+            spread = f"{m['mean']:.2f} ± {m['stddev']:.2f}"
+            print(f"{label:<66} {m['median']:>10.2f} {spread:>16} {m['runs']:>5}")
+        else:
+            print(f"{label:<66} {'skipped: ' + skipped.get(name, 'not measured')}")
+    print()
+
+    def median(name):
+        return medians[name]["median"] if name in medians else None
+
+    agent = median("tokentray-warm-agent")
+    checks = []
+    oidc = median("oidc-token-warm")
+    if agent and oidc:
+        ratio = agent / oidc
+        checks.append((f"tokentray warm (agent) / oidc-token warm = {ratio:.2f}x", "<= 1.5x", ratio <= 1.5))
+    else:
+        checks.append(("tokentray warm (agent) vs oidc-token warm: skipped", "<= 1.5x", None))
+    for peer, label in (("msal-ext-warm", "msal-extensions"), ("msal-json-warm", "MSAL JSON file")):
+        value = median(peer)
+        target = ">= 100x" if peer == "msal-ext-warm" else None
+        if agent and value:
+            ratio = value / agent
+            checks.append((f"{label} warm / tokentray warm (agent) = {ratio:.0f}x faster", target, ratio >= 100 if target else None))
+        elif target:
+            checks.append((f"tokentray warm (agent) vs {label} warm: skipped", target, None))
+    for name, label in (("tokentray-cold-vault", "no agent"), ("tokentray-cold-agent", "agent")):
+        value = median(name)
+        if value:
+            checks.append((f"tokentray cold with rotation ({label}) = {value:.1f} ms", "< 50 ms", value < 50))
+    oidc_cold, cold = median("oidc-token-cold"), median("tokentray-cold-vault")
+    if oidc_cold and cold:
+        checks.append((f"oidc-token cold / tokentray cold (no agent) = {oidc_cold / cold:.1f}x", None, None))
+    floor = median("true")
+    if agent and floor:
+        checks.append((f"tokentray warm (agent) above the spawn floor: +{agent - floor:.2f} ms", None, None))
+    for text, target, ok in checks:
+        verdict = "" if target is None else f"  target {target}: " + ("met" if ok else "NOT met" if ok is False else "n/a")
+        print(f"{text}{verdict}")
+
+
+if __name__ == "__main__":
+    main()
