@@ -98,6 +98,11 @@ def main():
     for text, target, ok in checks:
         verdict = "" if target is None else f"  target {target}: " + ("met" if ok else "NOT met" if ok is False else "n/a")
         print(f"{text}{verdict}")
+    machine = os.path.join(directory, "machine.txt")
+    if os.path.exists(machine):
+        with open(machine, encoding="utf-8") as f:
+            print()
+            print("; ".join(line.strip() for line in f if line.strip()))
 
 
 if __name__ == "__main__":
