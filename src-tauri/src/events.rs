@@ -6,7 +6,8 @@ use tokentray_core::token::now;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::host::Host;
-use crate::{notify, tray};
+use crate::menu::AccountAction;
+use crate::{actions, login, notify, tray};
 
 pub fn init(app: &AppHandle) {
     let (mut events, shutdown) = {
@@ -41,6 +42,25 @@ fn on_event(app: &AppHandle, event: &Event) {
         _ => tray::rebuild(app),
     }
     if let Some(note) = notify::for_event(event, now()) {
-        notify::show(note);
+        notify::show_with_click(note, on_click(app, event));
+    }
+}
+
+/// Clicking "the token you copied expires soon" copies a fresh one;
+/// clicking "sign-in required" starts the sign-in.
+fn on_click(app: &AppHandle, event: &Event) -> Option<notify::OnClick> {
+    let app = app.clone();
+    match event {
+        Event::ExpiringSoon { profile, .. } => {
+            let profile = profile.clone();
+            Some(Box::new(move || {
+                actions::account(&app, AccountAction::CopyAccessToken, profile);
+            }))
+        }
+        Event::SignInRequired { profile, .. } | Event::RefreshTokenExpiring { profile, .. } => {
+            let profile = profile.clone();
+            Some(Box::new(move || login::start(&app, profile)))
+        }
+        _ => None,
     }
 }

@@ -85,18 +85,52 @@ fn minutes(secs: EpochSecs) -> String {
 /// Shows `note` without blocking the caller (the D-Bus call runs on the
 /// blocking pool); failures are logged.
 pub fn show(note: Note) {
+    show_with_click(note, None);
+}
+
+/// What clicking a notification does (where the platform has actions).
+pub type OnClick = Box<dyn FnOnce() + Send + 'static>;
+
+/// [`show`], and runs `on_click` if the user clicks the notification. The
+/// wait for the click holds a blocking-pool thread until the notification
+/// closes.
+pub fn show_with_click(note: Note, on_click: Option<OnClick>) {
     tauri::async_runtime::spawn_blocking(move || {
-        let shown = notify_rust::Notification::new()
+        let mut notification = notify_rust::Notification::new();
+        notification
             .appname(APP_NAME)
             .summary(&note.summary)
-            .body(&note.body)
-            .show();
-        match shown {
-            Ok(_) => tracing::info!(summary = %note.summary, "notified"),
+            .body(&note.body);
+        if on_click.is_some() {
+            notification.action(CLICK_ACTION, "Open");
+        }
+        match notification.show() {
+            Ok(handle) => {
+                tracing::info!(summary = %note.summary, "notified");
+                if let Some(on_click) = on_click {
+                    wait_for_click(handle, on_click);
+                }
+            }
             Err(error) => tracing::warn!(%error, "cannot show a notification"),
         }
     });
 }
+
+/// The action a click on the notification's body sends (freedesktop spec).
+const CLICK_ACTION: &str = "default";
+
+#[cfg(all(unix, not(target_os = "macos")))]
+fn wait_for_click(handle: notify_rust::NotificationHandle, on_click: OnClick) {
+    handle.wait_for_action(|action| {
+        if action == CLICK_ACTION {
+            tracing::info!("notification clicked");
+            on_click();
+        }
+    });
+}
+
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn wait_for_click(_handle: notify_rust::NotificationHandle, _on_click: OnClick) {}
 
 #[cfg(test)]
 mod tests {

@@ -17,8 +17,8 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use common::{
-    click, clipboard, desktop_turn, notifications, screenshot, tree_rss_kib, wait_for,
-    window_named, window_title, xdotool, App, Home, EXIT_TIMEOUT,
+    click, clipboard, desktop_turn, notifications, screenshot, tree_processes, tree_rss_kib,
+    wait_for, window_named, window_title, xdotool, App, Home, EXIT_TIMEOUT,
 };
 use tokentray_core::ipc::client::Client;
 use tokentray_core::ipc::protocol::SignInState;
@@ -275,9 +275,15 @@ fn socket_login_opens_the_window_and_declining_cancels() {
             );
         }
         sleep(Duration::from_secs(2)); // let WebKit settle after the window
-        rss.push(tree_rss_kib(app.pid()));
+        rss.push(tree_processes(app.pid()));
     }
-    eprintln!("RSS (app + WebKit processes) after sign-in windows closed: {rss:?} KiB");
+    for (i, processes) in rss.iter().enumerate() {
+        let total: u64 = processes.iter().map(|(_, _, kib)| kib).sum();
+        eprintln!(
+            "RSS after sign-in window {} closed: {total} KiB {processes:?}",
+            i + 1
+        );
+    }
 }
 
 /// Types into the IdP's login form (its login field has the focus).

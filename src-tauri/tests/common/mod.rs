@@ -415,6 +415,11 @@ pub fn screenshot(name: &str) -> PathBuf {
 /// Resident memory of `pid` and all its descendants (the WebKit
 /// processes), in KiB: a figure to report, not to assert.
 pub fn tree_rss_kib(pid: u32) -> u64 {
+    tree_processes(pid).iter().map(|(_, _, rss)| rss).sum()
+}
+
+/// `pid` and its descendants: (pid, command name, RSS in KiB).
+pub fn tree_processes(pid: u32) -> Vec<(u32, String, u64)> {
     let mut parents = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
@@ -443,12 +448,20 @@ pub fn tree_rss_kib(pid: u32) -> u64 {
         at += 1;
     }
     tree.iter()
-        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/status")).ok())
-        .filter_map(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .filter_map(|p| {
+            let status = std::fs::read_to_string(format!("/proc/{p}/status")).ok()?;
+            let field = |name: &str| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map(|v| v.trim().to_owned())
+            };
+            let rss = field("VmRSS:")?
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()?;
+            Some((*p, field("Name:").unwrap_or_default(), rss))
         })
-        .sum()
+        .collect()
 }
