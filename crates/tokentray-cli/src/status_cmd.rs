@@ -8,9 +8,9 @@ use serde::Serialize;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tokentray_core::account::AccountStore;
-use tokentray_core::ipc::protocol::{AccountInfo, ProfileStatus, SignInState, StatusReply};
+use tokentray_core::ipc::protocol::{ProfileStatus, SignInState, StatusReply};
 use tokentray_core::profile::{LoginMode, ProfileStore};
-use tokentray_core::token::{now, EpochSecs, ScopeSet};
+use tokentray_core::token::{now, EpochSecs};
 use tokentray_core::vault::KeyringVault;
 use tokentray_core::Result;
 
@@ -91,60 +91,8 @@ fn from_agent() -> Result<Option<(u32, StatusReply)>, Failure> {
 /// The same answer the agent gives, read from the profiles file and the
 /// vault by this process.
 fn from_vault() -> Result<StatusReply> {
-    let profiles = ProfileStore::open_default()?.load()?;
     let accounts = AccountStore::new(Arc::new(KeyringVault::os()));
-    let signed_in = accounts.list()?;
-    let at = now();
-    let profiles = profiles
-        .into_iter()
-        .map(|profile| {
-            let mut entry = ProfileStatus {
-                name: profile.name.clone(),
-                provider: profile.provider.preset(),
-                login: profile.login,
-                account: None,
-                state: SignInState::SignedOut,
-                reason: None,
-                access_expires_on: None,
-                refresh_expires_on: None,
-                needs_interaction: true,
-            };
-            if profile.login == LoginMode::ClientCredentials {
-                entry.state = SignInState::SignedIn;
-                entry.needs_interaction = false;
-                return Ok(entry);
-            }
-            let Some(account) = signed_in
-                .iter()
-                .filter(|a| a.profile == profile.name)
-                .max_by_key(|a| a.signed_in_at)
-            else {
-                return Ok(entry);
-            };
-            entry.account = Some(AccountInfo {
-                label: account.label().to_string(),
-                issuer: account.identity.issuer.clone(),
-                subject: account.identity.subject.clone(),
-            });
-            let record = accounts.record(account)?.unwrap_or_default();
-            entry.access_expires_on = record
-                .access_token(&ScopeSet::new(&profile.scopes))
-                .map(|t| t.expires_at)
-                .filter(|&expiry| expiry > at);
-            entry.refresh_expires_on = record.refresh_expires_at;
-            let refresh_usable = record.refresh_token.is_some()
-                && record.refresh_expires_at.is_none_or(|expiry| expiry > at);
-            if let Some(reason) = &account.sign_in_required {
-                entry.state = SignInState::SignInRequired;
-                entry.reason = Some(reason.clone());
-            } else {
-                entry.state = SignInState::SignedIn;
-                entry.needs_interaction = !refresh_usable && entry.access_expires_on.is_none();
-            }
-            Ok(entry)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(StatusReply { profiles })
+    tokentray_core::status::collect(&ProfileStore::open_default()?, &accounts)
 }
 
 fn human(report: &Report, now: EpochSecs) -> String {

@@ -15,6 +15,7 @@ pub mod profile;
 pub mod provider;
 pub mod schedule;
 pub mod secret;
+pub mod status;
 pub mod token;
 pub mod vault;
 

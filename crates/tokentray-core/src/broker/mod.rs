@@ -22,6 +22,7 @@ use crate::token::{now, AccessToken, EpochSecs, Identity, ScopeSet, TokenSet};
 use crate::vault::{client_secret_key, Vault};
 use std::collections::HashMap;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -172,6 +173,9 @@ struct Inner<G> {
     flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     events: broadcast::Sender<Event>,
     retry: RetryPolicy,
+    /// Where the cross-process refresh locks live, when this broker shares
+    /// the vault with other processes ([`lock`]).
+    refresh_locks: Mutex<Option<PathBuf>>,
 }
 
 impl<G: Grants> Broker<G> {
@@ -198,8 +202,19 @@ impl<G: Grants> Broker<G> {
                 flights: Mutex::new(HashMap::new()),
                 events,
                 retry,
+                refresh_locks: Mutex::new(None),
             }),
         }
+    }
+
+    /// Makes every refresh take the profile's file lock in `dir` (shared with
+    /// the other Tokentray processes: see [`lock`]).
+    pub fn lock_refreshes_in(&self, dir: PathBuf) {
+        *self
+            .inner
+            .refresh_locks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(dir);
     }
 
     /// Subscribes to events.
@@ -245,6 +260,8 @@ impl<G: Grants> Broker<G> {
     /// deletes the account's vault entries. A failed revocation does not
     /// keep the tokens: they are deleted all the same.
     pub async fn sign_out(&self, profile_name: &str) -> Result<Option<Account>> {
+        // Another process may have signed in since the list was read.
+        self.inner.accounts.reload();
         let Some(account) = self.inner.accounts.for_profile(profile_name)? else {
             return Ok(None);
         };
@@ -301,6 +318,7 @@ impl<G: Grants> Broker<G> {
                 .client_credentials_token(&profile, &id, &scopes, &wanted)
                 .await;
         }
+        let _across_processes = self.lock_across_processes(&profile.name).await?;
         // The account may have changed while we waited (signed out, marked).
         let account = self.usable_account(&profile)?;
         let mut record = self.inner.accounts.record(&account)?.unwrap_or_default();
@@ -311,6 +329,24 @@ impl<G: Grants> Broker<G> {
         }
         self.refresh(&profile, &account, &mut record, &scopes, &wanted)
             .await
+    }
+
+    /// Takes the profile's cross-process lock when this broker has one.
+    async fn lock_across_processes(&self, profile: &str) -> Result<Option<lock::ProfileLock>> {
+        let dir = self
+            .inner
+            .refresh_locks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(dir) = dir else {
+            return Ok(None);
+        };
+        let profile = profile.to_string();
+        tokio::task::spawn_blocking(move || lock::lock_profile(&dir, &profile))
+            .await
+            .map_err(|e| Error::InvalidInput(format!("the lock task failed: {e}")))?
+            .map(Some)
     }
 
     /// The account a profile signs in with, unless it needs a sign-in. When
@@ -563,6 +599,8 @@ fn jitter(delay: Duration) -> Duration {
     let factor = 0.5 + f64::from(noise % 1000) / 1000.0;
     delay.mul_f64(factor)
 }
+
+pub mod lock;
 
 #[cfg(test)]
 pub(crate) mod testing;

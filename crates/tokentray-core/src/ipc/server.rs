@@ -23,14 +23,10 @@
 
 use super::client::Client;
 use super::path::{ensure_private_dir, our_uid, restrict_socket};
-use super::protocol::{
-    decode, encode, AccountInfo, ErrorReply, ProfileStatus, Request, Response, SignInState,
-    StatusReply, TokenReply, MAX_FRAME,
-};
+use super::protocol::{decode, encode, ErrorReply, Request, Response, TokenReply, MAX_FRAME};
 use crate::broker::{Broker, Event, Grants, TokenRequest};
 use crate::error::{Error, Result};
 use crate::profile::LoginMode;
-use crate::token::{now, ScopeSet};
 use std::collections::HashMap;
 use std::fs::File;
 use std::future::Future;
@@ -338,7 +334,10 @@ impl<G: Grants> Shared<G> {
                     Response::Token(TokenReply::new(token, &request.profile, account))
                 })
             }
-            Request::Status {} => status(&self.broker).map(Response::Status),
+            Request::Status {} => {
+                crate::status::collect(self.broker.profiles(), self.broker.accounts())
+                    .map(Response::Status)
+            }
             Request::Login { profile, mode } => tokio::select! {
                 done = self.login.login(&profile, mode) => done.map(|()| Response::Ok {}),
                 _ = self.stop.cancelled() => Err(Error::Cancelled {
@@ -393,65 +392,6 @@ impl Labels {
         labels.insert(profile.to_string(), label.clone());
         label
     }
-}
-
-/// Every profile's state, from the profiles file and the vault.
-fn status<G: Grants>(broker: &Broker<G>) -> Result<StatusReply> {
-    let accounts = broker.accounts().list()?;
-    let at = now();
-    let profiles = broker
-        .profiles()
-        .load()?
-        .into_iter()
-        .map(|profile| {
-            let mut entry = ProfileStatus {
-                name: profile.name.clone(),
-                provider: profile.provider.preset(),
-                login: profile.login,
-                account: None,
-                state: SignInState::SignedOut,
-                reason: None,
-                access_expires_on: None,
-                refresh_expires_on: None,
-                needs_interaction: true,
-            };
-            if profile.login == LoginMode::ClientCredentials {
-                // No account and no user: the client secret is the sign-in.
-                entry.state = SignInState::SignedIn;
-                entry.needs_interaction = false;
-                return Ok(entry);
-            }
-            let Some(account) = accounts
-                .iter()
-                .filter(|a| a.profile == profile.name)
-                .max_by_key(|a| a.signed_in_at)
-            else {
-                return Ok(entry);
-            };
-            entry.account = Some(AccountInfo {
-                label: account.label().to_string(),
-                issuer: account.identity.issuer.clone(),
-                subject: account.identity.subject.clone(),
-            });
-            let record = broker.accounts().record(account)?.unwrap_or_default();
-            entry.access_expires_on = record
-                .access_token(&ScopeSet::new(&profile.scopes))
-                .map(|t| t.expires_at)
-                .filter(|&expiry| expiry > at);
-            entry.refresh_expires_on = record.refresh_expires_at;
-            let refresh_usable = record.refresh_token.is_some()
-                && record.refresh_expires_at.is_none_or(|expiry| expiry > at);
-            if let Some(reason) = &account.sign_in_required {
-                entry.state = SignInState::SignInRequired;
-                entry.reason = Some(reason.clone());
-            } else {
-                entry.state = SignInState::SignedIn;
-                entry.needs_interaction = !refresh_usable && entry.access_expires_on.is_none();
-            }
-            Ok(entry)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(StatusReply { profiles })
 }
 
 /// An agent's claim on its socket path: an exclusive lock on
