@@ -21,10 +21,11 @@ ROWS = [
     ("msal-ext-warm", "MSAL + msal-extensions (libsecret), warm"),
     ("msal-ext-cold", "MSAL + msal-extensions, force_refresh"),
     ("true", "/bin/true (process-spawn floor)"),
+    ("tokentray-startup", "tokentray --version (start-up only, no token)"),
 ]
 SKIP_GROUPS = {
     "tokentray": "tokentray-", "oidc-agent": "oidc-token-", "msal-json": "msal-json-",
-    "msal-ext": "msal-ext-", "floor": "true",
+    "msal-ext": "msal-ext-", "floor": ("true", "tokentray-startup"),
 }
 
 
@@ -40,6 +41,7 @@ def load(directory):
                 "median": statistics.median(times) * 1000,
                 "mean": result["mean"] * 1000,
                 "stddev": (result.get("stddev") or 0) * 1000,
+                "min": result["min"] * 1000,
                 "runs": len(times),
             }
     for group, prefix in SKIP_GROUPS.items():
@@ -56,12 +58,12 @@ def load(directory):
 def main():
     directory = sys.argv[1] if len(sys.argv) > 1 else "target/bench"
     medians, skipped = load(directory)
-    print(f"{'what (fresh process per call)':<66} {'median ms':>10} {'mean ± σ ms':>16} {'runs':>5}")
+    print(f"{'what (fresh process per call)':<66} {'median ms':>10} {'min ms':>8} {'mean ± σ ms':>16} {'runs':>5}")
     for name, label in ROWS:
         if name in medians:
             m = medians[name]
             spread = f"{m['mean']:.2f} ± {m['stddev']:.2f}"
-            print(f"{label:<66} {m['median']:>10.2f} {spread:>16} {m['runs']:>5}")
+            print(f"{label:<66} {m['median']:>10.2f} {m['min']:>8.2f} {spread:>16} {m['runs']:>5}")
         else:
             print(f"{label:<66} {'skipped: ' + skipped.get(name, 'not measured')}")
     print()
@@ -95,6 +97,9 @@ def main():
     floor = median("true")
     if agent and floor:
         checks.append((f"tokentray warm (agent) above the spawn floor: +{agent - floor:.2f} ms", None, None))
+    startup = median("tokentray-startup")
+    if startup and floor:
+        checks.append((f"tokentray start-up (--version) above the spawn floor: +{startup - floor:.2f} ms", None, None))
     for text, target, ok in checks:
         verdict = "" if target is None else f"  target {target}: " + ("met" if ok else "NOT met" if ok is False else "n/a")
         print(f"{text}{verdict}")
