@@ -2,7 +2,7 @@
 //! `capabilities/`). Thin: one call into the core, DTOs out, no secrets.
 
 use serde::Serialize;
-use tauri::AppHandle;
+use tauri::{AppHandle, Runtime};
 
 use crate::CommandError;
 
@@ -15,7 +15,7 @@ pub struct AppInfo {
 }
 
 #[tauri::command]
-pub async fn app_info(app: AppHandle) -> Result<AppInfo, CommandError> {
+pub async fn app_info<R: Runtime>(app: AppHandle<R>) -> Result<AppInfo, CommandError> {
     let config_dir = tokentray_core::profile::config_dir()?;
     Ok(AppInfo {
         version: app.package_info().version.to_string(),

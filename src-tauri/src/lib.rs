@@ -12,6 +12,8 @@ mod commands;
 mod error;
 mod events;
 mod host;
+#[cfg(test)]
+mod ipc_tests;
 mod logging;
 pub mod login;
 pub mod menu;
@@ -22,7 +24,7 @@ mod tray;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use tauri::{App, AppHandle, Manager, RunEvent};
+use tauri::{App, AppHandle, Manager, RunEvent, Runtime};
 use tauri_plugin_autostart::MacosLauncher;
 
 pub use error::{CommandError, Error};
@@ -40,14 +42,13 @@ pub fn run() -> ExitCode {
 }
 
 fn build() -> Result<App, Error> {
-    let app = tauri::Builder::default()
+    let app = with_commands(tauri::Builder::default())
         // first, so that a second launch stops before doing anything
         .plugin(tauri_plugin_single_instance::init(on_second_instance))
         .plugin(tauri_plugin_autostart::init(
             MacosLauncher::LaunchAgent,
             None,
         ))
-        .invoke_handler(tauri::generate_handler![commands::app_info])
         .setup(|app| {
             if let Err(error) = setup(app.handle()) {
                 tracing::error!(%error, "start-up failed");
@@ -58,6 +59,13 @@ fn build() -> Result<App, Error> {
         })
         .build(tauri::generate_context!())?;
     Ok(app)
+}
+
+/// Registers the commands the accounts window may call (each also needs
+/// its permission in a capability). Generic, so that the IPC least-privilege
+/// tests run them on tauri's mock runtime.
+pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder.invoke_handler(tauri::generate_handler![commands::app_info])
 }
 
 fn setup(app: &AppHandle) -> Result<(), Error> {
