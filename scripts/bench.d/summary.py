@@ -58,6 +58,7 @@ def load(directory):
 def main():
     directory = sys.argv[1] if len(sys.argv) > 1 else "target/bench"
     medians, skipped = load(directory)
+    print("Medians decide the targets; with other work on the machine, the minima show the undisturbed cost.")
     print(f"{'what (fresh process per call)':<66} {'median ms':>10} {'min ms':>8} {'mean ± σ ms':>16} {'runs':>5}")
     for name, label in ROWS:
         if name in medians:
@@ -71,12 +72,16 @@ def main():
     def median(name):
         return medians[name]["median"] if name in medians else None
 
+    def fastest(name):
+        return medians[name]["min"] if name in medians else None
+
     agent = median("tokentray-warm-agent")
     checks = []
     oidc = median("oidc-token-warm")
     if agent and oidc:
         ratio = agent / oidc
-        checks.append((f"tokentray warm (agent) / oidc-token warm = {ratio:.2f}x", "<= 1.5x", ratio <= 1.5))
+        by_min = fastest("tokentray-warm-agent") / fastest("oidc-token-warm")
+        checks.append((f"tokentray warm (agent) / oidc-token warm = {ratio:.2f}x (of the minima: {by_min:.2f}x)", "<= 1.5x", ratio <= 1.5))
     else:
         checks.append(("tokentray warm (agent) vs oidc-token warm: skipped", "<= 1.5x", None))
     for peer, label in (("msal-ext-warm", "msal-extensions"), ("msal-json-warm", "MSAL JSON file")):
@@ -84,7 +89,8 @@ def main():
         target = ">= 100x" if peer == "msal-ext-warm" else None
         if agent and value:
             ratio = value / agent
-            checks.append((f"{label} warm / tokentray warm (agent) = {ratio:.0f}x faster", target, ratio >= 100 if target else None))
+            by_min = fastest(peer) / fastest("tokentray-warm-agent")
+            checks.append((f"{label} warm / tokentray warm (agent) = {ratio:.0f}x faster (of the minima: {by_min:.0f}x)", target, ratio >= 100 if target else None))
         elif target:
             checks.append((f"tokentray warm (agent) vs {label} warm: skipped", target, None))
     for name, label in (("tokentray-cold-vault", "no agent"), ("tokentray-cold-agent", "agent")):
