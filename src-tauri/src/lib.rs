@@ -19,18 +19,26 @@ pub mod login;
 pub mod menu;
 mod notify;
 mod settings;
+mod sign_in_window;
 mod tray;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use tauri::{App, AppHandle, Manager, RunEvent, Runtime};
+use tauri::{App, AppHandle, RunEvent, Runtime};
 use tauri_plugin_autostart::MacosLauncher;
 
 pub use error::{CommandError, Error};
 
 /// Builds and runs the app until it is asked to quit; returns its exit code.
+/// (With `--sign-in-window`, runs as the sign-in window's helper process.)
 pub fn run() -> ExitCode {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|arg| arg == sign_in_window::ARG)
+    {
+        return sign_in_window::run();
+    }
     match build() {
         Ok(app) => exit_code(app.run_return(on_run_event)),
         Err(error) => {
@@ -57,7 +65,7 @@ fn build() -> Result<App, Error> {
             }
             Ok(())
         })
-        .build(tauri::generate_context!())?;
+        .build(context())?;
     Ok(app)
 }
 
@@ -68,12 +76,16 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
     builder.invoke_handler(tauri::generate_handler![commands::app_info])
 }
 
+/// The app's context (config, capabilities, assets), generated once.
+fn context() -> tauri::Context {
+    tauri::generate_context!()
+}
+
 fn setup(app: &AppHandle) -> Result<(), Error> {
     logging::init(app)?;
     tracing::info!(version = %app.package_info().version, "tokentray-app starting");
     settings::init(app);
     clipboard::init(app);
-    login::init(app);
     host::init(app, Arc::new(login::SocketLogin::new(app.clone())))?;
     tray::init(app)?;
     events::init(app);
@@ -81,17 +93,11 @@ fn setup(app: &AppHandle) -> Result<(), Error> {
     Ok(())
 }
 
-/// A second launch hands over to this one: it brings an open sign-in
-/// window to the front.
+/// A second launch hands over to this one and exits: the running app is
+/// in the tray already.
 fn on_second_instance(app: &AppHandle, _args: Vec<String>, _cwd: String) {
     tracing::info!("a second launch was handed to this instance");
-    for (label, window) in app.webview_windows() {
-        if label.starts_with(login::WINDOW_PREFIX) {
-            if let Err(error) = window.set_focus() {
-                tracing::debug!(%error, "cannot focus the sign-in window");
-            }
-        }
-    }
+    tray::rebuild(app);
 }
 
 fn on_run_event(app: &AppHandle, event: RunEvent) {

@@ -1,12 +1,9 @@
 //! Interactive sign-in, in the profile's mode (S1):
 //!
-//! - **embedded**: a `login-<n>` webview window on the authorize URL. Its
-//!   label matches no capability (S17); its data store is ephemeral
-//!   (incognito, S19); `on_navigation` catches the redirect URI and hands
-//!   it to the core without loading it, refuses non-web schemes and plain
-//!   http to anything but loopback; new windows and downloads are denied;
-//!   no initialization script; devtools only in debug builds; the title
-//!   shows the current origin (S18). Closing the window cancels.
+//! - **embedded**: a webview window on the authorize URL, in a helper
+//!   process ([`crate::sign_in_window`], which lists its S17–S19 locks);
+//!   the helper hands each intercepted redirect to this module, which
+//!   finishes the flow in the core. Closing the window cancels.
 //! - **browser**: the system browser with the core's loopback listener.
 //! - **device**: the verification page opens in the browser and a
 //!   notification shows the user code.
@@ -16,20 +13,20 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::process::Stdio;
 use std::time::Duration;
 
-use tauri::webview::{DownloadEvent, NewWindowResponse, PageLoadEvent};
-use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindow, WebviewWindowBuilder, WindowEvent};
-use tokentray_core::flow::{open_in_browser, PendingSignIn, TokenSet};
+use tauri::{AppHandle, Manager};
+use tokentray_core::flow::{open_in_browser, TokenSet};
 use tokentray_core::ipc::server::LoginHandler;
 use tokentray_core::profile::{LoginMode, Profile, Provider};
 use tokentray_core::{Error, Result};
-use tokio::sync::mpsc;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
 use url::Url;
 
 use crate::host::Host;
-use crate::notify;
+use crate::{notify, sign_in_window};
 
 /// Redirect URI intercepted for Microsoft Entra (as MSAL does).
 pub const MICROSOFT_REDIRECT: &str = "https://login.microsoftonline.com/common/oauth2/nativeclient";
@@ -40,16 +37,6 @@ pub const LOOPBACK_REDIRECT: &str = "http://127.0.0.1/callback";
 pub const WINDOW_PREFIX: &str = "login-";
 /// How long a browser sign-in waits for the callback.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// Numbers the login windows.
-#[derive(Default)]
-pub struct LoginState {
-    next: AtomicU64,
-}
-
-pub fn init(app: &AppHandle) {
-    app.manage(LoginState::default());
-}
 
 /// The agent socket's `login` request, served by the app's own sign-in.
 pub struct SocketLogin {
@@ -97,7 +84,7 @@ pub async fn sign_in(app: AppHandle, profile: String, mode: Option<LoginMode>) -
     tracing::info!(profile = %profile.name, ?mode, "sign-in started");
     let signed_in = async {
         match mode {
-            LoginMode::Embedded => embedded(&app, &broker, &profile).await,
+            LoginMode::Embedded => embedded(&broker, &profile).await,
             LoginMode::Browser => {
                 broker
                     .grants()
@@ -163,13 +150,10 @@ pub fn navigation(url: &Url, redirect: &Url) -> Navigation {
     }
 }
 
-enum Outcome {
-    Redirect(String),
-    Closed,
-}
+/// How long a finished sign-in's helper gets to close its window.
+const HELPER_EXIT_WAIT: Duration = Duration::from_secs(5);
 
 async fn embedded(
-    app: &AppHandle,
     broker: &tokentray_core::broker::Broker<tokentray_core::flow::OAuth>,
     profile: &Profile,
 ) -> Result<TokenSet> {
@@ -184,88 +168,70 @@ async fn embedded(
         .grants()
         .begin_sign_in(profile, redirect_uri(&profile.provider))
         .await?;
-    let (outcomes, mut outcome) = mpsc::unbounded_channel();
-    let window = open_window(app, &pending, outcomes)?;
+    let helper_error =
+        |e: std::io::Error| Error::io("cannot run the sign-in window", "tokentray-app", e);
+    let exe = std::env::current_exe().map_err(helper_error)?;
+    let mut helper = Command::new(exe)
+        .arg(sign_in_window::ARG)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(helper_error)?;
+    let (Some(mut to_helper), Some(from_helper)) = (helper.stdin.take(), helper.stdout.take())
+    else {
+        return Err(Error::InvalidInput(
+            "the sign-in window has no pipes".into(),
+        ));
+    };
+    let request = sign_in_window::Request {
+        profile: profile.name.clone(),
+        authorize_url: pending.authorize_url().clone(),
+        redirect_uri: pending.redirect_uri().clone(),
+    };
+    let mut line = serde_json::to_string(&request)
+        .map_err(|e| Error::InvalidInput(format!("cannot encode the sign-in request: {e}")))?;
+    line.push('\n');
+    to_helper
+        .write_all(line.as_bytes())
+        .await
+        .map_err(helper_error)?;
+    tracing::info!(pid = helper.id(), "sign-in window opened");
+    let mut lines = BufReader::new(from_helper).lines();
     let result = loop {
-        match outcome.recv().await {
-            Some(Outcome::Redirect(url)) => {
-                match broker.grants().finish_sign_in(&pending, &url).await {
-                    // a redirect that is not this sign-in's (S3): keep waiting
-                    Err(Error::Rejected { reason, .. }) => {
-                        tracing::warn!(profile = %profile.name, %reason, "redirect rejected");
-                    }
-                    other => break other,
-                }
-            }
-            Some(Outcome::Closed) | None => {
+        let url = match lines.next_line().await {
+            Ok(Some(line)) => match line.strip_prefix(sign_in_window::REDIRECT_PREFIX) {
+                Some(url) => url.to_owned(),
+                None => continue,
+            },
+            Ok(None) | Err(_) => {
                 break Err(Error::Cancelled {
                     reason: "the sign-in window was closed".into(),
                 })
             }
+        };
+        tracing::info!("sign-in redirect intercepted");
+        match broker.grants().finish_sign_in(&pending, &url).await {
+            // a redirect that is not this sign-in's (S3): keep waiting
+            Err(Error::Rejected { reason, .. }) => {
+                tracing::warn!(profile = %profile.name, %reason, "redirect rejected");
+            }
+            other => break other,
         }
     };
-    if let Err(error) = window.destroy() {
-        tracing::debug!(%error, "the sign-in window is gone already");
+    // closing its stdin closes the window; the helper exits with it
+    drop(to_helper);
+    match tokio::time::timeout(HELPER_EXIT_WAIT, helper.wait()).await {
+        Ok(Ok(status)) => tracing::debug!(%status, "sign-in window closed"),
+        Ok(Err(error)) => tracing::warn!(%error, "lost the sign-in window's process"),
+        Err(_) => {
+            tracing::warn!("the sign-in window did not close; ending it");
+            if let Err(error) = helper.kill().await {
+                tracing::warn!(%error, "cannot end the sign-in window's process");
+            }
+        }
     }
     result
-}
-
-fn open_window(
-    app: &AppHandle,
-    pending: &PendingSignIn,
-    outcomes: mpsc::UnboundedSender<Outcome>,
-) -> Result<WebviewWindow> {
-    let number = app
-        .state::<LoginState>()
-        .next
-        .fetch_add(1, Ordering::Relaxed);
-    let label = format!("{WINDOW_PREFIX}{number}");
-    let profile = pending.profile().name.clone();
-    let redirect = pending.redirect_uri().clone();
-    let start = pending.authorize_url().clone();
-    let on_redirect = outcomes.clone();
-    let window = WebviewWindowBuilder::new(app, &label, WebviewUrl::External(start.clone()))
-        .title(title(&profile, &start))
-        .inner_size(520.0, 680.0)
-        .focused(true)
-        .incognito(true)
-        .devtools(cfg!(debug_assertions))
-        .on_navigation(move |url| match navigation(url, &redirect) {
-            Navigation::Intercept => {
-                tracing::info!("sign-in redirect intercepted");
-                // the receiver is gone only when the sign-in already ended
-                let _ = on_redirect.send(Outcome::Redirect(url.to_string()));
-                false
-            }
-            Navigation::Allow => true,
-            Navigation::Deny => {
-                tracing::warn!(scheme = url.scheme(), "login window: navigation refused");
-                false
-            }
-        })
-        .on_new_window(|_url, _features| NewWindowResponse::Deny)
-        .on_download(|_webview, event| {
-            if let DownloadEvent::Requested { .. } = event {
-                tracing::warn!("login window: download refused");
-            }
-            false
-        })
-        .on_page_load(move |window, payload| {
-            if payload.event() == PageLoadEvent::Finished {
-                if let Err(error) = window.set_title(&title(&profile, payload.url())) {
-                    tracing::debug!(%error, "cannot set the login window's title");
-                }
-            }
-        })
-        .build()
-        .map_err(|error| Error::InvalidInput(format!("cannot open the sign-in window: {error}")))?;
-    window.on_window_event(move |event| {
-        if let WindowEvent::Destroyed = event {
-            let _ = outcomes.send(Outcome::Closed);
-        }
-    });
-    tracing::info!(label, "sign-in window opened");
-    Ok(window)
 }
 
 /// "Sign in to PROFILE — https://idp.example": the origin only, never a

@@ -41,8 +41,9 @@ fn sign_in_copy_and_sign_out_from_the_tray() {
     app.assert_no_window();
     sleep(Duration::from_secs(1));
     eprintln!(
-        "RSS (app + WebKit processes), tray only: {} KiB",
-        tree_rss_kib(app.pid())
+        "RSS (app + WebKit processes), tray only: {} KiB {:?}",
+        tree_rss_kib(app.pid()),
+        tree_processes(app.pid())
     );
     let socket = app.home.socket();
     let agent = Client::new(&socket);
