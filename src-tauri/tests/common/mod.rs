@@ -104,7 +104,10 @@ impl App {
     /// Starts the app in `home` with extra environment variables.
     pub fn start_in(home: Home, env: &[(&str, &str)]) -> App {
         let output = File::create(home.path("output.txt")).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tokentray-app"));
+        // TOKENTRAY_APP_BIN runs another build (release) through the same test
+        let binary = std::env::var("TOKENTRAY_APP_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_tokentray-app").to_owned());
+        let mut command = Command::new(binary);
         command
             .env("HOME", home.dir.path())
             .env("TOKENTRAY_CONFIG_DIR", home.path("tokentray-config"))
