@@ -150,13 +150,9 @@ pub fn navigation(url: &Url, redirect: &Url) -> Navigation {
     }
 }
 
-/// How long a finished sign-in's helper gets to close its window.
-const HELPER_EXIT_WAIT: Duration = Duration::from_secs(5);
-
-async fn embedded(
-    broker: &tokentray_core::broker::Broker<tokentray_core::flow::OAuth>,
-    profile: &Profile,
-) -> Result<TokenSet> {
+/// Google answers `disallowed_useragent` to embedded webviews (S1): say so
+/// before opening a window.
+fn refuse_google(profile: &Profile) -> Result<()> {
     if matches!(profile.provider, Provider::Google) {
         return Err(Error::InvalidInput(format!(
             "profile {}: Google refuses sign-in in an embedded window \
@@ -164,6 +160,17 @@ async fn embedded(
             profile.name
         )));
     }
+    Ok(())
+}
+
+/// How long a finished sign-in's helper gets to close its window.
+const HELPER_EXIT_WAIT: Duration = Duration::from_secs(5);
+
+async fn embedded(
+    broker: &tokentray_core::broker::Broker<tokentray_core::flow::OAuth>,
+    profile: &Profile,
+) -> Result<TokenSet> {
+    refuse_google(profile)?;
     let pending = broker
         .grants()
         .begin_sign_in(profile, redirect_uri(&profile.provider))
@@ -331,6 +338,25 @@ mod tests {
             }),
             LOOPBACK_REDIRECT
         );
+    }
+
+    #[test]
+    fn google_refuses_the_embedded_window() {
+        let profile = |provider| Profile {
+            name: "p".into(),
+            provider,
+            client_id: "c".into(),
+            scopes: vec![],
+            login: LoginMode::Embedded,
+            refresh_margin_secs: 300,
+            keep_fresh: false,
+        };
+        let refused = refuse_google(&profile(Provider::Google));
+        assert!(
+            matches!(&refused, Err(Error::InvalidInput(m)) if m.contains("login = \"browser\"")),
+            "{refused:?}"
+        );
+        assert!(refuse_google(&profile(Provider::Github)).is_ok());
     }
 
     #[test]

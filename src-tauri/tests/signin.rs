@@ -21,7 +21,7 @@ use common::{
     wait_for, window_named, window_title, xdotool, App, Home, EXIT_TIMEOUT,
 };
 use tokentray_core::ipc::client::Client;
-use tokentray_core::ipc::protocol::SignInState;
+use tokentray_core::ipc::protocol::{SignInState, TokenParams};
 use tokentray_testkit::Idp;
 
 const PROFILE: &str = "demo";
@@ -217,16 +217,19 @@ fn sign_in_copy_and_sign_out_from_the_tray() {
 }
 
 /// The agent socket's `login` (what `tokentray login` sends when the app
-/// runs) opens the same window; declining at the provider cancels the
-/// sign-in and closes the window; a second try signs in.
+/// runs) opens the same window. Ending the window's process (as closing
+/// it does) cancels; declining at the provider cancels and closes the
+/// window; a third try signs in. Then the IdP forgets every grant: a
+/// refresh gets `invalid_grant`, the user is told "Sign-in required", and
+/// the menu offers the sign-in again.
 #[test]
-fn socket_login_opens_the_window_and_declining_cancels() {
+fn socket_login_cancel_decline_then_sign_in_required() {
     let _turn = desktop_turn();
-    let idp = Idp::start().expect("the local IdP starts (npm ci --prefix tests/idp?)");
+    let mut idp = Idp::start().expect("the local IdP starts (npm ci --prefix tests/idp?)");
     let home = Home::new();
     home.write_profiles(&profiles_toml(&idp));
     let mut app = App::start_in(home, &[]);
-    app.wait_for_tray_icon();
+    let icon = app.wait_for_tray_icon();
     let socket = app.home.socket();
     let agent = Client::new(&socket).timeout(Duration::from_secs(90));
     wait_for(
@@ -236,7 +239,7 @@ fn socket_login_opens_the_window_and_declining_cancels() {
         || app.output(),
     );
     let mut rss = Vec::new();
-    for accept in [false, true] {
+    for attempt in [Attempt::CloseWindow, Attempt::Decline, Attempt::Accept] {
         let request = {
             let agent = agent.clone();
             std::thread::spawn(move || agent.login(PROFILE, None))
@@ -247,8 +250,23 @@ fn socket_login_opens_the_window_and_declining_cancels() {
             || window_named(&format!("^Sign in to {PROFILE} ")),
             || app.output(),
         );
-        type_login(login);
-        consent(login, accept);
+        match attempt {
+            Attempt::CloseWindow => {
+                let helper = tree_processes(app.pid())
+                    .into_iter()
+                    .find(|(pid, name, _)| *pid != app.pid() && name == "tokentray-app")
+                    .expect("the sign-in window's helper process");
+                let kill = Command::new("kill")
+                    .args(["-TERM", &helper.0.to_string()])
+                    .status()
+                    .unwrap();
+                assert!(kill.success());
+            }
+            Attempt::Decline | Attempt::Accept => {
+                type_login(login);
+                consent(login, attempt == Attempt::Accept);
+            }
+        }
         let answer = request.join().unwrap();
         wait_for(
             "the sign-in window closes",
@@ -261,7 +279,7 @@ fn socket_login_opens_the_window_and_declining_cancels() {
             || app.output(),
         );
         let (attributes, _) = app.home.vault();
-        if accept {
+        if attempt == Attempt::Accept {
             assert!(answer.is_ok(), "{answer:?}");
             assert!(
                 attributes.contains(&format!("account/{PROFILE}/")),
@@ -269,13 +287,17 @@ fn socket_login_opens_the_window_and_declining_cancels() {
             );
         } else {
             let kind = answer.as_ref().err().map(|e| e.kind().to_owned());
-            assert_eq!(kind.as_deref(), Some("cancelled"), "{answer:?}");
+            assert_eq!(
+                kind.as_deref(),
+                Some("cancelled"),
+                "{attempt:?}: {answer:?}"
+            );
             assert!(
                 !attributes.contains(&format!("account/{PROFILE}/")),
                 "{attributes}"
             );
         }
-        sleep(Duration::from_secs(2)); // let WebKit settle after the window
+        sleep(Duration::from_secs(2)); // let the helper's processes end
         rss.push(tree_processes(app.pid()));
     }
     for (i, processes) in rss.iter().enumerate() {
@@ -285,6 +307,39 @@ fn socket_login_opens_the_window_and_declining_cancels() {
             i + 1
         );
     }
+
+    // the IdP forgets every grant: the next refresh needs a sign-in
+    idp.restart().unwrap();
+    let refresh = agent.token(TokenParams {
+        force_refresh: true,
+        ..TokenParams::for_profile(PROFILE)
+    });
+    let kind = refresh.as_ref().err().map(|e| e.kind().to_owned());
+    assert_eq!(kind.as_deref(), Some("sign_in_required"));
+    wait_for(
+        "\"Sign-in required\" reaches dunst",
+        STEP,
+        || {
+            notifications()
+                .contains(&format!("Sign-in required for {PROFILE}"))
+                .then_some(())
+        },
+        notifications,
+    );
+    sleep(Duration::from_secs(1));
+    click(icon, 8, 8);
+    app.wait_for_menu();
+    xdotool(&["key", "Down", "Right"]);
+    sleep(Duration::from_millis(300));
+    screenshot("07-menu-sign-in-required");
+    xdotool(&["key", "Escape", "Escape", "Escape"]);
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    CloseWindow,
+    Decline,
+    Accept,
 }
 
 /// Types into the IdP's login form (its login field has the focus).
