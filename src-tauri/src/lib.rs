@@ -86,6 +86,7 @@ fn setup(app: &AppHandle) -> Result<(), Error> {
     tracing::info!(version = %app.package_info().version, "tokentray-app starting");
     settings::init(app);
     clipboard::init(app);
+    login::init(app);
     host::init(app, Arc::new(login::SocketLogin::new(app.clone())))?;
     tray::init(app)?;
     events::init(app);

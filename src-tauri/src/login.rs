@@ -11,9 +11,11 @@
 //! The same [`sign_in`] serves the tray menu and the agent socket's `login`
 //! request ([`SocketLogin`]).
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::process::Stdio;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tauri::{AppHandle, Manager};
@@ -37,6 +39,49 @@ pub const LOOPBACK_REDIRECT: &str = "http://127.0.0.1/callback";
 pub const WINDOW_PREFIX: &str = "login-";
 /// How long a browser sign-in waits for the callback.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The profiles with a sign-in in progress: one at a time per profile.
+#[derive(Default)]
+pub struct LoginState {
+    active: Mutex<HashSet<String>>,
+}
+
+pub fn init(app: &AppHandle) {
+    app.manage(LoginState::default());
+}
+
+/// A profile's claim on its sign-in, released on drop.
+struct InProgress {
+    app: AppHandle,
+    profile: String,
+}
+
+impl InProgress {
+    fn claim(app: &AppHandle, profile: &str) -> Result<InProgress> {
+        let state = app.state::<LoginState>();
+        let mut active = state.active.lock().unwrap_or_else(|p| p.into_inner());
+        if !active.insert(profile.to_owned()) {
+            return Err(Error::InvalidInput(format!(
+                "a sign-in to {profile} is already in progress: finish or close its window"
+            )));
+        }
+        Ok(InProgress {
+            app: app.clone(),
+            profile: profile.to_owned(),
+        })
+    }
+}
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        let state = self.app.state::<LoginState>();
+        state
+            .active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.profile);
+    }
+}
 
 /// The agent socket's `login` request, served by the app's own sign-in.
 pub struct SocketLogin {
@@ -80,6 +125,7 @@ pub async fn sign_in(app: AppHandle, profile: String, mode: Option<LoginMode>) -
         (host.broker.clone(), host.shutdown.clone())
     };
     let profile = broker.profiles().get(&profile)?;
+    let _in_progress = InProgress::claim(&app, &profile.name)?;
     let mode = mode.unwrap_or(profile.login);
     tracing::info!(profile = %profile.name, ?mode, "sign-in started");
     let signed_in = async {

@@ -217,8 +217,8 @@ fn sign_in_copy_and_sign_out_from_the_tray() {
 }
 
 /// The agent socket's `login` (what `tokentray login` sends when the app
-/// runs) opens the same window. Ending the window's process (as closing
-/// it does) cancels; declining at the provider cancels and closes the
+/// runs) opens the same window, one per profile at a time. Ending the
+/// window's process (as closing it does) cancels; declining at the provider cancels and closes the
 /// window; a third try signs in. Then the IdP forgets every grant: a
 /// refresh gets `invalid_grant`, the user is told "Sign-in required", and
 /// the menu offers the sign-in again.
@@ -252,6 +252,10 @@ fn socket_login_cancel_decline_then_sign_in_required() {
         );
         match attempt {
             Attempt::CloseWindow => {
+                // one sign-in per profile at a time
+                let second = agent.login(PROFILE, None);
+                let kind = second.as_ref().err().map(|e| e.kind().to_owned());
+                assert_eq!(kind.as_deref(), Some("invalid_input"), "{second:?}");
                 let helper = tree_processes(app.pid())
                     .into_iter()
                     .find(|(pid, name, _)| *pid != app.pid() && name == "tokentray-app")
