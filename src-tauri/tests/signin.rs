@@ -22,6 +22,7 @@ use common::{
 };
 use tokentray_core::ipc::client::Client;
 use tokentray_core::ipc::protocol::{SignInState, TokenParams};
+use tokentray_core::profile::LoginMode;
 use tokentray_testkit::Idp;
 
 const PROFILE: &str = "demo";
@@ -344,6 +345,108 @@ enum Attempt {
     CloseWindow,
     Decline,
     Accept,
+}
+
+/// The other two login modes through the app (the agent socket's `login`
+/// with a mode): **browser** opens `$BROWSER` on the authorize URL and
+/// waits on its loopback listener; **device** tells the user code in a
+/// notification and opens the verification page.
+#[test]
+fn browser_and_device_modes() {
+    let _turn = desktop_turn();
+    let idp = Idp::start().expect("the local IdP starts (npm ci --prefix tests/idp?)");
+    let home = Home::new();
+    home.write_profiles(&profiles_toml(&idp));
+    // a "browser" that only notes the URL it was asked to open
+    let opened = home.path("opened.txt");
+    let browser = home.path("browser.sh");
+    std::fs::write(
+        &browser,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n",
+            opened.display()
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let browser = browser.display().to_string();
+    let mut app = App::start_in(home, &[("BROWSER", &browser)]);
+    app.wait_for_tray_icon();
+    let agent = Client::new(app.home.socket()).timeout(Duration::from_secs(90));
+    wait_for(
+        "the app serves the agent socket",
+        STEP,
+        || agent.ping().ok().flatten(),
+        || app.output(),
+    );
+    let opened_urls = || std::fs::read_to_string(&opened).unwrap_or_default();
+
+    // browser: the user signs in in "their browser" (the testkit's agent)
+    let request = {
+        let agent = agent.clone();
+        std::thread::spawn(move || agent.login(PROFILE, Some(LoginMode::Browser)))
+    };
+    let authorize = wait_for(
+        "the browser opens the authorize URL",
+        STEP,
+        || opened_urls().lines().next().map(str::to_owned),
+        || app.output(),
+    );
+    assert!(
+        authorize.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A"),
+        "{authorize}"
+    );
+    assert_eq!(idp.sign_in_and_follow(&authorize, "bob").unwrap(), 200);
+    let answer = request.join().unwrap();
+    assert!(answer.is_ok(), "{answer:?}");
+    wait_for(
+        "\"Signed in as bob\" reaches dunst",
+        STEP,
+        || notifications().contains("Signed in as bob").then_some(()),
+        notifications,
+    );
+    agent.logout(PROFILE).unwrap();
+
+    // device: the code comes in a notification, the page in the browser
+    let request = {
+        let agent = agent.clone();
+        std::thread::spawn(move || agent.login(PROFILE, Some(LoginMode::Device)))
+    };
+    let prefix = format!("Sign in to {PROFILE}: enter ");
+    let user_code = wait_for(
+        "the user code reaches dunst",
+        STEP,
+        || {
+            notifications().lines().find_map(|line| {
+                let summary = line.split('\t').nth(1)?;
+                summary.strip_prefix(&prefix).map(str::to_owned)
+            })
+        },
+        notifications,
+    );
+    wait_for(
+        "the browser opens the verification page",
+        STEP,
+        || (opened_urls().lines().count() == 2).then_some(()),
+        || app.output(),
+    );
+    idp.approve_device(&user_code, "carol").unwrap();
+    let answer = request.join().unwrap();
+    assert!(answer.is_ok(), "{answer:?}");
+    wait_for(
+        "\"Signed in as carol\" reaches dunst",
+        STEP,
+        || notifications().contains("Signed in as carol").then_some(()),
+        notifications,
+    );
+    let (attributes, _) = app.home.vault();
+    assert!(
+        attributes.contains(&format!("account/{PROFILE}/")),
+        "{attributes}"
+    );
 }
 
 /// Types into the IdP's login form (its login field has the focus).

@@ -10,7 +10,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{desktop_turn, xdotool, App, EXIT_TIMEOUT};
+use common::{desktop_turn, wait_for, xdotool, App, Home, EXIT_TIMEOUT};
 
 #[test]
 fn quits_from_the_tray_menu() {
@@ -55,4 +55,56 @@ fn exits_on_sigterm() {
     assert!(kill.success());
     let status = app.wait_exit(EXIT_TIMEOUT);
     eprintln!("tokentray-app exited after SIGTERM: {status}");
+}
+
+/// A second launch hands over to the running app and exits at once; the
+/// first keeps running.
+#[test]
+fn a_second_launch_exits_and_the_first_stays() {
+    let _turn = desktop_turn();
+    let mut first = App::start();
+    first.wait_for_tray_icon();
+    let mut second = App::start_in(Home::new(), &[]);
+    let status = second.wait_exit(EXIT_TIMEOUT);
+    assert!(status.success(), "{status}\n{}", second.output());
+    first.assert_running("after a second launch");
+    wait_for(
+        "the first app hears of the second launch",
+        EXIT_TIMEOUT,
+        || {
+            first
+                .log_file()
+                .contains("a second launch was handed to this instance")
+                .then_some(())
+        },
+        || first.output(),
+    );
+}
+
+/// When another agent owns the socket, the app says so and runs anyway,
+/// without hosting it.
+#[test]
+fn runs_without_the_socket_when_another_agent_owns_it() {
+    let _turn = desktop_turn();
+    let home = Home::new();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_listener, _claim) = runtime
+        .block_on(async { tokentray_core::ipc::server::bind(&home.socket()) })
+        .unwrap();
+    let mut app = App::start_in(home, &[]);
+    app.wait_for_tray_icon();
+    wait_for(
+        "the app logs that it does not host the socket",
+        EXIT_TIMEOUT,
+        || {
+            app.log_file()
+                .contains("not hosting the agent socket")
+                .then_some(())
+        },
+        || app.output(),
+    );
+    app.assert_running("without the socket");
 }
