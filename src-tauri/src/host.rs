@@ -39,6 +39,8 @@ pub fn init(app: &AppHandle, login: Arc<dyn LoginHandler>) -> Result<(), Error> 
         Arc::new(KeyringVault::os()),
         ProfileStore::open_default()?,
     );
+    // Refreshes take the per-profile lock every Tokentray process shares.
+    broker.lock_refreshes_in(tokentray_core::broker::lock::default_dir()?);
     let schedule = Schedule::new();
     let shutdown = CancellationToken::new();
     tauri::async_runtime::spawn(schedule::drive(
