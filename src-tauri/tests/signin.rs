@@ -17,8 +17,8 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use common::{
-    click, clipboard, desktop_turn, notifications, screenshot, tree_processes, tree_rss_kib,
-    wait_for, window_named, window_title, xdotool, App, Home, EXIT_TIMEOUT,
+    clipboard, desktop_turn, notifications, screenshot, tree_processes, tree_rss_kib, wait_for,
+    window_named, window_title, xdotool, App, Home, EXIT_TIMEOUT,
 };
 use tokentray_core::ipc::client::Client;
 use tokentray_core::ipc::protocol::{SignInState, TokenParams};
@@ -56,8 +56,7 @@ fn sign_in_copy_and_sign_out_from_the_tray() {
     );
 
     // 1. tray → "Sign in to demo…" (the first item)
-    click(icon, 8, 8);
-    app.wait_for_menu();
+    app.open_tray_menu(icon);
     xdotool(&["key", "Down"]);
     sleep(Duration::from_millis(300));
     screenshot("01-menu-sign-in");
@@ -120,8 +119,7 @@ fn sign_in_copy_and_sign_out_from_the_tray() {
     );
 
     // 4. the menu shows the account; Copy access token
-    click(icon, 8, 8);
-    app.wait_for_menu();
+    app.open_tray_menu(icon);
     xdotool(&["key", "Down", "Right"]);
     sleep(Duration::from_millis(300));
     screenshot("04-menu-account");
@@ -173,9 +171,35 @@ fn sign_in_copy_and_sign_out_from_the_tray() {
         || app.log_file(),
     );
 
-    // 5. Sign out (the submenu's last item)
-    click(icon, 8, 8);
-    app.wait_for_menu();
+    // 5. the other items: the header, the ID token, Refresh now
+    menu_action(&mut app, icon, 1);
+    let header = wait_for(
+        "the Authorization header on the clipboard",
+        STEP,
+        || clipboard("clipboard"),
+        || app.output(),
+    );
+    assert_eq!(header, format!("Authorization: Bearer {token}"));
+    menu_action(&mut app, icon, 2);
+    let id_token = wait_for(
+        "the ID token on the clipboard",
+        STEP,
+        || clipboard("clipboard").filter(|text| *text != header),
+        || app.output(),
+    );
+    assert_eq!(id_token.split('.').count(), 3, "a JWT");
+    let (refreshed, _) = idp.token_requests("refresh_token").unwrap();
+    menu_action(&mut app, icon, 3);
+    wait_for(
+        "Refresh now reaches the IdP",
+        STEP,
+        || (idp.token_requests("refresh_token").unwrap().0 > refreshed).then_some(()),
+        || app.log_file(),
+    );
+    sleep(Duration::from_secs(1)); // the menu shows the new expiry
+
+    // 6. Sign out (the submenu's last item)
+    app.open_tray_menu(icon);
     xdotool(&["key", "Down", "Right", "Down", "Down", "Down", "Down"]);
     sleep(Duration::from_millis(300));
     screenshot("06-menu-sign-out");
@@ -204,7 +228,7 @@ fn sign_in_copy_and_sign_out_from_the_tray() {
         "signing out revoked the grant"
     );
 
-    // 6. quit: the socket goes away with the app
+    // 7. quit: the socket goes away with the app
     let kill = Command::new("kill")
         .args(["-TERM", &app.pid().to_string()])
         .status()
@@ -332,8 +356,7 @@ fn socket_login_cancel_decline_then_sign_in_required() {
         notifications,
     );
     sleep(Duration::from_secs(1));
-    click(icon, 8, 8);
-    app.wait_for_menu();
+    app.open_tray_menu(icon);
     xdotool(&["key", "Down", "Right"]);
     sleep(Duration::from_millis(300));
     screenshot("07-menu-sign-in-required");
@@ -447,6 +470,17 @@ fn browser_and_device_modes() {
         attributes.contains(&format!("account/{PROFILE}/")),
         "{attributes}"
     );
+}
+
+/// Opens the tray menu and clicks the `index`th item (from 0) of the first
+/// account's submenu.
+fn menu_action(app: &mut App, icon: u64, index: usize) {
+    app.open_tray_menu(icon);
+    xdotool(&["key", "Down", "Right"]);
+    for _ in 0..index {
+        xdotool(&["key", "Down"]);
+    }
+    xdotool(&["key", "Return"]);
 }
 
 /// Types into the IdP's login form (its login field has the focus).

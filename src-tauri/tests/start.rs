@@ -21,16 +21,7 @@ fn quits_from_the_tray_menu() {
 
     // the native menu opens on a click; GTK grabs the keyboard for it, and
     // Up selects its last item, "Quit"
-    xdotool(&[
-        "mousemove",
-        "--window",
-        &icon.to_string(),
-        "8",
-        "8",
-        "click",
-        "1",
-    ]);
-    app.wait_for_menu();
+    app.open_tray_menu(icon);
     xdotool(&["key", "Up", "Return"]);
 
     let status = app.wait_exit(EXIT_TIMEOUT);

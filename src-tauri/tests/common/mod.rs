@@ -190,6 +190,30 @@ impl App {
         }
     }
 
+    /// Clicks the tray icon until its menu shows (a click that lands while
+    /// the app replaces the menu can be lost).
+    pub fn open_tray_menu(&mut self, icon: u64) {
+        for _ in 0..3 {
+            click(icon, 8, 8);
+            let started = Instant::now();
+            while started.elapsed() < MENU_TIMEOUT {
+                self.assert_running("opening the tray menu");
+                let ours = pid_windows(self.pid());
+                let tree = WindowTree::read();
+                if ours.iter().any(|w| !tree.is_embedded(*w, &ours)) {
+                    // let GTK finish mapping it and grab the keyboard
+                    sleep(Duration::from_millis(200));
+                    return;
+                }
+                sleep(POLL);
+            }
+        }
+        panic!(
+            "the tray menu did not open after 3 clicks\n{}",
+            WindowTree::read().text
+        );
+    }
+
     pub fn assert_running(&mut self, doing: &str) {
         if let Some(status) = self.child.try_wait().unwrap() {
             panic!(
