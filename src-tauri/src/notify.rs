@@ -106,7 +106,8 @@ pub fn show_with_click(note: Note, on_click: Option<OnClick>) {
         }
         match notification.show() {
             Ok(handle) => {
-                tracing::info!(summary = %note.summary, "notified");
+                // not the text: a device sign-in's note carries its user code
+                tracing::info!("notified");
                 if let Some(on_click) = on_click {
                     wait_for_click(handle, on_click);
                 }

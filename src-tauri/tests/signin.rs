@@ -239,6 +239,11 @@ fn sign_in_copy_and_sign_out_from_the_tray() {
     assert!(!socket.exists(), "the socket is removed on quit");
     let log = app.log_file();
     assert!(!log.contains(&token), "no token in the log (S32)");
+    let output = app.output();
+    assert!(
+        !output.contains(&token) && !output.contains("code="),
+        "no token or callback URL on stderr, the sign-in window's included (S33)"
+    );
 }
 
 /// The agent socket's `login` (what `tokentray login` sends when the app

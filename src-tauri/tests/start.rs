@@ -99,3 +99,30 @@ fn runs_without_the_socket_when_another_agent_owns_it() {
     );
     app.assert_running("without the socket");
 }
+
+/// "Start at login" writes and removes the XDG autostart entry, and the
+/// checkbox follows.
+#[test]
+fn start_at_login_toggles_the_autostart_entry() {
+    let _turn = desktop_turn();
+    let mut app = App::start();
+    let icon = app.wait_for_tray_icon();
+    let autostart = app.home.dir.path().join(".config/autostart");
+    let entries = || {
+        std::fs::read_dir(&autostart)
+            .map(|dir| dir.count())
+            .unwrap_or(0)
+    };
+    assert_eq!(entries(), 0);
+    for expected in [1, 0] {
+        app.open_tray_menu(icon);
+        // "Start at login" is the item above "Quit", the last one
+        xdotool(&["key", "Up", "Up", "Return"]);
+        wait_for(
+            "the autostart entry follows the checkbox",
+            EXIT_TIMEOUT,
+            || (entries() == expected).then_some(()),
+            || app.log_file(),
+        );
+    }
+}
