@@ -180,7 +180,8 @@ pub enum Navigation {
 
 /// Decides a navigation of the login window: the redirect URI (scheme,
 /// host, port and path) is intercepted; https pages load; plain http only
-/// on loopback (local providers, S7); everything else is refused.
+/// on loopback (local providers, S7); `about:blank` frames load nothing;
+/// everything else is refused.
 pub fn navigation(url: &Url, redirect: &Url) -> Navigation {
     let is_redirect = url.scheme() == redirect.scheme()
         && url.host_str() == redirect.host_str()
@@ -192,6 +193,8 @@ pub fn navigation(url: &Url, redirect: &Url) -> Navigation {
     match url.scheme() {
         "https" => Navigation::Allow,
         "http" if tokentray_core::http::is_loopback(url) => Navigation::Allow,
+        // empty frames some sign-in pages create; they load nothing
+        "about" if matches!(url.path(), "blank" | "srcdoc") => Navigation::Allow,
         _ => Navigation::Deny,
     }
 }
@@ -348,6 +351,8 @@ mod tests {
             ("file:///etc/passwd", Navigation::Deny),
             ("data:text/html,hi", Navigation::Deny),
             ("javascript:alert(1)", Navigation::Deny),
+            ("about:blank", Navigation::Allow),
+            ("about:config", Navigation::Deny),
         ];
         for (target, expected) in cases {
             assert_eq!(navigation(&url(target), &loopback), expected, "{target}");
