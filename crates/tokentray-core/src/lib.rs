@@ -10,6 +10,7 @@ pub mod broker;
 pub mod error;
 pub mod flow;
 pub mod http;
+pub mod import;
 pub mod ipc;
 pub mod profile;
 pub mod provider;

@@ -1,0 +1,9 @@
+//! Importing tokens kept elsewhere in plaintext, so the user keeps working
+//! without signing in again and the plaintext copy can go.
+//!
+//! [`msal`] reads MSAL token caches (`msal.SerializableTokenCache` files,
+//! Azure CLI's `msal_token_cache.json`) into per-account [`msal::Import`]s;
+//! the faces turn those into profiles and vault records.
+
+pub mod msal;
+pub mod shred;
