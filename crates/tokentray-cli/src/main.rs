@@ -15,6 +15,7 @@ mod direct;
 mod doctor;
 mod exit;
 mod format;
+mod import_cmd;
 mod login_cmd;
 mod output;
 mod profile_cmd;
@@ -50,6 +51,7 @@ fn run(cli: cli::Cli) -> Result<ExitCode, Failure> {
         Command::Agent => run_agent(),
         Command::Profile(command) => Ok(profile_cmd::run(command)?),
         Command::Doctor(args) => Ok(doctor::run(&args)?),
+        Command::Import(cli::ImportCommand::Msal(args)) => import_cmd::msal(&args),
         Command::Completions(args) => {
             // Into a buffer first: clap_complete panics on a closed pipe.
             let mut script = Vec::new();
