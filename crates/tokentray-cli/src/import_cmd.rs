@@ -114,7 +114,7 @@ pub fn msal(args: &ImportMsalArgs) -> Result<ExitCode, Failure> {
 
     for import in &imports {
         let mut report = AccountReport {
-            account: import.label().to_string(),
+            account: import.label(),
             client_id: import.client_id.clone(),
             environment: import.environment.clone(),
             profile: None,

@@ -105,9 +105,16 @@ impl Import {
         }
     }
 
-    /// A short label: the username, else the home account id.
-    pub fn label(&self) -> &str {
-        self.username.as_deref().unwrap_or(&self.home_account_id)
+    /// A short label: the username, else the ID token's username, e-mail
+    /// or name, else the home account id.
+    pub fn label(&self) -> String {
+        self.username
+            .clone()
+            .or_else(|| {
+                let who = self.claimed_identity()?;
+                who.username.or(who.email).or(who.name)
+            })
+            .unwrap_or_else(|| self.home_account_id.clone())
     }
 
     /// Who it is, from the ID token's claims. NOT VERIFIED: the signature
@@ -360,7 +367,8 @@ fn build(cache: &Cache, path: &Path, now: EpochSecs) -> Result<Vec<Import>> {
             .as_deref()
             .is_some_and(|r| home_tenant(home).as_deref() == Some(r));
         if slot.0.is_none() || is_home {
-            *slot = (entry.realm.clone(), entry.username.clone());
+            let username = entry.username.clone().filter(|u| !u.is_empty());
+            *slot = (entry.realm.clone(), username);
         }
     }
     for entry in entries(&cache.refresh_token)
