@@ -423,3 +423,112 @@ fn a_cache_written_by_real_msal_is_imported_verified_and_shredded() {
     let out = tokentray(&["token", &profile]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// Adds an account `mallory` with a refresh token the provider never issued.
+fn add_a_bad_account(cache: &Path, issuer: &str) {
+    use base64::Engine;
+    let mut doc: Value = json(&std::fs::read_to_string(cache).unwrap());
+    let b64 = |v: Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&v).unwrap())
+    };
+    let id_token = format!(
+        "{}.{}.fake-signature",
+        b64(serde_json::json!({"alg": "RS256"})),
+        b64(serde_json::json!({"iss": issuer, "sub": "mallory", "preferred_username": "mallory"}))
+    );
+    let home = "mallory.oidc";
+    let common = serde_json::json!({
+        "home_account_id": home, "environment": "127.0.0.1", "client_id": "tokentray-public",
+    });
+    let with = |extra: Value| {
+        let mut entry = common.clone();
+        entry
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        entry
+    };
+    doc["Account"]["mallory-key"] = serde_json::json!({
+        "home_account_id": home, "environment": "127.0.0.1", "realm": "oidc", "username": "mallory",
+    });
+    doc["IdToken"]["mallory-key"] = with(
+        serde_json::json!({"credential_type": "IdToken", "secret": id_token, "realm": "oidc"}),
+    );
+    doc["RefreshToken"]["mallory-key"] = with(serde_json::json!({
+        "credential_type": "RefreshToken", "secret": "fake-rt-mallory", "target": "api.read",
+    }));
+    std::fs::write(cache, doc.to_string()).unwrap();
+}
+
+#[test]
+fn one_failing_account_rolls_the_import_back_unless_partial() {
+    let python = msal_python();
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = make_certs(dir.path());
+    let idp = TlsIdp::start(&cert, &key);
+    let env = Env::new();
+    let tokentray = |args: &[&str]| {
+        env.tokentray()
+            .env("TOKENTRAY_CA_FILE", &ca)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+
+    // All or nothing: alice verifies, mallory's refresh is refused, so
+    // alice is removed again and no profile stays.
+    let cache = dir.path().join("all.json");
+    msal_login(&python, &idp, &ca, &cache);
+    add_a_bad_account(&cache, &idp.issuer);
+    let path = cache.to_str().unwrap();
+    let out = tokentray(&[
+        "import",
+        "msal",
+        path,
+        "--issuer",
+        &idp.issuer,
+        "--json",
+        "--shred",
+    ]);
+    assert!(!out.status.success());
+    let report = json(&stdout(&out));
+    assert_eq!(statuses(&report), ["rolled_back", "failed"], "{report}");
+    assert!(report["accounts"][1]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("verifying refresh failed"));
+    assert!(report["note"].as_str().unwrap().contains("--shred refused"));
+    assert!(cache.exists(), "not shredded");
+    assert_no_token(&stdout(&out));
+    let profiles = std::fs::read_to_string(env.profiles_file()).unwrap_or_default();
+    assert!(!profiles.contains("[profiles."), "{profiles}");
+    let status = json(&stdout(&tokentray(&["status", "--json"])));
+    assert_eq!(
+        status["profiles"].as_array().map(Vec::len),
+        Some(0),
+        "{status}"
+    );
+
+    // --partial keeps the account that works.
+    let cache = dir.path().join("partial.json");
+    msal_login(&python, &idp, &ca, &cache);
+    add_a_bad_account(&cache, &idp.issuer);
+    let path = cache.to_str().unwrap();
+    let out = tokentray(&[
+        "import",
+        "msal",
+        path,
+        "--issuer",
+        &idp.issuer,
+        "--json",
+        "--partial",
+    ]);
+    assert!(!out.status.success(), "a failure still fails the command");
+    let report = json(&stdout(&out));
+    assert_eq!(statuses(&report), ["imported", "failed"], "{report}");
+    let profile = report["accounts"][0]["profile"].as_str().unwrap();
+    let out = tokentray(&["token", profile, "--force-refresh"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let profiles = std::fs::read_to_string(env.profiles_file()).unwrap();
+    assert!(!profiles.contains("mallory"), "{profiles}");
+}
