@@ -90,6 +90,13 @@ pub(crate) struct Setup {
     _dir: tempfile::TempDir,
 }
 
+impl Setup {
+    /// The broker's token for `profile`'s default scopes.
+    pub(crate) async fn token(&self, profile: &str) -> Result<AccessToken> {
+        self.broker.token(&TokenRequest::for_profile(profile)).await
+    }
+}
+
 /// A broker over scripted grants and an in-memory vault, with one profile
 /// `p` (scope `api.read`).
 pub(crate) fn setup(login: LoginMode, keep_fresh: bool) -> Setup {

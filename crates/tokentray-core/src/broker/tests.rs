@@ -14,42 +14,20 @@ async fn no_account_means_sign_in_required() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), "sign_in_required");
-    assert_eq!(
-        s.broker
-            .token(&TokenRequest::for_profile("nope"))
-            .await
-            .unwrap_err()
-            .kind(),
-        "not_found"
-    );
+    assert_eq!(s.token("nope").await.unwrap_err().kind(), "not_found");
 }
 
 #[tokio::test]
 async fn a_sign_in_by_another_process_is_seen() {
     let s = setup(LoginMode::Device, false);
-    assert_eq!(
-        s.broker
-            .token(&TokenRequest::for_profile("p"))
-            .await
-            .unwrap_err()
-            .kind(),
-        "sign_in_required"
-    );
+    assert_eq!(s.token("p").await.unwrap_err().kind(), "sign_in_required");
     // Another process signs in through its own store over the same vault.
     let other = crate::account::AccountStore::new(s.vault.clone());
     let asked = ScopeSet::new(&s.profile.scopes);
     other
         .save_sign_in("p", &super::testing::token_set(0, 3600), &asked)
         .unwrap();
-    assert_eq!(
-        s.broker
-            .token(&TokenRequest::for_profile("p"))
-            .await
-            .unwrap()
-            .token
-            .expose(),
-        "access-0"
-    );
+    assert_eq!(s.token("p").await.unwrap().token.expose(), "access-0");
 }
 
 #[tokio::test]
@@ -156,14 +134,7 @@ async fn terminal_errors_mark_the_account_and_are_not_retried() {
     );
     // No retry loop: later calls fail at once without asking the provider.
     for _ in 0..3 {
-        assert_eq!(
-            s.broker
-                .token(&TokenRequest::for_profile("p"))
-                .await
-                .unwrap_err()
-                .kind(),
-            "sign_in_required"
-        );
+        assert_eq!(s.token("p").await.unwrap_err().kind(), "sign_in_required");
     }
     assert_eq!(s.grants.refreshes(), 1);
 }
@@ -189,14 +160,7 @@ async fn network_errors_are_retried_then_the_cached_token_is_served() {
     let s = setup(LoginMode::Device, false);
     sign_in(&s, -1);
     s.grants.set_failure(Some("network"));
-    assert_eq!(
-        s.broker
-            .token(&TokenRequest::for_profile("p"))
-            .await
-            .unwrap_err()
-            .kind(),
-        "network"
-    );
+    assert_eq!(s.token("p").await.unwrap_err().kind(), "network");
 }
 
 #[tokio::test]
@@ -253,12 +217,5 @@ async fn sign_out_deletes_everything() {
         .snapshot()
         .iter()
         .all(|(k, _)| k == "accounts"));
-    assert_eq!(
-        s.broker
-            .token(&TokenRequest::for_profile("p"))
-            .await
-            .unwrap_err()
-            .kind(),
-        "sign_in_required"
-    );
+    assert_eq!(s.token("p").await.unwrap_err().kind(), "sign_in_required");
 }
