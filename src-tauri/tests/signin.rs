@@ -17,8 +17,8 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use common::{
-    clipboard, desktop_turn, notifications, screenshot, tree_processes, tree_rss_kib, wait_for,
-    window_named, window_title, xdotool, App, Home, EXIT_TIMEOUT,
+    clipboard, desktop_turn, notifications, report_idle, screenshot, tree_processes, tree_rss_kib,
+    wait_for, window_named, window_title, xdotool, App, Home, EXIT_TIMEOUT,
 };
 use tokentray_core::ipc::client::Client;
 use tokentray_core::ipc::protocol::{SignInState, TokenParams};
@@ -341,6 +341,8 @@ fn socket_login_cancel_decline_then_sign_in_required() {
             i + 1
         );
     }
+
+    report_idle(&app, "with one account signed in (a countdown in the menu)");
 
     // the IdP forgets every grant: the next refresh needs a sign-in
     idp.restart().unwrap();

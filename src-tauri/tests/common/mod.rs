@@ -492,3 +492,39 @@ pub fn tree_processes(pid: u32) -> Vec<(u32, String, u64)> {
         })
         .collect()
 }
+
+/// CPU time (user + system, in clock ticks) of `pid` and its descendants.
+pub fn tree_cpu_ticks(pid: u32) -> u64 {
+    tree_processes(pid)
+        .iter()
+        .filter_map(|(p, _, _)| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
+        .filter_map(|stat| {
+            let (_, rest) = stat.rsplit_once(')')?;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            // utime and stime are the 14th and 15th fields of the line
+            let utime: u64 = fields.get(11)?.parse().ok()?;
+            let stime: u64 = fields.get(12)?.parse().ok()?;
+            Some(utime + stime)
+        })
+        .sum()
+}
+
+/// With `TOKENTRAY_MEASURE_IDLE_SECS=N`, reports the app's CPU use over N
+/// idle seconds and its RSS (a measurement, not a check).
+pub fn report_idle(app: &App, what: &str) {
+    let Some(secs) = std::env::var("TOKENTRAY_MEASURE_IDLE_SECS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    else {
+        return;
+    };
+    let before = tree_cpu_ticks(app.pid());
+    sleep(Duration::from_secs(secs));
+    let ticks = tree_cpu_ticks(app.pid()) - before;
+    // USER_HZ is 100 on Linux
+    let percent = ticks as f64 / 100.0 / secs as f64 * 100.0;
+    eprintln!(
+        "idle {what}: {ticks} ticks of CPU over {secs} s = {percent:.3} %; RSS {} KiB",
+        tree_rss_kib(app.pid())
+    );
+}
