@@ -5,8 +5,9 @@
 //!   the helper hands each intercepted redirect to this module, which
 //!   finishes the flow in the core. Closing the window cancels.
 //! - **browser**: the system browser with the core's loopback listener.
-//! - **device**: the verification page opens in the browser and a
-//!   notification shows the user code.
+//! - **device**: a notification and a small window (same helper) show the
+//!   user code, with "Copy code" and "Open the page"; the verification page
+//!   opens in the browser. Closing the window cancels.
 //!
 //! The same [`sign_in`] serves the tray menu and the agent socket's `login`
 //! request ([`SocketLogin`]).
@@ -22,13 +23,14 @@ use tauri::{AppHandle, Manager};
 use tokentray_core::flow::{open_in_browser, TokenSet};
 use tokentray_core::ipc::server::LoginHandler;
 use tokentray_core::profile::{LoginMode, Profile, Provider};
+use tokentray_core::Secret;
 use tokentray_core::{Error, Result};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::Command;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use url::Url;
 
 use crate::host::Host;
-use crate::{notify, sign_in_window};
+use crate::{clipboard, notify, sign_in_window};
 
 /// Redirect URI intercepted for Microsoft Entra (as MSAL does).
 pub const MICROSOFT_REDIRECT: &str = "https://login.microsoftonline.com/common/oauth2/nativeclient";
@@ -137,7 +139,7 @@ pub async fn sign_in(app: AppHandle, profile: String, mode: Option<LoginMode>) -
                     .sign_in_with_browser(&profile, open_in_browser, BROWSER_TIMEOUT)
                     .await
             }
-            LoginMode::Device => device(&broker, &profile, shutdown.child_token()).await,
+            LoginMode::Device => device(&app, &broker, &profile, shutdown.child_token()).await,
             LoginMode::ClientCredentials => Err(Error::InvalidInput(format!(
                 "profile {} uses client credentials: there is nobody to sign in",
                 profile.name
@@ -215,6 +217,64 @@ fn refuse_google(profile: &Profile) -> Result<()> {
 /// How long a finished sign-in's helper gets to close its window.
 const HELPER_EXIT_WAIT: Duration = Duration::from_secs(5);
 
+/// A window in its helper process ([`sign_in_window`]).
+struct Helper {
+    child: Child,
+    to: Option<ChildStdin>,
+    from: Lines<BufReader<ChildStdout>>,
+}
+
+impl Helper {
+    async fn open(request: &sign_in_window::Request) -> Result<Helper> {
+        let failed =
+            |e: std::io::Error| Error::io("cannot run the sign-in window", "tokentray-app", e);
+        let exe = std::env::current_exe().map_err(failed)?;
+        let mut child = Command::new(exe)
+            .arg(sign_in_window::ARG)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(failed)?;
+        let (Some(mut to), Some(from)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err(Error::InvalidInput(
+                "the sign-in window has no pipes".into(),
+            ));
+        };
+        let mut line = serde_json::to_string(request)
+            .map_err(|e| Error::InvalidInput(format!("cannot encode the sign-in request: {e}")))?;
+        line.push('\n');
+        to.write_all(line.as_bytes()).await.map_err(failed)?;
+        tracing::info!(pid = child.id(), "sign-in window opened");
+        Ok(Helper {
+            child,
+            to: Some(to),
+            from: BufReader::new(from).lines(),
+        })
+    }
+
+    /// The window's next message; `None` once it is closed.
+    async fn message(&mut self) -> Option<String> {
+        self.from.next_line().await.ok().flatten()
+    }
+
+    /// Closes the window (closing the helper's stdin) and waits for the
+    /// helper to exit; ends it if it does not.
+    async fn close(mut self) {
+        drop(self.to.take());
+        match tokio::time::timeout(HELPER_EXIT_WAIT, self.child.wait()).await {
+            Ok(Ok(status)) => tracing::debug!(%status, "sign-in window closed"),
+            Ok(Err(error)) => tracing::warn!(%error, "lost the sign-in window's process"),
+            Err(_) => {
+                tracing::warn!("the sign-in window did not close; ending it");
+                if let Err(error) = self.child.kill().await {
+                    tracing::warn!(%error, "cannot end the sign-in window's process");
+                }
+            }
+        }
+    }
+}
+
 async fn embedded(
     broker: &tokentray_core::broker::Broker<tokentray_core::flow::OAuth>,
     profile: &Profile,
@@ -224,50 +284,25 @@ async fn embedded(
         .grants()
         .begin_sign_in(profile, redirect_uri(&profile.provider))
         .await?;
-    let helper_error =
-        |e: std::io::Error| Error::io("cannot run the sign-in window", "tokentray-app", e);
-    let exe = std::env::current_exe().map_err(helper_error)?;
-    let mut helper = Command::new(exe)
-        .arg(sign_in_window::ARG)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(helper_error)?;
-    let (Some(mut to_helper), Some(from_helper)) = (helper.stdin.take(), helper.stdout.take())
-    else {
-        return Err(Error::InvalidInput(
-            "the sign-in window has no pipes".into(),
-        ));
-    };
-    let request = sign_in_window::Request {
+    let mut helper = Helper::open(&sign_in_window::Request {
         profile: profile.name.clone(),
-        authorize_url: pending.authorize_url().clone(),
-        redirect_uri: pending.redirect_uri().clone(),
-    };
-    let mut line = serde_json::to_string(&request)
-        .map_err(|e| Error::InvalidInput(format!("cannot encode the sign-in request: {e}")))?;
-    line.push('\n');
-    to_helper
-        .write_all(line.as_bytes())
-        .await
-        .map_err(helper_error)?;
-    tracing::info!(pid = helper.id(), "sign-in window opened");
-    let mut lines = BufReader::new(from_helper).lines();
+        window: sign_in_window::Window::SignIn {
+            authorize_url: pending.authorize_url().clone(),
+            redirect_uri: pending.redirect_uri().clone(),
+        },
+    })
+    .await?;
     let result = loop {
-        let url = match lines.next_line().await {
-            Ok(Some(line)) => match line.strip_prefix(sign_in_window::REDIRECT_PREFIX) {
-                Some(url) => url.to_owned(),
-                None => continue,
-            },
-            Ok(None) | Err(_) => {
-                break Err(Error::Cancelled {
-                    reason: "the sign-in window was closed".into(),
-                })
-            }
+        let Some(message) = helper.message().await else {
+            break Err(Error::Cancelled {
+                reason: "the sign-in window was closed".into(),
+            });
+        };
+        let Some(url) = message.strip_prefix(sign_in_window::REDIRECT_PREFIX) else {
+            continue;
         };
         tracing::info!("sign-in redirect intercepted");
-        match broker.grants().finish_sign_in(&pending, &url).await {
+        match broker.grants().finish_sign_in(&pending, url).await {
             // a redirect that is not this sign-in's (S3): keep waiting
             Err(Error::Rejected { reason, .. }) => {
                 tracing::warn!(profile = %profile.name, %reason, "redirect rejected");
@@ -275,18 +310,7 @@ async fn embedded(
             other => break other,
         }
     };
-    // closing its stdin closes the window; the helper exits with it
-    drop(to_helper);
-    match tokio::time::timeout(HELPER_EXIT_WAIT, helper.wait()).await {
-        Ok(Ok(status)) => tracing::debug!(%status, "sign-in window closed"),
-        Ok(Err(error)) => tracing::warn!(%error, "lost the sign-in window's process"),
-        Err(_) => {
-            tracing::warn!("the sign-in window did not close; ending it");
-            if let Err(error) = helper.kill().await {
-                tracing::warn!(%error, "cannot end the sign-in window's process");
-            }
-        }
-    }
+    helper.close().await;
     result
 }
 
@@ -300,28 +324,72 @@ pub fn title(profile: &str, url: &Url) -> String {
 }
 
 async fn device(
+    app: &AppHandle,
     broker: &tokentray_core::broker::Broker<tokentray_core::flow::OAuth>,
     profile: &Profile,
     cancel: tokio_util::sync::CancellationToken,
 ) -> Result<TokenSet> {
     let device = broker.grants().start_device(profile).await?;
+    let code = device.user_code.clone();
     notify::show(notify::Note {
-        summary: format!("Sign in to {}: enter {}", profile.name, device.user_code),
+        summary: format!("Sign in to {}: enter {code}", profile.name),
         body: format!("at {}", device.verification_uri),
     });
     let page = device
         .verification_uri_complete
         .as_deref()
         .unwrap_or(&device.verification_uri);
-    match Url::parse(page) {
-        Ok(url) => {
-            if let Err(error) = open_in_browser(&url) {
-                tracing::warn!(kind = error.kind(), "cannot open the verification page");
-            }
+    let page = Url::parse(page)
+        .map_err(|e| Error::InvalidInput(format!("the verification URI is not a URL: {e}")))?;
+    let open_page = || {
+        if let Err(error) = open_in_browser(&page) {
+            tracing::warn!(kind = error.kind(), "cannot open the verification page");
         }
-        Err(error) => tracing::warn!(%error, "the verification URI is not a URL"),
+    };
+    open_page();
+    let window = Helper::open(&sign_in_window::Request {
+        profile: profile.name.clone(),
+        window: sign_in_window::Window::Device {
+            user_code: code.clone(),
+            verification_uri: page.clone(),
+        },
+    })
+    .await;
+    let mut window = match window {
+        Ok(window) => Some(window),
+        Err(error) => {
+            tracing::warn!(kind = error.kind(), "no device window: {error}");
+            None
+        }
+    };
+    let finish = broker.grants().finish_device(device, cancel.clone());
+    tokio::pin!(finish);
+    let result = loop {
+        let Some(helper) = window.as_mut() else {
+            break finish.await;
+        };
+        tokio::select! {
+            result = &mut finish => break result,
+            message = helper.message() => match message.as_deref() {
+                Some(sign_in_window::COPY_CODE) => {
+                    if let Err(error) = clipboard::copy(app, Secret::new(code.clone())) {
+                        tracing::warn!(%error, "cannot copy the user code");
+                    }
+                }
+                Some(sign_in_window::OPEN_PAGE) => open_page(),
+                Some(_) => {}
+                None => {
+                    // the window was closed: the sign-in is cancelled
+                    cancel.cancel();
+                    break finish.await;
+                }
+            },
+        }
+    };
+    if let Some(helper) = window {
+        helper.close().await;
     }
-    broker.grants().finish_device(device, cancel).await
+    result
 }
 
 #[cfg(test)]

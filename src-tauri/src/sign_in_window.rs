@@ -6,12 +6,16 @@
 //!
 //! Protocol with the app, over pipes only: the app writes one JSON line
 //! ([`Request`]) on the helper's stdin; the helper writes one line per
-//! intercepted redirect (`redirect URL`) on its stdout; the app closes the
+//! intercepted redirect (`redirect URL`) or pressed button on its stdout; the app closes the
 //! helper's stdin to close the window; the helper exits when its window is
 //! closed. The helper never touches the vault or the network beyond the
 //! webview, and logs nothing of the URLs.
 //!
-//! The window itself (S17–S19): label `login-0`, which matches no
+//! A device sign-in gets a small local window from the same helper: the
+//! code, "Copy code" and "Open the page" (links caught by the navigation
+//! handler; the app copies and opens).
+//!
+//! The sign-in window itself (S17–S19): label `login-0`, which matches no
 //! capability; an ephemeral (incognito) data store; the redirect URI is
 //! intercepted in `on_navigation` and never loaded; non-web schemes and
 //! plain http to anything but loopback are refused; new windows and
@@ -33,12 +37,34 @@ pub const ARG: &str = "--sign-in-window";
 /// The prefix of a redirect line on the helper's stdout.
 pub const REDIRECT_PREFIX: &str = "redirect ";
 
+/// The device sign-in window's two buttons: links to these URLs, caught by
+/// the navigation handler and never loaded.
+pub const COPY_CODE_URL: &str = "https://tokentray.invalid/copy-code";
+pub const OPEN_PAGE_URL: &str = "https://tokentray.invalid/open-page";
+/// What the helper writes when a button is pressed.
+pub const COPY_CODE: &str = "copy-code";
+pub const OPEN_PAGE: &str = "open-page";
+
 /// What the app asks of the helper.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Request {
     pub profile: String,
-    pub authorize_url: Url,
-    pub redirect_uri: Url,
+    pub window: Window,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Window {
+    /// The provider's sign-in pages, up to the redirect.
+    SignIn {
+        authorize_url: Url,
+        redirect_uri: Url,
+    },
+    /// A device sign-in's code, with "Copy code" and "Open the page".
+    Device {
+        user_code: String,
+        verification_uri: Url,
+    },
 }
 
 /// The helper's `main`.
@@ -57,7 +83,22 @@ pub fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let built = tauri::Builder::default()
+    let mut builder = tauri::Builder::default();
+    if let Window::Device {
+        user_code,
+        verification_uri,
+    } = &request.window
+    {
+        let page = device_page(user_code, verification_uri);
+        builder = builder.register_uri_scheme_protocol(DEVICE_SCHEME, move |_context, _request| {
+            tauri::http::Response::builder()
+                .header("Content-Type", "text/html; charset=utf-8")
+                .header("Content-Security-Policy", DEVICE_CSP)
+                .body(page.clone().into_bytes())
+                .unwrap_or_default()
+        });
+    }
+    let built = builder
         .setup(move |app| {
             open(app.handle(), request)?;
             close_when_asked(app.handle().clone());
@@ -77,11 +118,22 @@ pub fn run() -> ExitCode {
 }
 
 fn open(app: &AppHandle, request: Request) -> tauri::Result<()> {
-    let Request {
-        profile,
-        authorize_url,
-        redirect_uri,
-    } = request;
+    match request.window {
+        Window::SignIn {
+            authorize_url,
+            redirect_uri,
+        } => open_sign_in(app, request.profile, authorize_url, redirect_uri),
+        // the page itself is served by the protocol handler
+        Window::Device { .. } => open_device(app, &request.profile),
+    }
+}
+
+fn open_sign_in(
+    app: &AppHandle,
+    profile: String,
+    authorize_url: Url,
+    redirect_uri: Url,
+) -> tauri::Result<()> {
     WebviewWindowBuilder::new(
         app,
         format!("{WINDOW_PREFIX}0"),
@@ -94,7 +146,7 @@ fn open(app: &AppHandle, request: Request) -> tauri::Result<()> {
     .devtools(cfg!(debug_assertions))
     .on_navigation(move |url| match navigation(url, &redirect_uri) {
         Navigation::Intercept => {
-            report(url);
+            send(&format!("{REDIRECT_PREFIX}{url}"));
             false
         }
         Navigation::Allow => true,
@@ -118,10 +170,79 @@ fn open(app: &AppHandle, request: Request) -> tauri::Result<()> {
     Ok(())
 }
 
-/// Hands an intercepted redirect to the app.
-fn report(url: &Url) {
+/// The scheme the device window's page is served on, from this process.
+const DEVICE_SCHEME: &str = "tokentray-device";
+const DEVICE_URL: &str = "tokentray-device://localhost/";
+/// No script, nothing loaded from anywhere: inline style only.
+const DEVICE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'";
+
+/// A small local page (served on [`DEVICE_SCHEME`], no script, a CSP that
+/// loads nothing) with the code and two links the navigation handler turns
+/// into messages.
+fn open_device(app: &AppHandle, profile: &str) -> tauri::Result<()> {
+    let page = Url::parse(DEVICE_URL).map_err(tauri::Error::InvalidUrl)?;
+    WebviewWindowBuilder::new(
+        app,
+        format!("{WINDOW_PREFIX}0"),
+        WebviewUrl::CustomProtocol(page),
+    )
+    .title(format!("Sign in to {profile} — enter the code"))
+    .inner_size(420.0, 300.0)
+    .focused(true)
+    .incognito(true)
+    .devtools(cfg!(debug_assertions))
+    .on_navigation(|url| match url.as_str() {
+        COPY_CODE_URL => {
+            send(COPY_CODE);
+            false
+        }
+        OPEN_PAGE_URL => {
+            send(OPEN_PAGE);
+            false
+        }
+        _ => url.scheme() == DEVICE_SCHEME,
+    })
+    .on_new_window(|_url, _features| NewWindowResponse::Deny)
+    .on_download(|_webview, _event: DownloadEvent<'_>| false)
+    .build()?;
+    Ok(())
+}
+
+/// The device window's page.
+pub fn device_page(user_code: &str, verification_uri: &Url) -> String {
+    format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\">\
+<style>body{{font-family:sans-serif;margin:24px;text-align:center}}\
+code{{display:block;font-size:2em;letter-spacing:.1em;margin:16px}}\
+a{{display:inline-block;margin:6px;padding:8px 14px;border-radius:4px;\
+background:#4d90fe;color:#fff;text-decoration:none}}</style></head>\
+<body><p>Enter this code at {}</p><code>{}</code>\
+<a href=\"{COPY_CODE_URL}\">Copy code</a><a href=\"{OPEN_PAGE_URL}\">Open the page</a>\
+<p><small>This window closes when the sign-in is done.</small></p></body></html>",
+        escape(verification_uri.as_str()),
+        escape(user_code),
+    )
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Hands a message (an intercepted redirect, a button) to the app.
+fn send(message: &str) {
     let mut out = std::io::stdout().lock();
-    let sent = writeln!(out, "{REDIRECT_PREFIX}{url}").and_then(|()| out.flush());
+    let sent = writeln!(out, "{message}").and_then(|()| out.flush());
     if sent.is_err() {
         // the app is gone: nobody waits for this sign-in any more
         std::process::exit(1);
@@ -139,4 +260,23 @@ fn close_when_asked(app: AppHandle) {
         }
         app.exit(0);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_page_escapes_and_links() {
+        let uri =
+            Url::parse("https://idp.example/device?x=1&y=2").unwrap_or_else(|e| panic!("{e}"));
+        let page = device_page("AB<C>+D", &uri);
+        assert!(page.contains("<code>AB&lt;C&gt;+D</code>"), "{page}");
+        assert!(
+            page.contains("https://idp.example/device?x=1&amp;y=2"),
+            "{page}"
+        );
+        assert!(page.contains(COPY_CODE_URL) && page.contains(OPEN_PAGE_URL));
+        assert!(!page.contains("<script"));
+    }
 }

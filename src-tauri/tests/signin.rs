@@ -380,7 +380,8 @@ enum Attempt {
 /// The other two login modes through the app (the agent socket's `login`
 /// with a mode): **browser** opens `$BROWSER` on the authorize URL and
 /// waits on its loopback listener; **device** tells the user code in a
-/// notification and opens the verification page.
+/// notification and a small window (its "Copy code" copies it) and opens
+/// the verification page.
 #[test]
 fn browser_and_device_modes() {
     let _turn = desktop_turn();
@@ -463,6 +464,23 @@ fn browser_and_device_modes() {
         || (opened_urls().lines().count() == 2).then_some(()),
         || app.output(),
     );
+    let window = wait_for(
+        "the device window",
+        STEP,
+        || window_named(&format!("^Sign in to {PROFILE} — enter the code")),
+        || app.output(),
+    );
+    sleep(Duration::from_secs(1)); // the page loads
+    screenshot("08-device-window");
+    // "Copy code" is the first link
+    xdotool(&["windowfocus", "--sync", &window.to_string()]);
+    xdotool(&["key", "Tab", "Return"]);
+    wait_for(
+        "\"Copy code\" puts the user code on the clipboard",
+        STEP,
+        || (clipboard("clipboard")? == user_code).then_some(()),
+        || app.output(),
+    );
     idp.approve_device(&user_code, "carol").unwrap();
     let answer = request.join().unwrap();
     assert!(answer.is_ok(), "{answer:?}");
@@ -476,6 +494,16 @@ fn browser_and_device_modes() {
     assert!(
         attributes.contains(&format!("account/{PROFILE}/")),
         "{attributes}"
+    );
+    wait_for(
+        "the device window closes",
+        STEP,
+        || {
+            window_named(&format!("^Sign in to {PROFILE} "))
+                .is_none()
+                .then_some(())
+        },
+        || app.output(),
     );
 }
 
