@@ -132,3 +132,58 @@ fn config_has_no_inline_capabilities_and_a_strict_csp() {
         );
     }
 }
+
+/// The names between the brackets that follow `marker` in `text`.
+fn listed_after(text: &str, marker: &str) -> Vec<String> {
+    let start = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("`{marker}` not found"))
+        + marker.len();
+    let end = start + text[start..].find(']').unwrap();
+    text[start..end]
+        .split(',')
+        .map(|item| {
+            item.trim()
+                .trim_matches('"')
+                .rsplit("::")
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .filter(|item| !item.is_empty())
+        .collect()
+}
+
+/// S17: every command the app registers is declared in the app manifest
+/// (`build.rs`), so that it is denied unless a capability grants it, and
+/// every grant names a declared command.
+#[test]
+fn every_registered_command_is_in_the_app_manifest() {
+    let lib = std::fs::read_to_string(manifest_dir().join("src/lib.rs")).unwrap();
+    let build = std::fs::read_to_string(manifest_dir().join("build.rs")).unwrap();
+    let registered = listed_after(&lib, "generate_handler![");
+    let declared = listed_after(&build, ".commands(&[");
+    assert!(!registered.is_empty());
+    for command in &registered {
+        assert!(
+            declared.contains(command),
+            "command {command} is registered but not in build.rs's AppManifest"
+        );
+    }
+    for file in capability_files() {
+        let capability = read_json(&file);
+        for permission in capability["permissions"].as_array().unwrap() {
+            let Some(permission) = permission.as_str() else {
+                continue;
+            };
+            if let Some(command) = permission.strip_prefix("allow-") {
+                let command = command.replace('-', "_");
+                assert!(
+                    declared.contains(&command),
+                    "{}: grants {permission}, which no declared command matches",
+                    file.display()
+                );
+            }
+        }
+    }
+}
