@@ -381,7 +381,8 @@ enum Attempt {
 /// with a mode): **browser** opens `$BROWSER` on the authorize URL and
 /// waits on its loopback listener; **device** tells the user code in a
 /// notification and a small window (its "Copy code" copies it) and opens
-/// the verification page.
+/// the verification page. Quitting with a copied token on the clipboard
+/// clears it.
 #[test]
 fn browser_and_device_modes() {
     let _turn = desktop_turn();
@@ -405,7 +406,7 @@ fn browser_and_device_modes() {
     }
     let browser = browser.display().to_string();
     let mut app = App::start_in(home, &[("BROWSER", &browser)]);
-    app.wait_for_tray_icon();
+    let icon = app.wait_for_tray_icon();
     let agent = Client::new(app.home.socket()).timeout(Duration::from_secs(90));
     wait_for(
         "the app serves the agent socket",
@@ -504,6 +505,27 @@ fn browser_and_device_modes() {
                 .then_some(())
         },
         || app.output(),
+    );
+
+    // quitting with our token on the clipboard clears it first
+    menu_action(&mut app, icon, 0);
+    wait_for(
+        "a token on the clipboard",
+        STEP,
+        || clipboard("clipboard").filter(|text| *text != user_code),
+        || app.output(),
+    );
+    let kill = Command::new("kill")
+        .args(["-TERM", &app.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let exit = app.wait_exit(EXIT_TIMEOUT);
+    assert!(exit.success(), "{exit}\n{}", app.output());
+    let log = app.log_file();
+    assert!(
+        log.contains("cleared the copied token from the clipboard on quit"),
+        "{log}"
     );
 }
 
