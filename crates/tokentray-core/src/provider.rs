@@ -164,7 +164,8 @@ pub fn github() -> Result<ProviderInfo> {
             authorization_endpoint: Some(url("https://github.com/login/oauth/authorize")?),
             token_endpoint: url("https://github.com/login/oauth/access_token")?,
             jwks_uri: None,
-            userinfo_endpoint: None,
+            // Plain OAuth2: the signed-in user comes from the REST API.
+            userinfo_endpoint: Some(url("https://api.github.com/user")?),
             device_authorization_endpoint: Some(url("https://github.com/login/device/code")?),
             revocation_endpoint: None,
             code_challenge_methods_supported: None,

@@ -314,6 +314,9 @@ impl OAuth {
             Some(identity) if previous.is_none() => {
                 Some(self.complete_identity(info, identity, &access_token).await)
             }
+            None if previous.is_none() && !info.oidc => {
+                self.oauth2_identity(info, &access_token).await?
+            }
             other => other,
         };
         Ok(TokenSet {
@@ -367,6 +370,27 @@ impl crate::broker::Grants for OAuth {
 }
 
 impl OAuth {
+    /// Who signed in at a plain OAuth2 provider (GitHub), which has no ID
+    /// token: its user endpoint, read with the new access token. `None`
+    /// when the provider has no such endpoint.
+    async fn oauth2_identity(
+        &self,
+        info: &ProviderInfo,
+        access_token: &Secret,
+    ) -> Result<Option<Identity>> {
+        let Some(endpoint) = info.metadata.userinfo_endpoint.as_ref() else {
+            return Ok(None);
+        };
+        let reply = self
+            .http
+            .get_json_bearer(endpoint, access_token, "user")
+            .await?;
+        if !reply.is_success() {
+            return Err(error_reply(info, &reply, "user request"));
+        }
+        oauth2_user(&info.metadata.issuer, &reply.body).map(Some)
+    }
+
     /// Fills display claims (name, username, email) the ID token left out
     /// from the userinfo endpoint, when its `sub` is the same. Display only:
     /// a failure leaves the identity as it was.
@@ -417,6 +441,37 @@ impl OAuth {
         }
         identity
     }
+}
+
+/// An identity from a plain OAuth2 user endpoint (GitHub's `/user`: a
+/// numeric `id`, the `login`, optional `name` and `email`). The subject is
+/// the id, which stays when the user renames their login.
+fn oauth2_user(issuer: &str, body: &[u8]) -> Result<Identity> {
+    #[derive(Deserialize)]
+    struct User {
+        id: serde_json::Value,
+        login: Option<String>,
+        name: Option<String>,
+        email: Option<String>,
+    }
+    let user: User = parse_json(body, "user")?;
+    let subject = match user.id {
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::String(s) if !s.is_empty() => s,
+        _ => {
+            return Err(Error::Network(
+                "the user endpoint's answer has no usable `id`".into(),
+            ))
+        }
+    };
+    Ok(Identity {
+        issuer: issuer.to_owned(),
+        subject,
+        name: user.name,
+        username: user.login,
+        email: user.email,
+        tenant: None,
+    })
 }
 
 /// A token endpoint's successful answer, before it becomes a [`TokenSet`].
@@ -514,6 +569,22 @@ pub(crate) fn parse_url(text: &str, what: &str) -> Result<Url> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn github_users_become_identities_keyed_by_id() {
+        let body = br#"{"login":"octocat","id":583231,"name":"The Octocat","email":null,"plan":{"name":"free"}}"#;
+        let identity = oauth2_user("https://github.com", body).unwrap();
+        assert_eq!(
+            identity.subject, "583231",
+            "the id, not the renamable login"
+        );
+        assert_eq!(identity.username.as_deref(), Some("octocat"));
+        assert_eq!(identity.name.as_deref(), Some("The Octocat"));
+        assert_eq!(identity.email, None);
+        assert_eq!(identity.issuer, "https://github.com");
+        assert!(oauth2_user("https://github.com", br#"{"login":"x"}"#).is_err());
+        assert!(oauth2_user("https://github.com", br#"{"id":null}"#).is_err());
+    }
 
     #[test]
     fn constant_time_eq_compares_values() {
