@@ -136,7 +136,8 @@ async fn sleep_for(duration: Duration) {
     }
 }
 
-/// The accounts' state as the menu needs it (reads the vault: blocking).
+/// The accounts' state as the menu needs it (reads the vault the first
+/// time an account is shown: blocking).
 fn snapshot(app: &AppHandle) -> TrayState {
     let host = app.state::<Host>();
     let broker = &host.broker;
@@ -172,13 +173,9 @@ fn snapshot(app: &AppHandle) -> TrayState {
                     .iter()
                     .find(|p| p.name == account.profile)
                     .map(|p| ScopeSet::new(&p.scopes));
-                let expires_at = match broker.accounts().record(account) {
-                    Ok(Some(record)) => scopes
-                        .as_ref()
-                        .and_then(|s| record.access_token(s))
-                        .or_else(|| record.access_tokens.iter().max_by_key(|t| t.expires_at))
-                        .map(|t| t.expires_at),
-                    Ok(None) => None,
+                let scopes = scopes.unwrap_or_else(|| ScopeSet::new::<&str>(&[]));
+                let expires_at = match broker.cached_expiry(account, &scopes) {
+                    Ok(expiry) => expiry,
                     Err(error) => {
                         tracing::warn!(kind = error.kind(), "cannot read an account: {error}");
                         None

@@ -256,6 +256,32 @@ impl<G: Grants> Broker<G> {
         Ok(account)
     }
 
+    /// When the access token cached for `account` and `scopes` expires: from
+    /// memory, or read from the vault once and then kept in memory, so a
+    /// face redrawing a countdown does not read secrets every minute. When
+    /// nothing is cached for those scopes, the latest expiry of any cached
+    /// token.
+    pub fn cached_expiry(&self, account: &Account, scopes: &ScopeSet) -> Result<Option<EpochSecs>> {
+        let known = {
+            let memory = self.inner.memory.lock().unwrap_or_else(|p| p.into_inner());
+            memory
+                .get(&account.id)
+                .map(|tokens| expiry_of(tokens, scopes))
+        };
+        if let Some(expiry) = known {
+            return Ok(expiry);
+        }
+        let tokens = self
+            .inner
+            .accounts
+            .record(account)?
+            .unwrap_or_default()
+            .access_tokens;
+        let expiry = expiry_of(&tokens, scopes);
+        self.remember(&account.id, tokens);
+        Ok(expiry)
+    }
+
     /// Signs out: revokes the refresh token where the provider can, then
     /// deletes the account's vault entries. A failed revocation does not
     /// keep the tokens: they are deleted all the same.
@@ -571,6 +597,15 @@ impl Freshness {
     fn accepts(&self, token: &CachedToken) -> bool {
         !self.force && token.is_fresh(now(), self.margin, self.min_valid)
     }
+}
+
+/// The expiry of the token for `scopes`, else the latest of any.
+fn expiry_of(tokens: &[CachedToken], scopes: &ScopeSet) -> Option<EpochSecs> {
+    tokens
+        .iter()
+        .find(|t| &t.scopes == scopes)
+        .or_else(|| tokens.iter().max_by_key(|t| t.expires_at))
+        .map(|t| t.expires_at)
 }
 
 fn handed_out(cached: &CachedToken) -> AccessToken {

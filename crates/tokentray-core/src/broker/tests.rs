@@ -219,3 +219,27 @@ async fn sign_out_deletes_everything() {
         .all(|(k, _)| k == "accounts"));
     assert_eq!(s.token("p").await.unwrap_err().kind(), "sign_in_required");
 }
+
+#[tokio::test]
+async fn cached_expiry_reads_the_vault_once_then_memory() {
+    let s = setup(LoginMode::Device, false);
+    let account = sign_in(&s, 3600);
+    let scopes = ScopeSet::new(&s.profile.scopes);
+    let first = s.broker.cached_expiry(&account, &scopes).unwrap().unwrap();
+    assert!(first > now() + 3500);
+    // The vault goes away: the answer now comes from memory.
+    s.vault.entries().fail_writes_after(0);
+    for (name, _) in s.vault.entries().snapshot() {
+        crate::vault::EntryStore::remove(s.vault.entries(), &name).unwrap();
+    }
+    assert_eq!(
+        s.broker.cached_expiry(&account, &scopes).unwrap(),
+        Some(first)
+    );
+    let other = ScopeSet::new(&["api.write"]);
+    assert_eq!(
+        s.broker.cached_expiry(&account, &other).unwrap(),
+        Some(first),
+        "latest of any"
+    );
+}
