@@ -170,7 +170,7 @@ impl Record {
                 // serde_json's message names a line and column, never the value.
                 reason: format!(
                     "the account record is not valid JSON ({})",
-                    e.classify_message()
+                    json_error_position(&e)
                 ),
                 fix: "sign out of the account and sign in again".into(),
             })?;
@@ -193,19 +193,14 @@ impl Record {
     }
 }
 
-trait ClassifyMessage {
-    fn classify_message(&self) -> String;
-}
-
-impl ClassifyMessage for serde_json::Error {
-    fn classify_message(&self) -> String {
-        format!(
-            "{:?} error at line {}, column {}",
-            self.classify(),
-            self.line(),
-            self.column()
-        )
-    }
+/// Where a JSON error is, never what the text there says (it may be a token).
+fn json_error_position(error: &serde_json::Error) -> String {
+    format!(
+        "{:?} error at line {}, column {}",
+        error.classify(),
+        error.line(),
+        error.column()
+    )
 }
 
 /// The record as stored: plain strings, wiped when dropped.
@@ -274,7 +269,10 @@ impl AccountStore {
             None => Ok(Vec::new()),
             Some(json) => serde_json::from_str(json.expose()).map_err(|e| Error::VaultCorrupt {
                 key: INDEX_KEY.into(),
-                reason: format!("the account list is not valid ({})", e.classify_message()),
+                reason: format!(
+                    "the account list is not valid ({})",
+                    json_error_position(&e)
+                ),
                 fix: "sign in again to rebuild it".into(),
             }),
         }
