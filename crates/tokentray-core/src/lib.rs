@@ -12,6 +12,7 @@ pub mod flow;
 pub mod http;
 pub mod import;
 pub mod ipc;
+pub mod jwt;
 pub mod profile;
 pub mod provider;
 pub mod schedule;
