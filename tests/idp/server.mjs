@@ -42,6 +42,11 @@ if (pathPrefix && !/^(\/[A-Za-z0-9._~-]+)+$/.test(pathPrefix)) {
   process.exit(2);
 }
 const acceptEmptyBasicSecret = process.env.IDP_PUBLIC_EMPTY_BASIC_SECRET === '1';
+const canary = process.env.IDP_CANARY || '';
+if (canary && !/^[A-Za-z0-9]{8,64}$/.test(canary)) {
+  console.error(`IDP_CANARY must be 8-64 letters and digits, got ${JSON.stringify(canary)}`);
+  process.exit(2);
+}
 
 const PUBLIC_CLIENT_ID = 'tokentray-public';
 const CONFIDENTIAL_CLIENT_ID = 'tokentray-confidential';
@@ -61,6 +66,7 @@ function claimsFor(login) {
     .join(' ') || login;
   return {
     sub: login,
+    ...(canary ? { tt_canary: `${canary}idtoken` } : {}),
     name,
     preferred_username: login,
     email,
@@ -105,7 +111,7 @@ function configuration() {
     ],
     scopes: [...OIDC_SCOPES, ...API_SCOPES],
     claims: {
-      openid: ['sub'],
+      openid: canary ? ['sub', 'tt_canary'] : ['sub'],
       profile: ['name', 'preferred_username'],
       email: ['email', 'email_verified'],
     },
@@ -155,6 +161,9 @@ function configuration() {
     cookies: {
       keys: ['tokentray-test-idp-cookie-key'],
     },
+    // With a canary, the ID token carries the scopes' claims (tt_canary
+    // among them) instead of leaving them to the userinfo endpoint.
+    conformIdTokenClaims: !canary,
     renderError(ctx, out) {
       ctx.type = 'html';
       const rows = Object.entries(out)
@@ -200,6 +209,29 @@ function testStats(ctx, next) {
     return undefined;
   }
   return next();
+}
+
+// IDP_CANARY: every secret the provider hands out carries the canary as a
+// prefix (access, refresh and client-credentials tokens, authorization and
+// device codes) and ID tokens carry a `tt_canary` claim, so a leak anywhere
+// (a log, a file, a panic message) is found with grep. Opaque token values
+// are their ids, so the ids get the prefix.
+function withCanaryIds(provider) {
+  if (!canary) return;
+  const kinds = {
+    AccessToken: 'at',
+    RefreshToken: 'rt',
+    ClientCredentials: 'cc',
+    AuthorizationCode: 'code',
+    DeviceCode: 'dc',
+  };
+  for (const [model, kind] of Object.entries(kinds)) {
+    const proto = provider[model].prototype;
+    const generate = proto.generateTokenId;
+    proto.generateTokenId = function generateCanaryTokenId(...args) {
+      return `${canary}${kind}${generate.apply(this, args)}`;
+    };
+  }
 }
 
 // IDP_PATH_PREFIX: the provider answers under the prefix (the issuer ends
@@ -277,6 +309,7 @@ server.listen(port, '127.0.0.1', () => {
   const { port: actualPort } = server.address();
   const issuer = `${tlsCert ? 'https' : 'http'}://127.0.0.1:${actualPort}${pathPrefix}`;
   const provider = new Provider(issuer, configuration());
+  withCanaryIds(provider);
   provider.use(offlineAccessNeedsNoPromptConsent);
   provider.use(testStats);
   provider.on('grant.success', (ctx) => count(ctx, 'success'));

@@ -36,6 +36,10 @@ pub struct IdpOptions {
     pub confidential_secret: String,
     /// Port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
+    /// A marker (8–64 letters and digits) that every token, code and ID
+    /// token the provider issues then carries (`IDP_CANARY`), so a test can
+    /// grep for leaks.
+    pub canary: Option<String>,
 }
 
 impl Default for IdpOptions {
@@ -45,6 +49,7 @@ impl Default for IdpOptions {
             refresh_token_ttl: Duration::from_secs(86_400),
             confidential_secret: DEFAULT_CONFIDENTIAL_SECRET.to_owned(),
             port: 0,
+            canary: None,
         }
     }
 }
@@ -258,6 +263,7 @@ fn spawn(options: &IdpOptions) -> Result<(Process, String)> {
             whole_seconds(options.refresh_token_ttl).to_string(),
         )
         .env("IDP_CONFIDENTIAL_SECRET", &options.confidential_secret)
+        .env("IDP_CANARY", options.canary.as_deref().unwrap_or_default())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

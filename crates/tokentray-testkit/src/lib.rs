@@ -1,5 +1,6 @@
 //! Tokentray's test rig: the local OpenID provider (`tests/idp/`) started on
-//! a free loopback port, and a scripted user who signs in on its pages.
+//! a free loopback port, a scripted user who signs in on its pages, and a
+//! canary scanner for leak checks.
 //!
 //! ```no_run
 //! # fn main() -> tokentray_testkit::Result<()> {
@@ -18,11 +19,13 @@
 //!
 //! Blocking and dev-only: tests call it from plain `#[test]` functions.
 
+mod canary;
 mod error;
 mod html;
 mod idp;
 mod user;
 
+pub use canary::{Canary, Finding};
 pub use error::{Error, Result};
 pub use idp::{
     idp_dir, Idp, IdpOptions, CONFIDENTIAL_CLIENT_ID, DEFAULT_CONFIDENTIAL_SECRET, PUBLIC_CLIENT_ID,
