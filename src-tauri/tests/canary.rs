@@ -161,7 +161,7 @@ fn no_canary_leaks_from_the_app_the_cli_or_the_agent() {
         "exec starts its child",
         STEP,
         || children(exec.id()).into_iter().next(),
-        || String::new(),
+        String::new,
     );
     // (`exec` replaces itself with the command: its environment holds the
     // token by design, its command line must not)

@@ -155,7 +155,9 @@ mod tests {
         fs::create_dir_all(&skipped).unwrap();
         fs::write(dir.join("clean.txt"), "nothing").unwrap();
         fs::write(skipped.join("login.keyring"), canary.marker()).unwrap();
-        assert!(canary.scan_dir(&dir, std::slice::from_ref(&skipped)).is_empty());
+        assert!(canary
+            .scan_dir(&dir, std::slice::from_ref(&skipped))
+            .is_empty());
         fs::write(dir.join("leak.log"), canary.marker()).unwrap();
         let findings = canary.scan_dir(&dir, &[skipped]);
         assert_eq!(findings.len(), 1);
