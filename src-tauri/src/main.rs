@@ -2,5 +2,10 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() -> std::process::ExitCode {
+    // S29: no core dump, no ptrace by other processes while tokens are in
+    // memory (WebKit's helper processes start dumpable and hold none)
+    if let Err(error) = tokentray_core::hardening::make_non_dumpable() {
+        eprintln!("tokentray-app: cannot make the process non-dumpable: {error}");
+    }
     tokentray_app::run()
 }

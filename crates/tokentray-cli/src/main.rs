@@ -84,10 +84,7 @@ fn run_agent() -> Result<ExitCode, Failure> {
 /// user while tokens are in memory. (The flag resets when `exec` runs a
 /// command.)
 fn harden() {
-    #[cfg(target_os = "linux")]
-    if let Err(error) =
-        rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
-    {
+    if let Err(error) = tokentray_core::hardening::make_non_dumpable() {
         eprintln!("warning: cannot make the process non-dumpable: {error}");
     }
 }

@@ -9,6 +9,7 @@ pub mod account;
 pub mod broker;
 pub mod error;
 pub mod flow;
+pub mod hardening;
 pub mod http;
 pub mod import;
 pub mod ipc;
