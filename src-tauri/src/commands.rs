@@ -27,6 +27,7 @@ pub async fn app_info<R: Runtime>(app: AppHandle<R>) -> Result<AppInfo, CommandE
 mod tests {
     use super::*;
 
+    // S20: the accounts window never receives refresh tokens
     #[test]
     fn dtos_serialize_as_the_ui_expects() {
         let info = AppInfo {

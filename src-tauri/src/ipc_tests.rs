@@ -48,6 +48,7 @@ fn assert_refused(answer: Result<(), String>, what: &str) {
     }
 }
 
+// S17: the login window has zero IPC
 #[test]
 fn only_the_local_accounts_window_may_invoke() {
     let app = app();

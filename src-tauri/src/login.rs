@@ -400,6 +400,7 @@ mod tests {
         Url::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"))
     }
 
+    // S18: login navigation locked down
     #[test]
     fn redirect_is_intercepted_and_nothing_else() {
         let loopback = url(LOOPBACK_REDIRECT);
@@ -442,6 +443,7 @@ mod tests {
         );
     }
 
+    // S1: login modes
     #[test]
     fn redirect_uris_by_provider() {
         assert_eq!(
@@ -459,6 +461,7 @@ mod tests {
         );
     }
 
+    // S1: login modes
     #[test]
     fn google_refuses_the_embedded_window() {
         let profile = |provider| Profile {
@@ -478,6 +481,7 @@ mod tests {
         assert!(refuse_google(&profile(Provider::Github)).is_ok());
     }
 
+    // S18: login navigation locked down
     #[test]
     fn title_shows_the_origin_only() {
         assert_eq!(

@@ -629,6 +629,7 @@ mod tests {
         }
     }
 
+    // S32: no token material on other surfaces
     #[test]
     fn thirty_accounts_in_every_state_at_several_instants() {
         let profiles: Vec<String> = (0..32).map(|i| format!("profile{i:02}")).collect();

@@ -139,6 +139,7 @@ mod tests {
 
     const NOW: EpochSecs = 1_800_000_000;
 
+    // S32: no token material on other surfaces
     #[test]
     fn texts() {
         let expiring = Event::ExpiringSoon {

@@ -33,7 +33,7 @@ const SERVICE_PROFILE: &str = "svc";
 const STEP: Duration = Duration::from_secs(30);
 const FORMATS: [&str; 6] = ["raw", "json", "header", "env", "kubectl", "git-credential"];
 
-// S34: no canary anywhere after the app, CLI and agent ran at trace level
+// S21 S29 S32 S33 S34: no canary anywhere after the app, CLI and agent ran at trace level
 // S29: exec passes the token in the child's environment only; errors and
 // stderr never carry it
 // S32 S33: logs, notifications and panic output carry no token material

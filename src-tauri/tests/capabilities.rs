@@ -61,6 +61,7 @@ fn check_labels(file: &Path, key: &str, capability: &Value) {
     }
 }
 
+// S17: the login window has zero IPC
 #[test]
 fn capabilities_grant_only_to_the_accounts_window() {
     let files = capability_files();
@@ -94,6 +95,7 @@ fn capabilities_grant_only_to_the_accounts_window() {
     }
 }
 
+// S17 S20: the login window has zero IPC, the accounts window never receives refresh tokens
 #[test]
 fn config_has_no_inline_capabilities_and_a_strict_csp() {
     let config = read_json(&manifest_dir().join("tauri.conf.json"));
@@ -157,6 +159,7 @@ fn listed_after(text: &str, marker: &str) -> Vec<String> {
 /// S17: every command the app registers is declared in the app manifest
 /// (`build.rs`), so that it is denied unless a capability grants it, and
 /// every grant names a declared command.
+// S17: the login window has zero IPC
 #[test]
 fn every_registered_command_is_in_the_app_manifest() {
     let lib = std::fs::read_to_string(manifest_dir().join("src/lib.rs")).unwrap();

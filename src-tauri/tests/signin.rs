@@ -30,6 +30,7 @@ const USER: &str = "alice";
 const CLEAR_SECS: u64 = 6;
 const STEP: Duration = Duration::from_secs(30);
 
+// S1 S18 S19 S22 S30 S31: login modes, login navigation locked down, ephemeral login data store, vault entries and sign-out, clipboard written from Rust with hints, clipboard auto-clear
 #[test]
 fn sign_in_copy_and_sign_out_from_the_tray() {
     let _turn = desktop_turn();
@@ -383,6 +384,7 @@ enum Attempt {
 /// notification and a small window (its "Copy code" copies it) and opens
 /// the verification page. Quitting with a copied token on the clipboard
 /// clears it.
+// S1 S31: login modes, clipboard auto-clear
 #[test]
 fn browser_and_device_modes() {
     let _turn = desktop_turn();

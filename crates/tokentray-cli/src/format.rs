@@ -199,6 +199,7 @@ mod tests {
         );
     }
 
+    // S29: process hygiene
     #[test]
     fn a_token_that_is_not_one_word_is_refused_without_echoing_it() {
         for bad in ["a\nb", "tok en", ""] {

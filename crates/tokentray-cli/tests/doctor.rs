@@ -24,6 +24,7 @@ fn reports_ok_in_a_working_session() {
     assert_eq!(report["checks"][1]["name"], "vault");
 }
 
+// S24: linux vault states
 #[test]
 fn a_locked_collection_exits_5_with_the_fix() {
     let env = Env::new();
@@ -51,6 +52,7 @@ fn a_locked_collection_exits_5_with_the_fix() {
     );
 }
 
+// S24: linux vault states
 #[test]
 fn no_dbus_session_exits_5_with_the_fix() {
     let env = Env::new();

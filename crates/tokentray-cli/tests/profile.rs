@@ -105,6 +105,7 @@ fn add_list_show_remove_round_trip() {
     assert_eq!(after[0]["name"], "local");
 }
 
+// S9 S21: client secrets in the vault, vault only
 #[test]
 fn client_secret_goes_to_the_vault_not_the_file() {
     let env = Env::new();

@@ -70,6 +70,7 @@ fn signed_in_with_a_due_token(env: &Env, idp: &tokentray_testkit::Idp) -> Instan
     signed_in
 }
 
+// S29: process hygiene
 #[test]
 fn login_then_every_format_exec_decode_status_and_logout() {
     let idp = idp(300);
@@ -277,6 +278,7 @@ fn login_then_every_format_exec_decode_status_and_logout() {
     );
 }
 
+// S8: device flow
 #[test]
 fn non_interactive_without_an_account_exits_3_and_asks_the_idp_nothing() {
     let idp = idp(300);
@@ -310,6 +312,7 @@ fn non_interactive_without_an_account_exits_3_and_asks_the_idp_nothing() {
         .code(2);
 }
 
+// S14: single-flight refresh
 #[test]
 fn two_hundred_processes_through_the_agent_cause_one_refresh() {
     let idp = idp(20);
@@ -353,6 +356,7 @@ fn two_hundred_processes_through_the_agent_cause_one_refresh() {
     assert_eq!(stdout(&out).trim(), token);
 }
 
+// S14: single-flight refresh
 #[test]
 fn twenty_processes_without_an_agent_cause_one_refresh() {
     let idp = idp(20);

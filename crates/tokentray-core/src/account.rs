@@ -402,6 +402,7 @@ mod tests {
         }
     }
 
+    // S21: vault only
     #[test]
     fn sign_in_round_trips_and_the_index_holds_no_secret() {
         let vault = Arc::new(MemoryVault::in_memory());
@@ -433,6 +434,7 @@ mod tests {
         assert!(!format!("{record:?}").contains("canary"));
     }
 
+    // S15: crash-safe rotation
     #[test]
     fn absorb_keeps_the_old_refresh_token_unless_rotated() {
         let asked = ScopeSet::new(&["api.read"]);
@@ -449,6 +451,7 @@ mod tests {
         assert_eq!(record.access_tokens.len(), 2);
     }
 
+    // S13: refresh rules
     #[test]
     fn freshness_uses_the_margin_but_never_less_than_half_the_lifetime() {
         let token = |issued_at, expires_at| CachedToken {

@@ -354,6 +354,7 @@ mod tests {
         Url::parse(text).unwrap()
     }
 
+    // S7: transport
     #[test]
     fn https_anywhere_http_only_to_loopback() {
         // S7
@@ -391,6 +392,7 @@ mod tests {
         assert!(oauth_error(b"<html>").is_none());
     }
 
+    // S33: redaction
     #[test]
     fn malformed_json_errors_do_not_quote_the_body() {
         // S33: serde would quote the offending value.
@@ -403,6 +405,7 @@ mod tests {
         assert!(!error.to_string().contains("canary"), "{error}");
     }
 
+    // S33: redaction
     #[test]
     fn basic_auth_form_encodes_then_base64s_and_is_sensitive() {
         let header = basic_auth("my client", &Secret::new("p@ss:w")).unwrap();
@@ -443,6 +446,7 @@ mod tests {
         url(&format!("http://127.0.0.1:{port}/big"))
     }
 
+    // S35: negative suite
     #[tokio::test]
     async fn bodies_over_the_cap_are_refused_without_buffering() {
         let client = HttpClient::new(HttpOptions {
@@ -468,6 +472,7 @@ mod tests {
         }
     }
 
+    // S33: redaction
     #[tokio::test]
     async fn transport_errors_name_the_host_not_the_query() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -482,6 +487,7 @@ mod tests {
         assert!(!shown.contains("canary"), "{shown}");
     }
 
+    // S7: transport
     #[test]
     fn a_missing_or_empty_ca_file_is_an_error() {
         let dir = tempfile::tempdir().unwrap();

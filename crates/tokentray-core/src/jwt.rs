@@ -89,6 +89,7 @@ mod tests {
         assert_eq!(decode(&token).unwrap(), decoded);
     }
 
+    // S12: access tokens are opaque
     #[test]
     fn garbage_is_refused_without_echoing_it() {
         for bad in ["opaque-canary", "a.b.c", "x.y.z.w.v", "e30.bm90LWpzb24.x"] {

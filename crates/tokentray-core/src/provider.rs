@@ -389,6 +389,7 @@ mod tests {
         }
     }
 
+    // S6: issuer binding and mix-up
     #[test]
     fn issuer_must_match_exactly() {
         // S6
@@ -408,6 +409,7 @@ mod tests {
         }
     }
 
+    // S6: issuer binding and mix-up
     #[test]
     fn microsoft_template_only_for_multi_tenant_authorities() {
         // S6: {tenantid}
@@ -441,6 +443,7 @@ mod tests {
         assert!(issuer_rule(&ms("common"), "x", "https://evil.example/{tenantid}/v2.0").is_err());
     }
 
+    // S11: ID tokens validated
     #[test]
     fn google_allows_its_legacy_issuer_in_tokens() {
         let rule = issuer_rule(&Provider::Google, GOOGLE_ISSUER, GOOGLE_ISSUER).unwrap();
@@ -449,6 +452,7 @@ mod tests {
         assert!(rule.check("https://evil.example", None).is_err());
     }
 
+    // S4: PKCE S256
     #[test]
     fn s256_is_required_when_methods_are_listed() {
         // S4

@@ -75,6 +75,7 @@ mod tests {
 
     const CANARY: &str = "canary-7f3a9c-secret-value";
 
+    // S33: redaction
     #[test]
     fn debug_prints_redacted_and_never_the_value() {
         let secret = Secret::new(CANARY);
@@ -86,6 +87,7 @@ mod tests {
         assert!(shown.contains("[redacted]"));
     }
 
+    // S33: redaction
     #[test]
     fn debug_of_a_struct_holding_a_secret_leaks_nothing() {
         #[derive(Debug)]

@@ -109,6 +109,7 @@ pub struct AccessToken {
 mod tests {
     use super::*;
 
+    // S16: cache keyed by scope set
     #[test]
     fn scope_sets_ignore_order_duplicates_and_oidc_scopes() {
         let a = ScopeSet::new(&["api.read", "openid", "api.write", "api.read"]);

@@ -154,6 +154,7 @@ fn tokens_survive_a_new_process_and_are_served_without_a_network_call() {
     });
 }
 
+// S14: single-flight refresh
 #[test]
 fn two_hundred_concurrent_callers_cause_one_refresh_at_the_idp() {
     // S14. The cached token is due for a refresh: all 200 callers want one.
@@ -193,6 +194,7 @@ fn two_hundred_concurrent_callers_cause_one_refresh_at_the_idp() {
     });
 }
 
+// S13: refresh rules
 #[test]
 fn replaying_a_rotated_refresh_token_ends_in_sign_in_required_without_a_loop() {
     // S13, S14: the IdP revokes the whole grant on reuse.
@@ -252,6 +254,7 @@ fn an_idp_that_lost_its_grants_means_sign_in_required() {
     });
 }
 
+// S13: refresh rules
 #[test]
 fn with_the_idp_down_a_valid_token_is_served_and_an_expired_one_is_a_network_error() {
     // A 120 s token due for a refresh: still valid, so still worth serving.
@@ -296,6 +299,7 @@ fn with_the_idp_down_a_valid_token_is_served_and_an_expired_one_is_a_network_err
     });
 }
 
+// S9: client secrets in the vault
 #[test]
 fn client_credentials_use_the_secret_in_the_vault() {
     let world = World::new(3600);
@@ -360,6 +364,7 @@ fn device_sign_in_lands_in_the_vault() {
     });
 }
 
+// S22: vault entries and sign-out
 #[test]
 fn sign_out_revokes_and_deletes_every_entry() {
     // S22
@@ -395,6 +400,7 @@ fn sign_out_revokes_and_deletes_every_entry() {
     });
 }
 
+// S13: refresh rules
 #[test]
 fn keep_fresh_refreshes_before_expiry_with_the_real_clock() {
     // 20 s tokens: the scheduler refreshes halfway, with no caller at all.

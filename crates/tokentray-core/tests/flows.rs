@@ -39,6 +39,7 @@ fn with_param(url: &str, name: &str, value: &str) -> String {
     url.into()
 }
 
+// S4 S5 S10 S11: PKCE S256, nonce, no implicit grant, no password grant, ID tokens validated
 #[test]
 fn code_flow_with_pkce_gives_validated_tokens() {
     // S4 (PKCE S256), S5 (nonce), S6 (iss), S11 (ID token validated)
@@ -52,6 +53,11 @@ fn code_flow_with_pkce_gives_validated_tokens() {
             .unwrap();
         let url = pending.authorize_url().clone();
         assert_eq!(query(&url, "code_challenge_method"), "S256");
+        assert_eq!(
+            query(&url, "response_type"),
+            "code",
+            "no implicit grant (S10)"
+        );
         assert_eq!(query(&url, "code_challenge").len(), 43);
         assert!(query(&url, "state").len() >= 22, "≥128 bits of state");
         assert!(query(&url, "nonce").len() >= 22);
@@ -111,6 +117,7 @@ fn code_flow_with_pkce_gives_validated_tokens() {
     });
 }
 
+// S3 S35: strict callback, negative suite
 #[test]
 fn wrong_state_is_refused_without_a_token_request() {
     // S3 (state), S6 (RFC 9207 iss)
@@ -165,6 +172,7 @@ fn wrong_state_is_refused_without_a_token_request() {
     });
 }
 
+// S3: strict callback
 #[test]
 fn access_denied_is_a_clean_cancellation() {
     // S3 (error= handled)
@@ -228,6 +236,7 @@ fn raw_get(port: u16, target: &str) -> u16 {
         .unwrap_or(0)
 }
 
+// S2: loopback listener
 #[test]
 fn browser_mode_listens_on_loopback_for_one_valid_callback() {
     // S2 (127.0.0.1:0, closed afterwards), S3 (404 / 400 / keeps waiting)
@@ -275,6 +284,7 @@ fn browser_mode_listens_on_loopback_for_one_valid_callback() {
     });
 }
 
+// S8: device flow
 #[test]
 fn device_flow_polls_until_approved_and_can_be_cancelled() {
     // S8
@@ -409,6 +419,7 @@ fn refresh_rotates_and_a_replayed_token_requires_sign_in() {
     });
 }
 
+// S22: vault entries and sign-out
 #[test]
 fn revocation_ends_the_refresh_token() {
     // S22
@@ -427,6 +438,7 @@ fn revocation_ends_the_refresh_token() {
     });
 }
 
+// S5 S11 S35: nonce, ID tokens validated, negative suite
 #[test]
 fn id_tokens_with_a_wrong_nonce_alg_none_or_a_bad_signature_are_refused() {
     // S5, S11
@@ -497,6 +509,7 @@ fn id_tokens_with_a_wrong_nonce_alg_none_or_a_bad_signature_are_refused() {
     });
 }
 
+// S6 S7 S35: issuer binding and mix-up, transport, negative suite
 #[test]
 fn plain_http_to_a_remote_issuer_and_a_mismatched_issuer_are_refused() {
     // S7, S6

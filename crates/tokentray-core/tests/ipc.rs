@@ -327,6 +327,7 @@ fn no_agent_is_none_not_an_error() {
         .is_none());
 }
 
+// S14: single-flight refresh
 #[test]
 fn two_hundred_concurrent_clients_share_one_refresh() {
     // Inside the 300 s margin: every caller wants a refresh.
@@ -354,6 +355,7 @@ fn two_hundred_concurrent_clients_share_one_refresh() {
     assert_eq!(agent.grants.refreshes(), 1, "S14: exactly one refresh");
 }
 
+// S25: socket location and modes
 #[test]
 fn the_socket_dir_is_0700_and_the_socket_0600() {
     let agent = Agent::start(ServerConfig::default(), 3600);
@@ -363,6 +365,7 @@ fn the_socket_dir_is_0700_and_the_socket_0600() {
     assert_pings_within_a_second(&agent.path);
 }
 
+// S25: socket location and modes
 #[test]
 fn a_symlinked_open_or_foreign_dir_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
@@ -435,6 +438,7 @@ except OSError as e:
     print("recv-error", type(e).__name__)
 "#;
 
+// S26: peer check
 #[test]
 fn a_client_of_another_uid_is_refused() {
     // A directory nobody can reach, so that the server's own check is what
@@ -501,6 +505,7 @@ except OSError:
 print("received", len(data), flush=True)
 "#;
 
+// S26: peer check
 #[test]
 fn the_client_refuses_a_server_of_another_uid_before_sending() {
     let dir = tempfile::tempdir().unwrap();
@@ -528,6 +533,7 @@ fn the_client_refuses_a_server_of_another_uid_before_sending() {
     server.wait().unwrap();
 }
 
+// S27: hardened protocol
 #[test]
 fn a_10_mb_frame_is_refused_and_the_agent_goes_on() {
     let agent = Agent::start(ServerConfig::default(), 3600);
@@ -556,6 +562,7 @@ fn a_10_mb_frame_is_refused_and_the_agent_goes_on() {
     assert_pings_within_a_second(&agent.path);
 }
 
+// S27: hardened protocol
 #[test]
 fn garbage_gets_error_frames_and_the_agent_goes_on() {
     let agent = Agent::start(ServerConfig::default(), 3600);
@@ -597,6 +604,7 @@ fn garbage_gets_error_frames_and_the_agent_goes_on() {
     assert_pings_within_a_second(&agent.path);
 }
 
+// S27: hardened protocol
 #[test]
 fn five_hundred_idle_connections_do_not_starve_ping() {
     let agent = Agent::start(ServerConfig::default(), 3600);
@@ -614,6 +622,7 @@ fn five_hundred_idle_connections_do_not_starve_ping() {
     assert_pings_within_a_second(&agent.path);
 }
 
+// S27: hardened protocol
 #[test]
 fn a_full_agent_says_busy_and_frees_idle_slots() {
     let config = ServerConfig {
@@ -633,6 +642,7 @@ fn a_full_agent_says_busy_and_frees_idle_slots() {
     assert_pings_within_a_second(&agent.path);
 }
 
+// S27: hardened protocol
 #[test]
 fn unknown_fields_and_wrong_versions_get_error_frames() {
     let agent = Agent::start(ServerConfig::default(), 3600);

@@ -97,6 +97,7 @@ fn put_get_delete_reach_the_real_secret_service() {
     assert!(secret_tool_entries(&service).is_empty());
 }
 
+// S23: size limits
 #[test]
 fn large_and_non_ascii_values_round_trip_through_chunks() {
     let (vault, service) = fresh_vault();
@@ -132,6 +133,7 @@ fn large_and_non_ascii_values_round_trip_through_chunks() {
     );
 }
 
+// S23: size limits
 #[test]
 fn a_damaged_or_missing_chunk_is_reported() {
     let (vault, service) = fresh_vault();

@@ -128,6 +128,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    // S34: canary scan
     #[test]
     fn finds_the_marker_raw_and_inside_a_base64url_jwt_payload() {
         let canary = Canary::new();

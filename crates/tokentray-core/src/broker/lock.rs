@@ -92,6 +92,7 @@ fn open_lock_file(path: &std::path::Path) -> Result<File> {
 mod tests {
     use super::*;
 
+    // S14: single-flight refresh
     #[test]
     fn the_lock_is_exclusive_across_open_files() {
         let dir = tempfile::tempdir().unwrap();

@@ -60,6 +60,7 @@ async fn a_valid_token_is_served_without_refreshing() {
     assert_eq!(s.grants.refreshes(), 0);
 }
 
+// S14: single-flight refresh
 #[tokio::test]
 async fn two_hundred_concurrent_callers_share_one_refresh() {
     let s = setup(LoginMode::Device, false);
@@ -83,6 +84,7 @@ async fn two_hundred_concurrent_callers_share_one_refresh() {
     assert_eq!(record.refresh_token.unwrap().expose(), "refresh-1");
 }
 
+// S16: cache keyed by scope set
 #[tokio::test]
 async fn tokens_for_other_scopes_are_never_handed_out() {
     let s = setup(LoginMode::Device, false);
@@ -111,6 +113,7 @@ async fn tokens_for_other_scopes_are_never_handed_out() {
     );
 }
 
+// S13: refresh rules
 #[tokio::test]
 async fn terminal_errors_mark_the_account_and_are_not_retried() {
     let s = setup(LoginMode::Device, false);
@@ -139,6 +142,7 @@ async fn terminal_errors_mark_the_account_and_are_not_retried() {
     assert_eq!(s.grants.refreshes(), 1);
 }
 
+// S13: refresh rules
 #[tokio::test]
 async fn network_errors_are_retried_then_the_cached_token_is_served() {
     let s = setup(LoginMode::Device, false);
@@ -163,6 +167,7 @@ async fn network_errors_are_retried_then_the_cached_token_is_served() {
     assert_eq!(s.token("p").await.unwrap_err().kind(), "network");
 }
 
+// S15: crash-safe rotation
 #[tokio::test]
 async fn a_failed_vault_write_hands_out_nothing() {
     let s = setup(LoginMode::Device, false);
@@ -180,6 +185,7 @@ async fn a_failed_vault_write_hands_out_nothing() {
     );
 }
 
+// S9: client secrets in the vault
 #[tokio::test]
 async fn client_credentials_use_the_vault_secret_and_cache_in_memory() {
     let s = setup(LoginMode::ClientCredentials, false);
@@ -206,6 +212,7 @@ async fn client_credentials_use_the_vault_secret_and_cache_in_memory() {
     assert_eq!(s.grants.refreshes(), 1);
 }
 
+// S22: vault entries and sign-out
 #[tokio::test]
 async fn sign_out_deletes_everything() {
     let s = setup(LoginMode::Device, false);

@@ -259,6 +259,7 @@ mod tests {
         format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     }
 
+    // S3: strict callback
     #[test]
     fn the_listener_judges_path_method_and_state() {
         // S3
@@ -296,12 +297,14 @@ mod tests {
         }
     }
 
+    // S3: strict callback
     #[test]
     fn pages_reflect_nothing() {
         // S3: fixed pages, no query value.
         assert!(!DONE_PAGE.contains('{') && !BAD_PAGE.contains('{'));
     }
 
+    // S2: loopback listener
     #[tokio::test]
     async fn the_listener_times_out_and_closes() {
         // S2

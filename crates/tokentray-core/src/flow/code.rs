@@ -263,6 +263,7 @@ impl OAuth {
 mod tests {
     use super::*;
 
+    // S4: PKCE S256
     #[test]
     fn pkce_challenge_matches_rfc_7636_appendix_b() {
         // S4
@@ -273,6 +274,7 @@ mod tests {
         );
     }
 
+    // S3: strict callback
     #[test]
     fn callback_query_parsing() {
         // S3

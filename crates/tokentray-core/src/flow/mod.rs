@@ -586,6 +586,7 @@ mod tests {
         assert!(oauth2_user("https://github.com", br#"{"id":null}"#).is_err());
     }
 
+    // S3: strict callback
     #[test]
     fn constant_time_eq_compares_values() {
         // S3
@@ -595,6 +596,7 @@ mod tests {
         assert!(!constant_time_eq(b"", b"a"));
     }
 
+    // S3 S4: strict callback, PKCE S256
     #[test]
     fn random_tokens_are_long_and_fresh() {
         // S3, S4: ≥128 bits, never repeated.
@@ -608,6 +610,7 @@ mod tests {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
     }
 
+    // S13: refresh rules
     #[test]
     fn terminal_codes_are_recognised() {
         // S13
@@ -650,6 +653,7 @@ mod tests {
         assert!(interactive_scopes(&Provider::Github, &[]).is_empty());
     }
 
+    // S12: access tokens are opaque
     #[test]
     fn expires_in_may_be_a_number_or_a_string() {
         assert_eq!(seconds(&serde_json::json!(3599)), Some(3599));
@@ -658,6 +662,7 @@ mod tests {
         assert_eq!(seconds(&serde_json::json!(null)), None);
     }
 
+    // S33: redaction
     #[test]
     fn token_set_debug_shows_no_secret() {
         // S33

@@ -137,6 +137,7 @@ pub fn restrict_socket(socket: &Path) -> Result<()> {
 mod tests {
     use super::*;
 
+    // S25: socket location and modes
     #[test]
     fn the_override_wins_then_the_runtime_dir_then_temp() {
         assert_eq!(
@@ -157,6 +158,7 @@ mod tests {
         assert!(socket_path_from(Some("rel.sock".into()), None).is_err());
     }
 
+    // S25: socket location and modes
     #[test]
     fn a_missing_dir_is_created_private() {
         let tmp = tempfile::tempdir().unwrap();

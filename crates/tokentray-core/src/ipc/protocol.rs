@@ -427,6 +427,7 @@ mod tests {
         }
     }
 
+    // S28: no refresh tokens over the socket
     #[test]
     fn a_token_reply_shows_its_token_only_on_the_wire() {
         let reply = Response::Token(reply());
@@ -435,6 +436,7 @@ mod tests {
         assert!(!shown.contains("canary"), "leaked in Debug: {shown}");
     }
 
+    // S28: no refresh tokens over the socket
     #[test]
     fn a_refresh_token_cannot_be_sent_nor_accepted() {
         let wire = line(&Response::Token(reply()));
@@ -449,6 +451,7 @@ mod tests {
         );
     }
 
+    // S27: hardened protocol
     #[test]
     fn unknown_fields_types_and_versions_are_refused() {
         let cases = [
@@ -479,6 +482,7 @@ mod tests {
         }
     }
 
+    // S27: hardened protocol
     #[test]
     fn a_frame_over_the_limit_is_not_encoded() {
         let huge = Response::Error(ErrorReply {

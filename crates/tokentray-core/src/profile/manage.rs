@@ -66,6 +66,7 @@ mod tests {
         .unwrap()
     }
 
+    // S9: client secrets in the vault
     #[test]
     fn secret_and_profile_come_and_go_together() {
         let dir = tempfile::tempdir().unwrap();

@@ -480,6 +480,7 @@ mod tests {
         assert_eq!(g.login, LoginMode::Browser);
     }
 
+    // S7: transport
     #[test]
     fn issuer_rules() {
         assert!(Profile::from_fields("a", oidc("https://idp.example.com/tenant")).is_ok());
@@ -520,6 +521,21 @@ mod tests {
         );
     }
 
+    // S10: no implicit grant, no password grant
+    #[test]
+    fn no_implicit_or_password_login_exists() {
+        for refused in ["password", "implicit", "token", "id_token", "ropc"] {
+            let error = refused.parse::<LoginMode>().unwrap_err();
+            assert!(error.contains("embedded"), "{error}");
+        }
+        let grants: Vec<&str> = LoginMode::ALL.iter().map(|mode| mode.as_str()).collect();
+        assert_eq!(
+            grants,
+            ["embedded", "browser", "device", "client_credentials"]
+        );
+    }
+
+    // S1: login modes
     #[test]
     fn google_refuses_embedded_and_client_credentials() {
         for login in [LoginMode::Embedded, LoginMode::ClientCredentials] {

@@ -227,6 +227,7 @@ mod tests {
         assert!(vault.get("a/b").unwrap().is_none());
     }
 
+    // S23: size limits
     #[test]
     fn large_and_wide_values_round_trip_in_chunks() {
         let vault = MemoryVault::in_memory();
@@ -257,6 +258,7 @@ mod tests {
         assert_eq!(vault.get("k").unwrap().unwrap().expose(), tricky);
     }
 
+    // S23: size limits
     #[test]
     fn missing_or_altered_chunks_are_damage_not_values() {
         let vault = MemoryVault::in_memory();
@@ -288,6 +290,7 @@ mod tests {
         );
     }
 
+    // S23: size limits
     #[test]
     fn a_failed_write_keeps_the_old_value() {
         let vault = MemoryVault::in_memory();
@@ -311,6 +314,7 @@ mod tests {
         }
     }
 
+    // S23: size limits
     #[test]
     fn split_respects_both_encodings() {
         let text: String = "🔑".repeat(1000);

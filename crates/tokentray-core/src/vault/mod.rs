@@ -146,6 +146,7 @@ mod tests {
         assert!(vault.entries().snapshot().is_empty());
     }
 
+    // S24: linux vault states
     #[test]
     fn probe_reports_a_failing_vault() {
         let vault = MemoryVault::in_memory();

@@ -83,6 +83,7 @@ fn two_accounts_each_with_its_own_refresh_token() {
     assert_eq!(bob.claimed_identity().unwrap().subject, "sub-bbbb-2222");
 }
 
+// S33: redaction
 #[test]
 fn debug_output_shows_no_token() {
     let imports = read("two-accounts.json").unwrap();
