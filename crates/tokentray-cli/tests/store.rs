@@ -343,3 +343,55 @@ fn a_memory_agent_serves_tokens_after_a_login_through_it_and_forgets_them() {
         stderr(&out)
     );
 }
+
+/// `tokentray --store file doctor` on a terminal (a pty from util-linux
+/// `script`) that is sent `typed`.
+fn doctor_on_a_terminal(files: &FileEnv, typed: &str) -> std::process::Output {
+    use std::io::Write;
+    let program = assert_cmd::cargo::cargo_bin("tokentray");
+    let mut child = Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} --store file doctor", program.display()),
+        ])
+        .arg("/dev/null")
+        .env("TOKENTRAY_CONFIG_DIR", files.env.config.path())
+        .env("TOKENTRAY_SOCKET", files.env.socket())
+        .env("TOKENTRAY_VAULT_FILE", files.vault_file())
+        .env_remove("TOKENTRAY_PASSPHRASE")
+        .env_remove("TOKENTRAY_PASSPHRASE_FILE")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` is installed");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(typed.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+// S24: a new file store asks for its passphrase twice on a terminal and
+// creates nothing when the two differ; an existing one asks once
+#[test]
+fn a_new_file_store_asks_twice_on_a_terminal() {
+    let files = FileEnv::new();
+    let out = doctor_on_a_terminal(&files, "one\rtwo\r");
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stdout(&out).contains("Repeat it:"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("the two passphrases differ; nothing was created"));
+    assert!(!files.vault_file().exists());
+
+    let out = doctor_on_a_terminal(&files, "same\rsame\r");
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(files.vault_file().exists());
+
+    let out = doctor_on_a_terminal(&files, "same\r");
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(stdout(&out).contains("Passphrase for"), "{}", stdout(&out));
+    assert!(!stdout(&out).contains("Repeat it:"), "{}", stdout(&out));
+}
