@@ -129,7 +129,7 @@ fn probe(vault: &Store) -> Result<String> {
             vault::probe(vault)?;
             Ok(format!(
                 "store file, {} (Argon2id, XChaCha20-Poly1305): {PROBED}",
-                vault::file::default_path()?.display()
+                vault::choice::file_path()?.display()
             ))
         }
         StoreKind::Memory => memory_agent()

@@ -5,10 +5,14 @@
 use super::passphrase::Ask;
 use super::{KeyringVault, MemoryVault, Vault};
 use crate::error::{Error, Result};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Environment variable that chooses the store (a `--store` option wins).
 pub const STORE_ENV: &str = "TOKENTRAY_STORE";
+
+/// Environment variable that names the vault file of the file store.
+pub const VAULT_FILE_ENV: &str = "TOKENTRAY_VAULT_FILE";
 
 /// The stores a face can open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -65,6 +69,28 @@ impl std::str::FromStr for StoreKind {
     }
 }
 
+/// The file store's file: `$TOKENTRAY_VAULT_FILE`, else `vault.bin` in the
+/// data directory (`$XDG_DATA_HOME/tokentray` on Linux).
+pub fn file_path() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os(VAULT_FILE_ENV).filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        if !path.is_absolute() {
+            return Err(Error::InvalidInput(format!(
+                "{VAULT_FILE_ENV}={} is not an absolute path",
+                path.display()
+            )));
+        }
+        return Ok(path);
+    }
+    directories::ProjectDirs::from("dev", "tokentray", "tokentray")
+        .map(|dirs| dirs.data_dir().join("vault.bin"))
+        .ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "cannot find a home directory for the vault file; set {VAULT_FILE_ENV}"
+            ))
+        })
+}
+
 /// Opens the store: for the file store, finds the passphrase (`ask` says
 /// whether the terminal may be asked) and derives the key, once.
 pub fn open(kind: StoreKind, ask: Ask) -> Result<Arc<dyn Vault>> {
@@ -77,7 +103,7 @@ pub fn open(kind: StoreKind, ask: Ask) -> Result<Arc<dyn Vault>> {
 
 #[cfg(unix)]
 fn open_file(ask: Ask) -> Result<Arc<dyn Vault>> {
-    let path = super::file::default_path()?;
+    let path = file_path()?;
     let creating = !super::file::exists(&path)?;
     let passphrase = super::passphrase::passphrase_for(&path, creating, ask)?;
     Ok(Arc::new(super::FileVault::unlock(&path, &passphrase)?))

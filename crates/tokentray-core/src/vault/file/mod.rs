@@ -2,8 +2,8 @@
 //! sessions, WSL, containers, headless Linux): chosen explicitly
 //! (`--store file`, `TOKENTRAY_STORE=file`), never a silent fallback (S24).
 //!
-//! One file (default `$XDG_DATA_HOME/tokentray/vault.bin`, or
-//! `$TOKENTRAY_VAULT_FILE`) holds every entry, sealed with
+//! One file ([`super::choice::file_path`]: `$TOKENTRAY_VAULT_FILE`, else
+//! `$XDG_DATA_HOME/tokentray/vault.bin`) holds every entry, sealed with
 //! XChaCha20-Poly1305 under a key that Argon2id derives from a passphrase
 //! ([`format`]). The key is derived ONCE, when the store is unlocked, and
 //! kept in memory (zeroized on drop): a write costs an encryption and an
@@ -26,36 +26,11 @@ use crate::error::{Error, Result};
 use crate::secret::Secret;
 use disk::Disk;
 use format::{Entries, Key};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use zeroize::Zeroizing;
 
-/// Environment variable that names the vault file.
-pub const VAULT_FILE_ENV: &str = "TOKENTRAY_VAULT_FILE";
-
 const FIX_DAMAGED: &str = "restore the file from a backup, or move it aside and sign in again (`tokentray --store file login PROFILE`)";
-
-/// The vault file: `$TOKENTRAY_VAULT_FILE`, else `vault.bin` in the data
-/// directory (`$XDG_DATA_HOME/tokentray` on Linux).
-pub fn default_path() -> Result<PathBuf> {
-    if let Some(path) = std::env::var_os(VAULT_FILE_ENV).filter(|p| !p.is_empty()) {
-        let path = PathBuf::from(path);
-        if !path.is_absolute() {
-            return Err(Error::InvalidInput(format!(
-                "{VAULT_FILE_ENV}={} is not an absolute path",
-                path.display()
-            )));
-        }
-        return Ok(path);
-    }
-    directories::ProjectDirs::from("dev", "tokentray", "tokentray")
-        .map(|dirs| dirs.data_dir().join("vault.bin"))
-        .ok_or_else(|| {
-            Error::InvalidInput(format!(
-                "cannot find a home directory for the vault file; set {VAULT_FILE_ENV}"
-            ))
-        })
-}
 
 /// Whether the vault file at `path` exists yet (to know whether a new
 /// passphrase is being chosen). Refuses a symbolic link.

@@ -4,6 +4,7 @@
 
 use super::*;
 use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
 
 const FAST: KdfParams = KdfParams {
     memory_kib: 64,
