@@ -91,7 +91,7 @@ fn signed_in(idp: &tokentray_testkit::Idp) -> FileEnv {
     files
 }
 
-// S21, S24: with no keyring at all, `--store file` signs in and serves
+// S21, S24, S29: with no keyring at all, `--store file` signs in and serves
 // tokens; neither the access nor the refresh token is in the file's bytes
 // (nor in the keyring); doctor names the store and probes it; `exec` does
 // not hand the passphrase to the command

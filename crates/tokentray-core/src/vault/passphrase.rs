@@ -130,6 +130,7 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
+    // S24: a passphrase file must be ours and private
     #[test]
     fn a_passphrase_file_gives_its_first_line_and_must_be_private() {
         let dir = tempfile::tempdir().unwrap();

@@ -336,6 +336,7 @@ mod tests {
         entries
     }
 
+    // S24: sealing round-trips and every write gets a fresh nonce
     #[test]
     fn seal_then_open_round_trips_with_a_fresh_nonce_each_time() {
         let key = Key::derive_new(&Secret::new("pw"), FAST).unwrap();
@@ -349,6 +350,7 @@ mod tests {
         assert_eq!(opened["c"].as_str(), "🔑".repeat(3000));
     }
 
+    // S24: another passphrase is told apart by the header's check value
     #[test]
     fn another_passphrase_does_not_match_the_header() {
         let key = Key::derive_new(&Secret::new("right"), FAST).unwrap();
@@ -358,6 +360,7 @@ mod tests {
         assert!(!other.matches(&header));
     }
 
+    // S24: any flipped byte and any truncation of the file is noticed
     #[test]
     fn every_altered_byte_is_noticed() {
         let key = Key::derive_new(&Secret::new("pw"), FAST).unwrap();
@@ -382,6 +385,7 @@ mod tests {
         }
     }
 
+    // S24: a damaged header cannot make us run an enormous derivation
     #[test]
     fn implausible_costs_are_refused_before_any_derivation() {
         let key = Key::derive_new(&Secret::new("pw"), FAST).unwrap();
