@@ -1,7 +1,12 @@
-//! Hosts the core in the app: one broker over the OS vault and the profiles
+//! Hosts the core in the app: one broker over the vault and the profiles
 //! file, the refresh scheduler, and the agent socket the CLI talks to (the
 //! same server `tokentray agent` runs). If another agent owns the socket,
 //! the app says so in its log and runs without hosting it.
+//!
+//! The vault is the OS vault unless `TOKENTRAY_STORE` says `file` (the
+//! encrypted file; its passphrase must come from `TOKENTRAY_PASSPHRASE` or
+//! `TOKENTRAY_PASSPHRASE_FILE`, as the app has no terminal to ask on) or
+//! `memory` (tokens die with the app).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,7 +20,8 @@ use tokentray_core::ipc::path;
 use tokentray_core::ipc::server::{self, LoginHandler};
 use tokentray_core::profile::ProfileStore;
 use tokentray_core::schedule::{self, Schedule, SystemClock};
-use tokentray_core::vault::KeyringVault;
+use tokentray_core::vault::passphrase::Ask;
+use tokentray_core::vault::{choice, StoreKind};
 use tokio_util::sync::CancellationToken;
 
 use crate::Error;
@@ -34,9 +40,12 @@ pub struct Host {
 }
 
 pub fn init(app: &AppHandle, login: Arc<dyn LoginHandler>) -> Result<(), Error> {
+    let store = StoreKind::from_env()?;
+    let vault = choice::open(store, Ask::Never)?;
+    tracing::info!(%store, "secrets live in the {store} store");
     let broker = Broker::new(
         OAuth::new(HttpClient::with_defaults()?),
-        Arc::new(KeyringVault::os()),
+        vault,
         ProfileStore::open_default()?,
     );
     // Refreshes take the per-profile lock every Tokentray process shares.

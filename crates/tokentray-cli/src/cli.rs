@@ -3,6 +3,8 @@
 use crate::exit;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tokentray_core::profile::{LoginMode, Preset};
+use tokentray_core::vault::choice::STORE_ENV;
+use tokentray_core::vault::StoreKind;
 
 /// Fresh OAuth2 / OpenID Connect tokens for scripts and terminals, kept in
 /// the OS vault.
@@ -11,6 +13,13 @@ use tokentray_core::profile::{LoginMode, Preset};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Where secrets live: `keyring` (the OS vault), `file` (an encrypted
+    /// file, for machines with no usable OS vault: SSH, WSL, containers;
+    /// the passphrase comes from the terminal, TOKENTRAY_PASSPHRASE_FILE or
+    /// TOKENTRAY_PASSPHRASE), or `memory` (only inside `tokentray agent
+    /// --store memory`: tokens die with the agent).
+    #[arg(long, global = true, env = STORE_ENV, value_name = "STORE", default_value_t = StoreKind::Keyring)]
+    pub store: StoreKind,
 }
 
 impl Cli {

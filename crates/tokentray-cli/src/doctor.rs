@@ -1,14 +1,16 @@
 //! `tokentray doctor`: checks the setup and says how to fix what fails.
 //! Each check prints `NAME: ok (detail)` or `NAME: FAILED: problem`, with
-//! the fix inside the problem's message.
+//! the fix inside the problem's message. The `vault` check names the store
+//! in use (`--store`) and probes it.
 
 use crate::cli::DoctorArgs;
 use crate::exit;
 use crate::output::{print_json, print_text};
+use crate::store::{memory_needs_agent, Store};
 use serde::Serialize;
 use std::process::ExitCode;
 use tokentray_core::profile::{LoginMode, ProfileStore};
-use tokentray_core::vault::{self, KeyringVault, Vault};
+use tokentray_core::vault::{self, StoreKind, Vault};
 use tokentray_core::Result;
 
 #[derive(Serialize)]
@@ -44,17 +46,19 @@ impl Check {
 #[derive(Serialize)]
 struct Report {
     ok: bool,
+    /// The store in use: keyring, file or memory.
+    store: &'static str,
     checks: Vec<Check>,
 }
 
-pub fn run(args: &DoctorArgs) -> Result<ExitCode> {
-    let vault = KeyringVault::os();
+pub fn run(args: &DoctorArgs, vault: &Store) -> Result<ExitCode> {
     let mut checks = Vec::new();
 
     let store = ProfileStore::open_default();
     let profiles = store.and_then(|store| store.load().map(|profiles| (store, profiles)));
-    let vault_check = Check::from_result("vault", vault::probe(&vault).map(|()| vault_detail()));
-    let vault_ok = vault_check.ok;
+    let vault_check = Check::from_result("vault", probe(vault));
+    // The memory store's secrets are in the agent: nothing to look up here.
+    let vault_ok = vault_check.ok && vault.kind() != StoreKind::Memory;
     match profiles {
         Ok((store, profiles)) => {
             checks.push(Check::from_result(
@@ -73,7 +77,7 @@ pub fn run(args: &DoctorArgs) -> Result<ExitCode> {
                 {
                     checks.push(Check::from_result(
                         format!("client secret of {}", p.name),
-                        client_secret_present(&vault, &p.name),
+                        client_secret_present(vault, &p.name),
                     ));
                 }
             }
@@ -87,6 +91,7 @@ pub fn run(args: &DoctorArgs) -> Result<ExitCode> {
     let code = exit_code(&checks);
     let report = Report {
         ok: checks.iter().all(|c| c.ok),
+        store: vault.kind().as_str(),
         checks,
     };
     if args.json {
@@ -108,12 +113,42 @@ pub fn run(args: &DoctorArgs) -> Result<ExitCode> {
     Ok(code)
 }
 
-fn vault_detail() -> String {
-    if cfg!(target_os = "linux") {
-        "Secret Service: wrote, read back and deleted a test entry".into()
-    } else {
-        "OS credential store: wrote, read back and deleted a test entry".into()
+/// Opens the store in use and probes it; the detail names the store.
+fn probe(vault: &Store) -> Result<String> {
+    const PROBED: &str = "wrote, read back and deleted a test entry";
+    match vault.kind() {
+        StoreKind::Keyring => {
+            vault::probe(vault)?;
+            Ok(if cfg!(target_os = "linux") {
+                format!("store keyring, the Secret Service: {PROBED}")
+            } else {
+                format!("store keyring, the OS credential store: {PROBED}")
+            })
+        }
+        StoreKind::File => {
+            vault::probe(vault)?;
+            Ok(format!(
+                "store file, {} (Argon2id, XChaCha20-Poly1305): {PROBED}",
+                vault::choice::file_path()?.display()
+            ))
+        }
+        StoreKind::Memory => memory_agent()
+            .map(|pid| format!("store memory, in the agent (pid {pid}); its tokens die with it")),
     }
+}
+
+#[cfg(unix)]
+fn memory_agent() -> Result<u32> {
+    let client = tokentray_core::ipc::client::Client::from_env()?;
+    match client.ping() {
+        Ok(Some(pong)) => Ok(pong.pid),
+        _ => Err(memory_needs_agent()),
+    }
+}
+
+#[cfg(not(unix))]
+fn memory_agent() -> Result<u32> {
+    Err(memory_needs_agent())
 }
 
 fn client_secret_present(vault: &dyn Vault, profile: &str) -> Result<String> {

@@ -10,6 +10,7 @@ use crate::cli::ImportMsalArgs;
 use crate::direct;
 use crate::exit;
 use crate::output::{print_json, print_text, Failure};
+use crate::store::Store;
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::process::ExitCode;
@@ -70,7 +71,7 @@ struct Target {
     create: bool,
 }
 
-pub fn msal(args: &ImportMsalArgs) -> Result<ExitCode, Failure> {
+pub fn msal(args: &ImportMsalArgs, vault: &Store) -> Result<ExitCode, Failure> {
     if args.shred && (args.dry_run || args.no_verify) {
         return Err(Error::InvalidInput(format!(
             "--shred refused: the file is only shredded after every account was imported and verified, and {} skips that",
@@ -100,7 +101,7 @@ pub fn msal(args: &ImportMsalArgs) -> Result<ExitCode, Failure> {
         .into());
     }
 
-    let broker = direct::broker()?;
+    let broker = direct::broker(vault)?;
     let runtime = direct::runtime()?;
     let mut reports = Vec::new();
     let mut stored: Vec<(usize, Account)> = Vec::new();

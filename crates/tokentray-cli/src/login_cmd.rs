@@ -1,18 +1,22 @@
 //! `tokentray login` and `tokentray logout`: interactive sign-in from a
 //! terminal (device code or system browser) and sign-out. A sign-in is
 //! stored in the vault by the core (`complete_sign_in`); a running agent
-//! finds it on its next request. Sign-out goes through the agent when one
-//! runs, so it forgets the tokens too.
+//! finds it on its next request. With `--store memory` the tokens can only
+//! live in the agent, so the agent runs the sign-in ([`sign_in`] there,
+//! showing the code in its own terminal). Sign-out goes through the agent
+//! when one runs, so it forgets the tokens too.
 
 use crate::cli::{LoginArgs, LogoutArgs};
 use crate::direct;
 use crate::format::relative;
 use crate::output::{print_text, Failure};
+use crate::store::{memory_needs_agent, Store};
 use serde::Serialize;
 use std::process::ExitCode;
 use std::time::Duration;
 use tokentray_core::flow::{open_in_browser, TokenSet};
 use tokentray_core::profile::{LoginMode, Profile};
+use tokentray_core::vault::StoreKind;
 use tokentray_core::Error;
 use tokio_util::sync::CancellationToken;
 
@@ -33,33 +37,22 @@ struct SignedInJson<'a> {
     account: &'a str,
 }
 
-pub fn login(args: &LoginArgs) -> Result<ExitCode, Failure> {
-    let broker = direct::broker()?;
-    let profile = broker.profiles().get(&args.profile)?;
-    let mode = if args.device {
-        LoginMode::Device
-    } else if args.browser {
-        LoginMode::Browser
-    } else {
-        profile.login
-    };
-    match mode {
-        LoginMode::ClientCredentials => {
-            eprintln!(
-                "profile `{0}` uses client credentials: no sign-in needed; `tokentray token {0}` gets a token with its client secret",
-                profile.name
-            );
-            return Ok(ExitCode::SUCCESS);
-        }
-        LoginMode::Embedded => {
-            return Err(Error::InvalidInput(format!(
-                "profile `{0}` signs in in the tray app's window (login = \"embedded\"), which a terminal cannot show: sign in from the tray app, or run `tokentray login {0} --device` or `tokentray login {0} --browser`",
-                profile.name
-            ))
-            .into())
-        }
-        LoginMode::Device | LoginMode::Browser => {}
+/// How long `--store memory` waits for the agent to finish a sign-in.
+const AGENT_LOGIN_TIMEOUT: Duration = Duration::from_secs(900);
+
+pub fn login(args: &LoginArgs, store: &Store) -> Result<ExitCode, Failure> {
+    if store.kind() == StoreKind::Memory {
+        return login_in_agent(args);
     }
+    let broker = direct::broker(store)?;
+    let profile = broker.profiles().get(&args.profile)?;
+    let Some(mode) = terminal_mode(&profile, requested_mode(args))? else {
+        eprintln!(
+            "profile `{0}` uses client credentials: no sign-in needed; `tokentray token {0}` gets a token with its client secret",
+            profile.name
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
     // The lock directory is checked now, not after the user signed in.
     drop(direct::lock_profile(&profile.name)?);
     let runtime = direct::runtime()?;
@@ -82,8 +75,65 @@ pub fn login(args: &LoginArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs the flow; Ctrl-C cancels it.
-async fn sign_in(
+fn requested_mode(args: &LoginArgs) -> Option<LoginMode> {
+    if args.device {
+        Some(LoginMode::Device)
+    } else if args.browser {
+        Some(LoginMode::Browser)
+    } else {
+        None
+    }
+}
+
+/// The mode a terminal (or a headless agent) signs in with: `requested`,
+/// else the profile's; `None` for client credentials, which need no
+/// sign-in.
+pub fn terminal_mode(
+    profile: &Profile,
+    requested: Option<LoginMode>,
+) -> Result<Option<LoginMode>, Error> {
+    match requested.unwrap_or(profile.login) {
+        LoginMode::ClientCredentials => Ok(None),
+        LoginMode::Embedded => Err(Error::InvalidInput(format!(
+            "profile `{0}` signs in in the tray app's window (login = \"embedded\"), which a terminal cannot show: sign in from the tray app, or run `tokentray login {0} --device` or `tokentray login {0} --browser`",
+            profile.name
+        ))),
+        mode @ (LoginMode::Device | LoginMode::Browser) => Ok(Some(mode)),
+    }
+}
+
+/// `--store memory`: the agent signs in and keeps the tokens; it shows the
+/// device code (or opens the browser) itself.
+#[cfg(unix)]
+fn login_in_agent(args: &LoginArgs) -> Result<ExitCode, Failure> {
+    let client = tokentray_core::ipc::client::Client::from_env()?.timeout(AGENT_LOGIN_TIMEOUT);
+    let Some(pong) = client.ping()? else {
+        return Err(memory_needs_agent().into());
+    };
+    eprintln!(
+        "The agent (pid {}) keeps the tokens in memory and runs the sign-in to profile `{}`: follow what it shows in its terminal.",
+        pong.pid, args.profile
+    );
+    match client.login(&args.profile, requested_mode(args))? {
+        Some(()) => {
+            eprintln!(
+                "signed in (profile `{}`, in the agent's memory)",
+                args.profile
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        None => Err(memory_needs_agent().into()),
+    }
+}
+
+#[cfg(not(unix))]
+fn login_in_agent(_args: &LoginArgs) -> Result<ExitCode, Failure> {
+    Err(memory_needs_agent().into())
+}
+
+/// Runs the flow; Ctrl-C cancels it. Prints the device code (or the
+/// browser URL) on stderr.
+pub async fn sign_in(
     oauth: &tokentray_core::flow::OAuth,
     profile: &Profile,
     mode: LoginMode,
@@ -156,12 +206,16 @@ fn json_line(value: &impl Serialize) -> Result<String, Error> {
         .map_err(|e| Error::InvalidInput(format!("cannot encode JSON: {e}")))
 }
 
-pub fn logout(args: &LogoutArgs) -> Result<ExitCode, Failure> {
+pub fn logout(args: &LogoutArgs, store: &Store) -> Result<ExitCode, Failure> {
     let profile = &args.profile;
     let through_agent = logout_with_agent(profile)?;
+    if through_agent && store.kind() == StoreKind::Memory {
+        eprintln!("signed out (profile `{profile}`, in the agent's memory)");
+        return Ok(ExitCode::SUCCESS);
+    }
     // Sign out here too: the agent may not have seen a sign-in that
     // another process stored since it last read the account list.
-    let broker = direct::broker()?;
+    let broker = direct::broker(store)?;
     broker.profiles().get(profile)?;
     let signed_out = {
         let _lock = direct::lock_profile(profile)?;

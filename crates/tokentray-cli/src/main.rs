@@ -20,6 +20,7 @@ mod login_cmd;
 mod output;
 mod profile_cmd;
 mod status_cmd;
+mod store;
 mod token_cmd;
 mod tokens;
 
@@ -40,18 +41,19 @@ fn main() -> ExitCode {
 
 fn run(cli: cli::Cli) -> Result<ExitCode, Failure> {
     use cli::Command;
+    let store = store::Store::new(cli.store);
     match cli.command {
-        Command::Token(args) => token_cmd::token(&args),
-        Command::Exec(args) => token_cmd::exec(&args),
-        Command::GitCredential(args) => token_cmd::git_credential(&args),
-        Command::Login(args) => login_cmd::login(&args),
-        Command::Logout(args) => login_cmd::logout(&args),
-        Command::Status(args) => status_cmd::run(&args),
+        Command::Token(args) => token_cmd::token(&args, &store),
+        Command::Exec(args) => token_cmd::exec(&args, &store),
+        Command::GitCredential(args) => token_cmd::git_credential(&args, &store),
+        Command::Login(args) => login_cmd::login(&args, &store),
+        Command::Logout(args) => login_cmd::logout(&args, &store),
+        Command::Status(args) => status_cmd::run(&args, &store),
         Command::Decode(args) => decode::run(&args),
-        Command::Agent => run_agent(),
-        Command::Profile(command) => Ok(profile_cmd::run(command)?),
-        Command::Doctor(args) => Ok(doctor::run(&args)?),
-        Command::Import(cli::ImportCommand::Msal(args)) => import_cmd::msal(&args),
+        Command::Agent => run_agent(&store),
+        Command::Profile(command) => Ok(profile_cmd::run(command, &store)?),
+        Command::Doctor(args) => Ok(doctor::run(&args, &store)?),
+        Command::Import(cli::ImportCommand::Msal(args)) => import_cmd::msal(&args, &store),
         Command::Completions(args) => {
             // Into a buffer first: clap_complete panics on a closed pipe.
             let mut script = Vec::new();
@@ -68,12 +70,12 @@ fn run(cli: cli::Cli) -> Result<ExitCode, Failure> {
 }
 
 #[cfg(unix)]
-fn run_agent() -> Result<ExitCode, Failure> {
-    agent::run()
+fn run_agent(store: &store::Store) -> Result<ExitCode, Failure> {
+    agent::run(store)
 }
 
 #[cfg(not(unix))]
-fn run_agent() -> Result<ExitCode, Failure> {
+fn run_agent(_store: &store::Store) -> Result<ExitCode, Failure> {
     Err(tokentray_core::Error::InvalidInput(
         "`tokentray agent` needs Unix sockets; on this platform the tray app is the agent".into(),
     )

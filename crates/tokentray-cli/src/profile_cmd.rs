@@ -2,27 +2,27 @@
 
 use crate::cli::{AddArgs, ProfileCommand};
 use crate::output::{print_json, print_text};
+use crate::store::Store;
 use std::io::Read;
 use std::process::ExitCode;
 use tokentray_core::profile::{self, Preset, Profile, ProfileFields, ProfileStore, Provider};
-use tokentray_core::vault::KeyringVault;
 use tokentray_core::{Error, Result, Secret};
 
-pub fn run(command: ProfileCommand) -> Result<ExitCode> {
+pub fn run(command: ProfileCommand, vault: &Store) -> Result<ExitCode> {
     let store = ProfileStore::open_default()?;
     match command {
-        ProfileCommand::Add(args) => add(&store, args),
+        ProfileCommand::Add(args) => add(&store, args, vault),
         ProfileCommand::List { json } => list(&store, json),
         ProfileCommand::Show { name, json } => show(&store, &name, json),
         ProfileCommand::Remove { name } => {
-            let removed = profile::remove_profile(&store, &KeyringVault::os(), &name)?;
+            let removed = profile::remove_profile(&store, vault, &name)?;
             eprintln!("removed profile `{}`", removed.name);
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-fn add(store: &ProfileStore, args: AddArgs) -> Result<ExitCode> {
+fn add(store: &ProfileStore, args: AddArgs, vault: &Store) -> Result<ExitCode> {
     let preset = match (args.preset, &args.issuer) {
         (Some(preset), _) => preset,
         (None, Some(_)) => Preset::Oidc,
@@ -56,13 +56,14 @@ fn add(store: &ProfileStore, args: AddArgs) -> Result<ExitCode> {
     } else {
         None
     };
-    profile::add_profile(store, &KeyringVault::os(), &profile, secret.as_ref())?;
+    // The store opens only if there is a secret to put in it.
+    profile::add_profile(store, vault, &profile, secret.as_ref())?;
     eprintln!(
         "added profile `{}` to {}{}",
         profile.name,
         store.path().display(),
         if secret.is_some() {
-            " (client secret stored in the OS vault)"
+            " (client secret stored in the vault)"
         } else {
             ""
         }

@@ -4,14 +4,13 @@
 use crate::cli::StatusArgs;
 use crate::format::{rfc3339, when};
 use crate::output::{print_json, print_text, Failure};
+use crate::store::Store;
 use serde::Serialize;
 use std::process::ExitCode;
-use std::sync::Arc;
 use tokentray_core::account::AccountStore;
 use tokentray_core::ipc::protocol::{ProfileStatus, SignInState, StatusReply};
 use tokentray_core::profile::{LoginMode, ProfileStore};
 use tokentray_core::token::{now, EpochSecs};
-use tokentray_core::vault::KeyringVault;
 use tokentray_core::Result;
 
 /// Who answered.
@@ -37,7 +36,7 @@ struct Entry {
     refresh_expires_at: Option<String>,
 }
 
-pub fn run(args: &StatusArgs) -> Result<ExitCode, Failure> {
+pub fn run(args: &StatusArgs, store: &Store) -> Result<ExitCode, Failure> {
     let (agent, reply) = match from_agent()? {
         Some((pid, reply)) => (
             Agent {
@@ -51,7 +50,7 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode, Failure> {
                 running: false,
                 pid: None,
             },
-            from_vault()?,
+            from_vault(store)?,
         ),
     };
     let report = Report {
@@ -90,8 +89,8 @@ fn from_agent() -> Result<Option<(u32, StatusReply)>, Failure> {
 
 /// The same answer the agent gives, read from the profiles file and the
 /// vault by this process.
-fn from_vault() -> Result<StatusReply> {
-    let accounts = AccountStore::new(Arc::new(KeyringVault::os()));
+fn from_vault(store: &Store) -> Result<StatusReply> {
+    let accounts = AccountStore::new(store.vault()?);
     tokentray_core::status::collect(&ProfileStore::open_default()?, &accounts)
 }
 

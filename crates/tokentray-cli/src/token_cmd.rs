@@ -6,9 +6,11 @@
 use crate::cli::{ExecArgs, GitCredentialArgs, GitOperation, TokenArgs};
 use crate::format;
 use crate::output::{print_text, Failure};
+use crate::store::Store;
 use crate::tokens;
 use std::io::BufRead;
 use std::process::ExitCode;
+use tokentray_core::vault::passphrase::PASSPHRASE_ENV;
 use tokentray_core::Error;
 
 /// Environment variable `exec` puts the token in.
@@ -19,22 +21,24 @@ pub const EXPIRES_ENV: &str = "TOKENTRAY_EXPIRES_ON";
 /// Longest credential request read from git.
 const MAX_GIT_REQUEST: u64 = 64 * 1024;
 
-pub fn token(args: &TokenArgs) -> Result<ExitCode, Failure> {
-    let reply = tokens::get(&args.profile, &args.options)?;
+pub fn token(args: &TokenArgs, store: &Store) -> Result<ExitCode, Failure> {
+    let reply = tokens::get(&args.profile, &args.options, store)?;
     print_text(&format::render(&reply, args.format)?)?;
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn exec(args: &ExecArgs) -> Result<ExitCode, Failure> {
+pub fn exec(args: &ExecArgs, store: &Store) -> Result<ExitCode, Failure> {
     let Some((program, rest)) = args.command.split_first() else {
         return Err(Error::InvalidInput("give the command to run after `--`".into()).into());
     };
-    let reply = tokens::get(&args.profile, &args.options)?;
+    let reply = tokens::get(&args.profile, &args.options, store)?;
     let mut command = std::process::Command::new(program);
     command
         .args(rest)
         .env(TOKEN_ENV, reply.access_token.expose())
-        .env(EXPIRES_ENV, reply.expires_on.to_string());
+        .env(EXPIRES_ENV, reply.expires_on.to_string())
+        // The vault file's passphrase is not the command's business.
+        .env_remove(PASSPHRASE_ENV);
     drop(reply);
     run_child(command, program)
 }
@@ -84,14 +88,14 @@ fn run_child(
     }
 }
 
-pub fn git_credential(args: &GitCredentialArgs) -> Result<ExitCode, Failure> {
+pub fn git_credential(args: &GitCredentialArgs, store: &Store) -> Result<ExitCode, Failure> {
     // git writes its request and closes stdin; read it whole (it says which
     // host, but the helper is configured per host, so the profile decides).
     let request = read_git_request(std::io::stdin().lock())?;
     tracing::debug!(fields = ?request.iter().map(|(k, _)| k).collect::<Vec<_>>(), "git credential request");
     match args.operation {
         GitOperation::Get => {
-            let reply = tokens::get(&args.profile, &args.options)?;
+            let reply = tokens::get(&args.profile, &args.options, store)?;
             print_text(&format::git_credential(&reply, &args.username)?)?;
         }
         // The token lives in the vault and is refreshed there: nothing to

@@ -6,10 +6,11 @@
 
 use crate::cli::TokenOptions;
 use crate::output::Failure;
+use crate::store::Store;
 use tokentray_core::ipc::protocol::{TokenParams, TokenReply};
 
 /// A token for `profile`, from the agent or the vault.
-pub fn get(profile: &str, options: &TokenOptions) -> Result<TokenReply, Failure> {
+pub fn get(profile: &str, options: &TokenOptions, store: &Store) -> Result<TokenReply, Failure> {
     let params = TokenParams {
         profile: profile.to_string(),
         scopes: (!options.scopes.is_empty()).then(|| options.scopes.clone()),
@@ -18,7 +19,7 @@ pub fn get(profile: &str, options: &TokenOptions) -> Result<TokenReply, Failure>
     };
     let served = match from_agent(&params) {
         Ok(Some(reply)) => Ok(reply),
-        Ok(None) => crate::direct::token(params),
+        Ok(None) => crate::direct::token(params, store),
         Err(failure) => Err(failure),
     };
     served.map_err(|failure| failure.with_login_hint(profile))

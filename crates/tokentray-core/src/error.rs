@@ -85,6 +85,42 @@ pub enum Error {
         fix: String,
     },
 
+    /// The encrypted vault file cannot be unlocked: no passphrase was given,
+    /// or a wrong one. The file is left untouched.
+    #[error("{reason}. Fix: {fix}")]
+    VaultFileLocked {
+        /// The vault file.
+        path: PathBuf,
+        /// What went wrong, naming the file.
+        reason: String,
+        /// What the user can do.
+        fix: String,
+    },
+
+    /// The encrypted vault file is damaged (bad magic, truncated, a failed
+    /// authentication tag). It is never overwritten.
+    #[error("the vault file {} is damaged: {reason}; it was left untouched. Fix: {fix}", path.display())]
+    VaultFileDamaged {
+        /// The vault file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+        /// What the user can do.
+        fix: String,
+    },
+
+    /// The vault file or its directory is unsafe to use (a symbolic link,
+    /// owned by someone else, open to group or others).
+    #[error("refusing the vault file {}: {reason}. Fix: {fix}", path.display())]
+    VaultFileRefused {
+        /// The file or directory refused.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+        /// What the user can do.
+        fix: String,
+    },
+
     /// A named thing (profile, account) does not exist.
     #[error("{what} not found")]
     NotFound {
@@ -164,7 +200,9 @@ impl Error {
             Error::InvalidInput(_) => "invalid_input",
             Error::VaultUnavailable { .. } => "vault_unavailable",
             Error::VaultLocked { .. } => "vault_locked",
-            Error::VaultCorrupt { .. } => "vault_corrupt",
+            Error::VaultCorrupt { .. } | Error::VaultFileDamaged { .. } => "vault_corrupt",
+            Error::VaultFileLocked { .. } => "vault_locked",
+            Error::VaultFileRefused { .. } => "vault_unavailable",
             Error::NotFound { .. } => "not_found",
             Error::AlreadyExists { .. } => "already_exists",
             Error::Provider { .. } => "provider",

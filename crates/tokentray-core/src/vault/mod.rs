@@ -9,16 +9,29 @@
 //! - [`KeyringVault`]: the OS vault — the Secret Service over one kept D-Bus
 //!   session on Linux and the BSDs ([`SecretServiceEntries`]), the Keychain
 //!   on macOS and Credential Manager on Windows through the `keyring` crate;
-//! - [`MemoryVault`]: a map in memory, for unit tests of logic only.
+//! - [`FileVault`]: one encrypted file (Argon2id + XChaCha20-Poly1305), for
+//!   machines with no usable OS vault, chosen explicitly (S24);
+//! - [`MemoryVault`]: a map in memory, for unit tests of logic and for
+//!   `tokentray agent --store memory` (secrets die with the process).
+//!
+//! [`choice`] picks one (`--store`, `$TOKENTRAY_STORE`); [`passphrase`]
+//! finds the file store's passphrase.
 
+pub mod choice;
 mod chunked;
+#[cfg(unix)]
+pub mod file;
 #[cfg(any(target_os = "macos", target_os = "windows"))]
 mod keyring_store;
 mod memory;
+pub mod passphrase;
 #[cfg(all(unix, not(target_os = "macos")))]
 mod secret_service;
 
+pub use choice::StoreKind;
 pub use chunked::{Chunked, EntryStore, MAX_ENTRY_BYTES};
+#[cfg(unix)]
+pub use file::FileVault;
 #[cfg(any(target_os = "macos", target_os = "windows"))]
 pub use keyring_store::KeyringEntries as OsEntries;
 pub use memory::MemoryEntries;
@@ -46,7 +59,7 @@ pub trait Vault: Send + Sync {
 
 /// The OS vault.
 pub type KeyringVault = Chunked<OsEntries>;
-/// The in-memory vault for unit tests.
+/// The in-memory vault (unit tests, `--store memory`).
 pub type MemoryVault = Chunked<MemoryEntries>;
 
 /// Environment variable that overrides the keyring service name (tests,

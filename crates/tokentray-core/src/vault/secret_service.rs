@@ -25,11 +25,15 @@ use zeroize::Zeroizing;
 
 const FIX_NO_SERVICE: &str = "run Tokentray inside a desktop session with a Secret Service \
 (GNOME Keyring or KWallet); in an SSH or headless session start one first: \
-`dbus-run-session -- bash`, then `printf %s \"$PASSWORD\" | gnome-keyring-daemon --unlock --components=secrets`";
+`dbus-run-session -- bash`, then `printf %s \"$PASSWORD\" | gnome-keyring-daemon --unlock --components=secrets`. \
+Where no vault can run (SSH, WSL, containers), choose the encrypted file store instead: \
+`tokentray --store file …` or TOKENTRAY_STORE=file";
 const FIX_LOCKED: &str =
     "unlock the keyring: sign in to the desktop session, open \"Passwords and Keys\" \
 (seahorse) and unlock the Login keyring, or run \
-`printf %s \"$PASSWORD\" | gnome-keyring-daemon --replace --unlock --components=secrets`";
+`printf %s \"$PASSWORD\" | gnome-keyring-daemon --replace --unlock --components=secrets`. \
+Where the keyring cannot be unlocked, choose the encrypted file store instead: \
+`tokentray --store file …` or TOKENTRAY_STORE=file";
 const FIX_PLATFORM: &str =
     "check that the Secret Service is running and reachable; `tokentray doctor` repeats this check";
 

@@ -1,0 +1,146 @@
+//! Where the file store's passphrase comes from: never argv.
+//!
+//! In order: `$TOKENTRAY_PASSPHRASE` (for unattended use; weaker, since
+//! other processes of the same user can read a process's environment),
+//! the file named by `$TOKENTRAY_PASSPHRASE_FILE` (0600, ours), else the
+//! terminal, when the caller allows asking and stdin is one (twice when a
+//! new store is being created). Anything else is an error that says how to
+//! supply one.
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use std::io::IsTerminal;
+use std::path::Path;
+
+/// Environment variable holding the passphrase itself.
+pub const PASSPHRASE_ENV: &str = "TOKENTRAY_PASSPHRASE";
+/// Environment variable naming a file that holds the passphrase.
+pub const PASSPHRASE_FILE_ENV: &str = "TOKENTRAY_PASSPHRASE_FILE";
+
+/// Whether the passphrase may be asked for on the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    /// Ask on the terminal when stdin is one (the CLI).
+    Terminal,
+    /// Never ask (the tray app: there is no terminal to ask on).
+    Never,
+}
+
+/// The passphrase for the vault file at `vault` (`creating`: no file yet,
+/// so a new passphrase is being chosen).
+pub fn passphrase_for(vault: &Path, creating: bool, ask: Ask) -> Result<Secret> {
+    if let Some(value) = std::env::var_os(PASSPHRASE_ENV).filter(|v| !v.is_empty()) {
+        let value = value
+            .into_string()
+            .map_err(|_| Error::InvalidInput(format!("{PASSPHRASE_ENV} is not valid UTF-8")))?;
+        return Ok(Secret::new(value));
+    }
+    if let Some(file) = std::env::var_os(PASSPHRASE_FILE_ENV).filter(|v| !v.is_empty()) {
+        return from_file(Path::new(&file));
+    }
+    if ask == Ask::Terminal && std::io::stdin().is_terminal() {
+        return from_terminal(vault, creating);
+    }
+    Err(Error::VaultFileLocked {
+        path: vault.to_path_buf(),
+        reason: format!("no passphrase for the vault file {}", vault.display()),
+        fix: format!(
+            "run in a terminal to be asked, or set {PASSPHRASE_FILE_ENV} to a file (mode 0600) holding it, or {PASSPHRASE_ENV} (weaker: other processes of yours can read it from the environment)"
+        ),
+    })
+}
+
+/// The file's first line. The file must be ours and private, like an SSH
+/// key.
+fn from_file(path: &Path) -> Result<Secret> {
+    let text = read_private(path)?;
+    let line = text.lines().next().unwrap_or_default();
+    if line.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "{PASSPHRASE_FILE_ENV}: {} holds no passphrase",
+            path.display()
+        )));
+    }
+    Ok(Secret::new(line))
+}
+
+#[cfg(unix)]
+fn read_private(path: &Path) -> Result<zeroize::Zeroizing<String>> {
+    use std::io::Read;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| Error::io("cannot open the passphrase file", path, e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io("cannot inspect", path, e))?;
+    let mode = meta.permissions().mode() & 0o7777;
+    if meta.uid() != crate::ipc::path::our_uid() || mode & 0o077 != 0 {
+        return Err(Error::VaultFileRefused {
+            path: path.to_path_buf(),
+            reason: format!(
+                "the passphrase file is not private to us (owner uid {}, mode {mode:04o})",
+                meta.uid()
+            ),
+            fix: format!("`chmod 600 {}` (as its owner)", path.display()),
+        });
+    }
+    let mut text = zeroize::Zeroizing::new(String::new());
+    file.read_to_string(&mut text)
+        .map_err(|e| Error::io("cannot read", path, e))?;
+    Ok(text)
+}
+
+#[cfg(not(unix))]
+fn read_private(path: &Path) -> Result<zeroize::Zeroizing<String>> {
+    std::fs::read_to_string(path)
+        .map(zeroize::Zeroizing::new)
+        .map_err(|e| Error::io("cannot read the passphrase file", path, e))
+}
+
+fn from_terminal(vault: &Path, creating: bool) -> Result<Secret> {
+    let prompt = |text: String| {
+        rpassword::prompt_password(text)
+            .map(Secret::new)
+            .map_err(|e| Error::io("cannot read the passphrase from", "the terminal", e))
+    };
+    if !creating {
+        return prompt(format!("Passphrase for {}: ", vault.display()));
+    }
+    eprintln!(
+        "Creating the encrypted vault file {}. Choose a passphrase: it cannot be recovered.",
+        vault.display()
+    );
+    let first = prompt("New passphrase: ".into())?;
+    if first.is_empty() {
+        return Err(Error::InvalidInput(
+            "the passphrase is empty; nothing was created".into(),
+        ));
+    }
+    let again = prompt("Repeat it: ".into())?;
+    if first != again {
+        return Err(Error::InvalidInput(
+            "the two passphrases differ; nothing was created".into(),
+        ));
+    }
+    Ok(first)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    // S24: a passphrase file must be ours and private
+    #[test]
+    fn a_passphrase_file_gives_its_first_line_and_must_be_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pass");
+        std::fs::write(&file, "s3cret phrase\nignored\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(from_file(&file).unwrap().expose(), "s3cret phrase");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let err = from_file(&file).unwrap_err();
+        assert_eq!(err.kind(), "vault_unavailable");
+        assert!(err.to_string().contains("chmod 600"), "{err}");
+    }
+}
