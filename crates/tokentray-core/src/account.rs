@@ -302,6 +302,7 @@ impl AccountStore {
         let key = account.record_key();
         let json = record.to_json()?;
         self.vault.put(&key, &json)?;
+        crate::broker::fault::fault_point!("record-before-readback");
         match self.vault.get(&key)? {
             Some(back) if back == json => Ok(()),
             _ => Err(Error::VaultCorrupt {

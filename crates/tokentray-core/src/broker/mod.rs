@@ -20,6 +20,7 @@ use crate::profile::{LoginMode, Profile, ProfileStore};
 use crate::secret::Secret;
 use crate::token::{now, AccessToken, EpochSecs, Identity, ScopeSet, TokenSet};
 use crate::vault::{client_secret_key, Vault};
+use fault::fault_point;
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
@@ -423,16 +424,19 @@ impl<G: Grants> Broker<G> {
             .await;
         match outcome {
             Ok(tokens) => {
+                fault_point!("refresh-before-store");
                 record.absorb(&tokens, wanted);
                 // S15: stored and read back before anything is handed out.
                 self.inner.accounts.write_record(account, record)?;
-                Ok(self.hand_out_new(
+                let token = self.hand_out_new(
                     profile,
                     &account.id,
                     record.access_tokens.clone(),
                     tokens,
                     wanted,
-                ))
+                );
+                fault_point!("refresh-after-handout");
+                Ok(token)
             }
             Err(Error::Provider { code, .. }) if TERMINAL_CODES.contains(&code.as_str()) => {
                 Err(self.sign_in_required(profile, account, &code))
@@ -635,6 +639,7 @@ fn jitter(delay: Duration) -> Duration {
     delay.mul_f64(factor)
 }
 
+pub mod fault;
 pub mod lock;
 
 #[cfg(test)]
