@@ -302,14 +302,18 @@ fn on_due<G: Grants>(broker: &Broker<G>, job: Job) {
     }
 }
 
-/// Plans every profile; a profile with no account loses its jobs.
+/// Plans every profile; a profile with no account loses its jobs. One
+/// profile that cannot be planned (a damaged vault record) does not keep
+/// the others from being planned.
 fn plan_all<G: Grants>(
     broker: &Broker<G>,
     schedule: &Schedule,
     now: EpochSecs,
 ) -> crate::Result<()> {
     for profile in broker.profiles().load()? {
-        plan_profile(broker, schedule, &profile.name, now)?;
+        if let Err(error) = plan_profile(broker, schedule, &profile.name, now) {
+            tracing::warn!(profile = %profile.name, kind = error.kind(), "cannot plan the profile's refreshes: {error}");
+        }
     }
     Ok(())
 }

@@ -22,10 +22,17 @@ impl WatchedAgent {
     /// Starts `tokentray agent` with extra environment and waits until it
     /// answers `ping`.
     pub fn start(env: &Env, vars: &[(&str, &str)]) -> Self {
+        Self::start_with(env, |command| {
+            command.envs(vars.iter().copied());
+        })
+    }
+
+    /// Same, with the command's environment set up by `configure`.
+    pub fn start_with(env: &Env, configure: impl FnOnce(&mut std::process::Command)) -> Self {
         let mut command = env.command();
+        configure(&mut command);
         command
             .arg("agent")
-            .envs(vars.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());

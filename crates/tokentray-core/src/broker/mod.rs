@@ -348,7 +348,13 @@ impl<G: Grants> Broker<G> {
         let _across_processes = self.lock_across_processes(&profile.name).await?;
         // The account may have changed while we waited (signed out, marked).
         let account = self.usable_account(&profile)?;
-        let mut record = self.inner.accounts.record(&account)?.unwrap_or_default();
+        let Some(mut record) = self.inner.accounts.record(&account)? else {
+            return Err(self.sign_in_required(
+                &profile,
+                &account,
+                &account.missing_record_reason(),
+            ));
+        };
         if let Some(token) = record.access_token(&wanted).filter(|t| want.accepts(t)) {
             let token = handed_out(token);
             self.remember(&account.id, record.access_tokens);
