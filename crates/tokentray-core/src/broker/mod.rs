@@ -308,6 +308,22 @@ impl<G: Grants> Broker<G> {
     /// An access token for the request: from memory, the vault, or one
     /// refresh shared by every concurrent caller.
     pub async fn token(&self, request: &TokenRequest) -> Result<AccessToken> {
+        self.serve(request, None).await
+    }
+
+    /// A proactive refresh planned for the instant `due` (by the
+    /// scheduler's clock): refreshes unless the cached token is still fresh
+    /// at that instant, i.e. a caller refreshed it since the refresh was
+    /// planned. Decided under the account's single-flight lock, so a
+    /// planned refresh and a caller's at the same deadline make one request
+    /// at the provider, not two (S14).
+    pub async fn refresh_due(&self, profile: &str, due: EpochSecs) -> Result<AccessToken> {
+        self.serve(&TokenRequest::for_profile(profile), Some(due))
+            .await
+    }
+
+    /// [`Broker::token`], with freshness judged at `at` instead of now.
+    async fn serve(&self, request: &TokenRequest, at: Option<EpochSecs>) -> Result<AccessToken> {
         let profile = self.inner.profiles.get(&request.profile)?;
         let scopes = request
             .scopes
@@ -320,6 +336,7 @@ impl<G: Grants> Broker<G> {
                 .min_valid
                 .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
             force: request.force_refresh,
+            at,
         };
         let id = match profile.login {
             LoginMode::ClientCredentials => format!("cc/{}", profile.name),
@@ -601,11 +618,14 @@ struct Freshness {
     margin: EpochSecs,
     min_valid: EpochSecs,
     force: bool,
+    /// The instant freshness is judged at; now when `None`.
+    at: Option<EpochSecs>,
 }
 
 impl Freshness {
     fn accepts(&self, token: &CachedToken) -> bool {
-        !self.force && token.is_fresh(now(), self.margin, self.min_valid)
+        let at = self.at.unwrap_or_else(now);
+        !self.force && token.is_fresh(at, self.margin, self.min_valid)
     }
 }
 

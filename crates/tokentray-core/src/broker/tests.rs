@@ -272,3 +272,27 @@ async fn a_damaged_record_is_reported_and_left_as_is() {
     assert_eq!(s.vault.get(&account.record_key()).unwrap(), Some(damaged));
     assert_eq!(s.grants.refreshes(), 0);
 }
+
+// S14: a planned refresh at the same deadline as a caller's refresh makes
+// no second request: the new token is fresh at the planned instant.
+#[tokio::test]
+async fn a_planned_refresh_after_a_callers_refresh_makes_no_second_request() {
+    let s = setup(LoginMode::Device, true);
+    sign_in(&s, 10);
+    let due = now();
+    let by_caller = s.token("p").await.unwrap();
+    assert_eq!(s.grants.refreshes(), 1);
+    let planned = s.broker.refresh_due("p", due).await.unwrap();
+    assert_eq!(s.grants.refreshes(), 1, "one refresh for one deadline");
+    assert_eq!(planned.token.expose(), by_caller.token.expose());
+
+    // Nobody refreshed before the next planned instant: it refreshes.
+    sign_in(&s, 10);
+    let s2 = Broker::new(
+        s.grants.clone(),
+        s.vault.clone(),
+        s.broker.profiles().clone(),
+    );
+    s2.refresh_due("p", now()).await.unwrap();
+    assert_eq!(s.grants.refreshes(), 2);
+}
