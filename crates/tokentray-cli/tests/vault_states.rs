@@ -26,7 +26,16 @@ fn two_accounts() -> (Env, tokentray_testkit::Idp) {
 }
 
 fn secret_tool(args: &[&str], input: Option<&str>) -> Output {
-    let mut child = Command::new("secret-tool")
+    secret_tool_on(None, args, input)
+}
+
+/// `secret-tool` on the session bus at `bus` (default: the test's own).
+fn secret_tool_on(bus: Option<&str>, args: &[&str], input: Option<&str>) -> Output {
+    let mut command = Command::new("secret-tool");
+    if let Some(bus) = bus {
+        command.env("DBUS_SESSION_BUS_ADDRESS", bus);
+    }
+    let mut child = command
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -64,8 +73,14 @@ fn lookup(env: &Env, name: &str) -> Vec<u8> {
 /// Writes an entry from outside, with the attributes Tokentray's own
 /// entries have (README, "Where secrets live").
 fn store(env: &Env, name: &str, value: &str) {
+    store_on(None, env, name, value);
+}
+
+/// [`store`] on the session bus at `bus`.
+fn store_on(bus: Option<&str>, env: &Env, name: &str, value: &str) {
     let label = format!("{name}@{}", env.service);
-    let out = secret_tool(
+    let out = secret_tool_on(
+        bus,
         &[
             "store",
             "--label",
@@ -358,4 +373,126 @@ fn a_locked_collection_is_reported_with_the_fix() {
             "{text}"
         );
     }
+}
+
+/// A private D-Bus session with its own keyring
+/// (`tests/support/keyring-session.sh`), stopped when dropped.
+struct PrivateKeyring {
+    child: std::process::Child,
+    bus: String,
+}
+
+impl PrivateKeyring {
+    fn start() -> Self {
+        use std::io::BufRead;
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/support/keyring-session.sh"
+        );
+        // (stderr: the private dbus-daemon's chatter)
+        let mut child = Command::new(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let bus = line
+            .trim()
+            .strip_prefix("DBUS_SESSION_BUS_ADDRESS=")
+            .unwrap_or_else(|| panic!("keyring-session.sh said {line:?}"))
+            .to_string();
+        Self { child, bus }
+    }
+
+    /// Points `command` at this session's bus.
+    fn apply<'a>(&self, command: &'a mut Command) -> &'a mut Command {
+        command.env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
+    }
+
+    /// Locks the login collection (no prompt: locking needs none).
+    fn lock(&self) {
+        let status = self
+            .apply(&mut Command::new("dbus-send"))
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets",
+                "org.freedesktop.Secret.Service.Lock",
+                "array:objpath:/org/freedesktop/secrets/collection/login",
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for PrivateKeyring {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+// S24: a collection locked while it holds the accounts: an agent keeps
+// serving the token it has in memory, and everything that needs the vault
+// (another account's token, `status`, the CLI without an agent) exits 5
+// saying the vault is locked and how to unlock it.
+#[test]
+fn a_collection_locked_under_a_running_agent_is_reported_with_the_fix() {
+    let (env, _idp) = two_accounts();
+    let keyring = PrivateKeyring::start();
+    for name in entry_names(&env) {
+        let value = String::from_utf8(lookup(&env, &name)).unwrap();
+        store_on(Some(&keyring.bus), &env, &name, &value);
+    }
+    let run = |args: &[&str]| {
+        keyring
+            .apply(&mut env.command())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let agent = WatchedAgent::start_with(&env, |command| {
+        keyring.apply(command);
+    });
+    let warm = run(&["token", "p"]);
+    assert!(
+        warm.status.success(),
+        "the seeded keyring works: {}",
+        stderr(&warm)
+    );
+
+    keyring.lock();
+    let again = run(&["token", "p"]);
+    assert_eq!(
+        stdout(&again),
+        stdout(&warm),
+        "served from the agent's memory"
+    );
+    let says = [
+        "the OS vault is locked: the Secret Service collection is locked",
+        "Fix: unlock the keyring",
+    ];
+    let check = |out: Output, what: &str| {
+        let text = stderr(&out);
+        assert_eq!(out.status.code(), Some(5), "{what}: {text}");
+        assert!(
+            says.iter().all(|part| text.contains(part)),
+            "{what}: {text}"
+        );
+    };
+    check(
+        run(&["token", "other"]),
+        "another account through the agent",
+    );
+    check(run(&["status"]), "status through the agent");
+    drop(agent);
+    check(run(&["token", "p"]), "token without an agent");
+    check(run(&["status"]), "status without an agent");
 }
