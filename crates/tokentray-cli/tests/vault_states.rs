@@ -277,6 +277,15 @@ fn a_deleted_record_means_sign_in_required_for_that_account_only() {
     assert_eq!(refreshes(&idp), (0, 0), "nothing sent to the provider");
 }
 
+/// `out` exited 5 (vault trouble) with every one of `says` on stderr.
+fn assert_vault_error(out: &Output, what: &str, says: &[&str]) {
+    let text = stderr(out);
+    assert_eq!(out.status.code(), Some(5), "{what}: {text}{}", stdout(out));
+    for part in says {
+        assert!(text.contains(part), "{what}: {part:?} in {text}");
+    }
+}
+
 /// Removes every way to reach a D-Bus session bus.
 fn without_dbus<'a>(command: &'a mut Command, env: &Env) -> &'a mut Command {
     command
@@ -298,13 +307,7 @@ fn no_dbus_session_is_reported_with_the_fix() {
         "the OS vault is unavailable: no D-Bus session bus",
         "dbus-run-session",
     ];
-    let check = |out: Output, what: &str| {
-        let text = stderr(&out);
-        assert_eq!(out.status.code(), Some(5), "{what}: {text}");
-        for part in says {
-            assert!(text.contains(part), "{what}: {part:?} in {text}");
-        }
-    };
+    let check = |out: Output, what: &str| assert_vault_error(&out, what, &says);
     check(
         without_dbus(&mut env.command(), &env)
             .args(["token", "p"])
@@ -357,20 +360,13 @@ fn a_locked_collection_is_reported_with_the_fix() {
             .env("TOKENTRAY_SOCKET", env.socket())
             .output()
             .unwrap();
-        let text = stderr(&out);
-        assert_eq!(
-            out.status.code(),
-            Some(5),
-            "{args:?}: {text}{}",
-            stdout(&out)
-        );
-        assert!(
-            text.contains("the OS vault is locked: the Secret Service collection is locked"),
-            "{args:?}: {text}"
-        );
-        assert!(
-            text.contains("gnome-keyring-daemon --replace --unlock"),
-            "{text}"
+        assert_vault_error(
+            &out,
+            &format!("{args:?}"),
+            &[
+                "the OS vault is locked: the Secret Service collection is locked",
+                "gnome-keyring-daemon --replace --unlock",
+            ],
         );
     }
 }
@@ -479,14 +475,7 @@ fn a_collection_locked_under_a_running_agent_is_reported_with_the_fix() {
         "the OS vault is locked: the Secret Service collection is locked",
         "Fix: unlock the keyring",
     ];
-    let check = |out: Output, what: &str| {
-        let text = stderr(&out);
-        assert_eq!(out.status.code(), Some(5), "{what}: {text}");
-        assert!(
-            says.iter().all(|part| text.contains(part)),
-            "{what}: {text}"
-        );
-    };
+    let check = |out: Output, what: &str| assert_vault_error(&out, what, &says);
     check(
         run(&["token", "other"]),
         "another account through the agent",
