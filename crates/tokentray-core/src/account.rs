@@ -55,6 +55,23 @@ impl Account {
         format!("account/{}/{}", self.profile, self.id)
     }
 
+    /// Why the account needs a sign-in when its record is gone from the
+    /// vault (deleted by another program or by hand).
+    pub fn missing_record_reason(&self) -> String {
+        format!(
+            "its tokens are missing from the vault (entry `{}` was deleted outside Tokentray)",
+            self.record_key()
+        )
+    }
+
+    /// What to do about a damaged record: a sign-in replaces it.
+    fn damaged_record_fix(&self) -> String {
+        format!(
+            "sign in again with `tokentray login {}`, which replaces the entry (until then it is left as it is)",
+            self.profile
+        )
+    }
+
     /// A short label for menus and messages: username, else e-mail, else
     /// name, else subject.
     pub fn label(&self) -> &str {
@@ -172,7 +189,7 @@ impl Record {
                     "the account record is not valid JSON ({})",
                     json_error_position(&e)
                 ),
-                fix: "sign out of the account and sign in again".into(),
+                fix: "sign in to the account again".into(),
             })?;
         Ok(Record {
             refresh_token: stored.refresh_token.as_deref().map(Secret::from),
@@ -287,13 +304,22 @@ impl AccountStore {
             .max_by_key(|a| a.signed_in_at))
     }
 
-    /// The record of `account`, if there is one.
+    /// The record of `account`, if there is one. A damaged record (bad
+    /// JSON, a missing or altered chunk, duplicates) is an error whose fix
+    /// names the profile's sign-in; it is never rewritten here.
     pub fn record(&self, account: &Account) -> Result<Option<Record>> {
         let key = account.record_key();
         self.vault
-            .get(&key)?
-            .map(|json| Record::from_json(&key, &json))
-            .transpose()
+            .get(&key)
+            .and_then(|json| json.map(|json| Record::from_json(&key, &json)).transpose())
+            .map_err(|error| match error {
+                Error::VaultCorrupt { key, reason, .. } => Error::VaultCorrupt {
+                    key,
+                    reason,
+                    fix: account.damaged_record_fix(),
+                },
+                other => other,
+            })
     }
 
     /// Stores the record and reads it back; fails unless what is stored is
@@ -302,6 +328,7 @@ impl AccountStore {
         let key = account.record_key();
         let json = record.to_json()?;
         self.vault.put(&key, &json)?;
+        crate::broker::fault::fault_point!("record-before-readback");
         match self.vault.get(&key)? {
             Some(back) if back == json => Ok(()),
             _ => Err(Error::VaultCorrupt {

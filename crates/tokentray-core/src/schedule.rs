@@ -9,7 +9,7 @@
 //! late by the length of a lunch break. Between deadlines nothing runs;
 //! adding or cancelling a job wakes the task through a `Notify`.
 
-use crate::broker::{Broker, Event, Grants, TokenRequest};
+use crate::broker::{Broker, Event, Grants};
 use crate::token::{EpochSecs, ScopeSet};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -240,11 +240,12 @@ pub async fn drive<G: Grants>(
     }
     let runner = {
         let broker = broker.clone();
+        let job_clock = Arc::clone(&clock);
         run(
             schedule.clone(),
             Arc::clone(&clock),
             shutdown.clone(),
-            move |job| on_due(&broker, job),
+            move |job| on_due(&broker, job, job_clock.now()),
         )
     };
     tokio::pin!(runner);
@@ -270,17 +271,16 @@ pub async fn drive<G: Grants>(
     }
 }
 
-fn on_due<G: Grants>(broker: &Broker<G>, job: Job) {
+/// Runs a job that is due at `now` (the scheduler's clock).
+fn on_due<G: Grants>(broker: &Broker<G>, job: Job, now: EpochSecs) {
     match job {
         Job::Refresh { profile } => {
             let broker = broker.clone();
             tokio::spawn(async move {
-                let request = TokenRequest {
-                    force_refresh: true,
-                    ..TokenRequest::for_profile(&profile)
-                };
+                // Not forced: a caller that refreshed at the same deadline
+                // (its event not yet seen here) has done the job already.
                 // Failures are announced by the broker itself.
-                if let Err(error) = broker.token(&request).await {
+                if let Err(error) = broker.refresh_due(&profile, now).await {
                     tracing::info!(%profile, kind = error.kind(), "proactive refresh failed");
                 }
             });
@@ -302,14 +302,18 @@ fn on_due<G: Grants>(broker: &Broker<G>, job: Job) {
     }
 }
 
-/// Plans every profile; a profile with no account loses its jobs.
+/// Plans every profile; a profile with no account loses its jobs. One
+/// profile that cannot be planned (a damaged vault record) does not keep
+/// the others from being planned.
 fn plan_all<G: Grants>(
     broker: &Broker<G>,
     schedule: &Schedule,
     now: EpochSecs,
 ) -> crate::Result<()> {
     for profile in broker.profiles().load()? {
-        plan_profile(broker, schedule, &profile.name, now)?;
+        if let Err(error) = plan_profile(broker, schedule, &profile.name, now) {
+            tracing::warn!(profile = %profile.name, kind = error.kind(), "cannot plan the profile's refreshes: {error}");
+        }
     }
     Ok(())
 }

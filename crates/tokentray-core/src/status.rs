@@ -3,7 +3,7 @@
 //! `status` request, the CLI without an agent and the tray.
 
 use crate::account::AccountStore;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ipc::protocol::{AccountInfo, ProfileStatus, SignInState, StatusReply};
 use crate::profile::{LoginMode, ProfileStore};
 use crate::token::{now, ScopeSet};
@@ -49,7 +49,16 @@ pub fn collect(profiles: &ProfileStore, accounts: &AccountStore) -> Result<Statu
                 issuer: account.identity.issuer.clone(),
                 subject: account.identity.subject.clone(),
             });
-            let record = store.record(account)?.unwrap_or_default();
+            // A missing or damaged record is this profile's trouble only:
+            // reported on its line, the other profiles are listed as usual.
+            let record = match store.record(account) {
+                Ok(Some(record)) => record,
+                Ok(None) => return Ok(needs_sign_in(entry, account.missing_record_reason())),
+                Err(error @ Error::VaultCorrupt { .. }) => {
+                    return Ok(needs_sign_in(entry, error.to_string()))
+                }
+                Err(error) => return Err(error),
+            };
             entry.access_expires_on = record
                 .access_token(&ScopeSet::new(&profile.scopes))
                 .map(|t| t.expires_at)
@@ -68,4 +77,12 @@ pub fn collect(profiles: &ProfileStore, accounts: &AccountStore) -> Result<Statu
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(StatusReply { profiles })
+}
+
+/// `entry` in need of a sign-in, for `reason`.
+fn needs_sign_in(mut entry: ProfileStatus, reason: String) -> ProfileStatus {
+    entry.state = SignInState::SignInRequired;
+    entry.reason = Some(reason);
+    entry.needs_interaction = true;
+    entry
 }

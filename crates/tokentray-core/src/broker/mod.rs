@@ -20,6 +20,7 @@ use crate::profile::{LoginMode, Profile, ProfileStore};
 use crate::secret::Secret;
 use crate::token::{now, AccessToken, EpochSecs, Identity, ScopeSet, TokenSet};
 use crate::vault::{client_secret_key, Vault};
+use fault::fault_point;
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
@@ -307,6 +308,22 @@ impl<G: Grants> Broker<G> {
     /// An access token for the request: from memory, the vault, or one
     /// refresh shared by every concurrent caller.
     pub async fn token(&self, request: &TokenRequest) -> Result<AccessToken> {
+        self.serve(request, None).await
+    }
+
+    /// A proactive refresh planned for the instant `due` (by the
+    /// scheduler's clock): refreshes unless the cached token is still fresh
+    /// at that instant, i.e. a caller refreshed it since the refresh was
+    /// planned. Decided under the account's single-flight lock, so a
+    /// planned refresh and a caller's at the same deadline make one request
+    /// at the provider, not two (S14).
+    pub async fn refresh_due(&self, profile: &str, due: EpochSecs) -> Result<AccessToken> {
+        self.serve(&TokenRequest::for_profile(profile), Some(due))
+            .await
+    }
+
+    /// [`Broker::token`], with freshness judged at `at` instead of now.
+    async fn serve(&self, request: &TokenRequest, at: Option<EpochSecs>) -> Result<AccessToken> {
         let profile = self.inner.profiles.get(&request.profile)?;
         let scopes = request
             .scopes
@@ -319,6 +336,7 @@ impl<G: Grants> Broker<G> {
                 .min_valid
                 .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
             force: request.force_refresh,
+            at,
         };
         let id = match profile.login {
             LoginMode::ClientCredentials => format!("cc/{}", profile.name),
@@ -347,7 +365,13 @@ impl<G: Grants> Broker<G> {
         let _across_processes = self.lock_across_processes(&profile.name).await?;
         // The account may have changed while we waited (signed out, marked).
         let account = self.usable_account(&profile)?;
-        let mut record = self.inner.accounts.record(&account)?.unwrap_or_default();
+        let Some(mut record) = self.inner.accounts.record(&account)? else {
+            return Err(self.sign_in_required(
+                &profile,
+                &account,
+                &account.missing_record_reason(),
+            ));
+        };
         if let Some(token) = record.access_token(&wanted).filter(|t| want.accepts(t)) {
             let token = handed_out(token);
             self.remember(&account.id, record.access_tokens);
@@ -423,16 +447,19 @@ impl<G: Grants> Broker<G> {
             .await;
         match outcome {
             Ok(tokens) => {
+                fault_point!("refresh-before-store");
                 record.absorb(&tokens, wanted);
                 // S15: stored and read back before anything is handed out.
                 self.inner.accounts.write_record(account, record)?;
-                Ok(self.hand_out_new(
+                let token = self.hand_out_new(
                     profile,
                     &account.id,
                     record.access_tokens.clone(),
                     tokens,
                     wanted,
-                ))
+                );
+                fault_point!("refresh-after-handout");
+                Ok(token)
             }
             Err(Error::Provider { code, .. }) if TERMINAL_CODES.contains(&code.as_str()) => {
                 Err(self.sign_in_required(profile, account, &code))
@@ -591,11 +618,14 @@ struct Freshness {
     margin: EpochSecs,
     min_valid: EpochSecs,
     force: bool,
+    /// The instant freshness is judged at; now when `None`.
+    at: Option<EpochSecs>,
 }
 
 impl Freshness {
     fn accepts(&self, token: &CachedToken) -> bool {
-        !self.force && token.is_fresh(now(), self.margin, self.min_valid)
+        let at = self.at.unwrap_or_else(now);
+        !self.force && token.is_fresh(at, self.margin, self.min_valid)
     }
 }
 
@@ -635,6 +665,7 @@ fn jitter(delay: Duration) -> Duration {
     delay.mul_f64(factor)
 }
 
+pub mod fault;
 pub mod lock;
 
 #[cfg(test)]

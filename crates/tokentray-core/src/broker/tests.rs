@@ -250,3 +250,56 @@ async fn cached_expiry_reads_the_vault_once_then_memory() {
         "latest of any"
     );
 }
+
+// S24, S13: a record deleted behind the broker's back is "sign-in required"
+// naming the missing entry (not "the provider gave no refresh token"), and
+// nothing is asked of the provider.
+#[tokio::test]
+async fn a_deleted_record_needs_a_sign_in_and_asks_the_provider_nothing() {
+    let s = setup(LoginMode::Device, false);
+    let account = sign_in(&s, 1);
+    s.vault.delete(&account.record_key()).unwrap();
+    let err = s.token("p").await.unwrap_err();
+    assert_eq!(err.kind(), "sign_in_required");
+    assert!(err.to_string().contains("missing from the vault"), "{err}");
+    assert_eq!(s.grants.refreshes(), 0);
+}
+
+// S24: a damaged record is reported with a fix that names the profile and
+// is left as it is.
+#[tokio::test]
+async fn a_damaged_record_is_reported_and_left_as_is() {
+    let s = setup(LoginMode::Device, false);
+    let account = sign_in(&s, 1);
+    let damaged = Secret::new("{\"refresh_token\": ");
+    s.vault.put(&account.record_key(), &damaged).unwrap();
+    let err = s.token("p").await.unwrap_err();
+    assert_eq!(err.kind(), "vault_corrupt");
+    assert!(err.to_string().contains("`tokentray login p`"), "{err}");
+    assert_eq!(s.vault.get(&account.record_key()).unwrap(), Some(damaged));
+    assert_eq!(s.grants.refreshes(), 0);
+}
+
+// S14: a planned refresh at the same deadline as a caller's refresh makes
+// no second request: the new token is fresh at the planned instant.
+#[tokio::test]
+async fn a_planned_refresh_after_a_callers_refresh_makes_no_second_request() {
+    let s = setup(LoginMode::Device, true);
+    sign_in(&s, 10);
+    let due = now();
+    let by_caller = s.token("p").await.unwrap();
+    assert_eq!(s.grants.refreshes(), 1);
+    let planned = s.broker.refresh_due("p", due).await.unwrap();
+    assert_eq!(s.grants.refreshes(), 1, "one refresh for one deadline");
+    assert_eq!(planned.token.expose(), by_caller.token.expose());
+
+    // Nobody refreshed before the next planned instant: it refreshes.
+    sign_in(&s, 10);
+    let s2 = Broker::new(
+        s.grants.clone(),
+        s.vault.clone(),
+        s.broker.profiles().clone(),
+    );
+    s2.refresh_due("p", now()).await.unwrap();
+    assert_eq!(s.grants.refreshes(), 2);
+}

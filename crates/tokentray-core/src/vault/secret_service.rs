@@ -103,7 +103,9 @@ impl SecretServiceEntries {
 enum Found {
     Value(Zeroizing<Vec<u8>>),
     Nothing,
-    OnlyLocked,
+    /// Only locked entries match, or none does while the default
+    /// collection is locked: whether the entry exists cannot be told.
+    Locked,
     Several(usize),
 }
 
@@ -112,15 +114,18 @@ impl EntryStore for SecretServiceEntries {
         let found = self.with_session(name, |ss| {
             let items = ss.search_items(self.attributes(name))?;
             match (items.unlocked.as_slice(), items.locked.len()) {
+                // A locked collection may hide what it holds: "no entry"
+                // would read as "signed out" when it means "unlock first".
+                ([], 0) if ss.get_default_collection()?.is_locked()? => Ok(Found::Locked),
                 ([], 0) => Ok(Found::Nothing),
-                ([], _) => Ok(Found::OnlyLocked),
+                ([], _) => Ok(Found::Locked),
                 ([item], _) => Ok(Found::Value(Zeroizing::new(item.get_secret()?))),
                 (several, _) => Ok(Found::Several(several.len())),
             }
         })?;
         match found {
             Found::Nothing => Ok(None),
-            Found::OnlyLocked => Err(locked("the entry's collection is locked")),
+            Found::Locked => Err(locked("the Secret Service collection is locked")),
             Found::Several(count) => Err(Error::VaultCorrupt {
                 key: name.to_string(),
                 reason: format!("{count} entries match this name"),
