@@ -178,6 +178,27 @@ impl HttpClient {
             .await
             .map_err(|err| Error::Network(format!("{what} at {host}: {}", chain(&err))))?;
         let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            // Never followed (S7): name where it pointed, without the path
+            // or query, which may carry a code.
+            let target = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|location| location.to_str().ok())
+                .and_then(|location| url.join(location).ok())
+                .map(|target| {
+                    format!(
+                        " to {}://{}",
+                        target.scheme(),
+                        target.host_str().unwrap_or("?")
+                    )
+                })
+                .unwrap_or_default();
+            return Err(Error::Network(format!(
+                "{what} at {host}: the provider answered with a redirect (HTTP {status}){target}; \
+                 redirects are never followed"
+            )));
+        }
         if response
             .content_length()
             .is_some_and(|length| length > self.max_body as u64)

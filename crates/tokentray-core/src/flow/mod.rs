@@ -321,11 +321,8 @@ impl OAuth {
         };
         Ok(TokenSet {
             access_token,
-            token_type: match raw.token_type.as_deref() {
-                None | Some("") => "Bearer".to_owned(),
-                Some(kind) if kind.eq_ignore_ascii_case("bearer") => "Bearer".to_owned(),
-                Some(kind) => kind.to_owned(),
-            },
+            // `token_response` let only bearer tokens through.
+            token_type: "Bearer".to_owned(),
             expires_at: add_secs(now, expires_in),
             scopes,
             refresh_token: raw.refresh_token.filter(|t| !t.is_empty()).map(Secret::new),
@@ -488,12 +485,32 @@ struct RawTokens {
 }
 
 /// Parses a token endpoint reply: an OAuth error body (even with status 200,
-/// as GitHub sends them) becomes [`Error::Provider`].
+/// as GitHub sends them) becomes [`Error::Provider`]; an empty access token
+/// or a `token_type` other than `Bearer` (any case; a missing one is taken
+/// as `Bearer`) is [`Error::Rejected`]: every face hands tokens out as
+/// bearer tokens (RFC 6750), and the type must not reach a header line.
 fn token_response(info: &ProviderInfo, reply: Reply) -> Result<RawTokens> {
     if !reply.is_success() || oauth_error(&reply.body).is_some() {
         return Err(error_reply(info, &reply, "token request"));
     }
-    parse_json(&reply.body, "token response")
+    let raw: RawTokens = parse_json(&reply.body, "token response")?;
+    let rejected = |reason: String| Error::Rejected {
+        provider: info.name.clone(),
+        reason,
+    };
+    if raw.access_token.is_empty() {
+        return Err(rejected(
+            "the token response has an empty access_token".into(),
+        ));
+    }
+    match raw.token_type.as_deref() {
+        None | Some("") => Ok(raw),
+        Some(kind) if kind.eq_ignore_ascii_case("bearer") => Ok(raw),
+        Some(kind) => Err(rejected(format!(
+            "token_type `{}` is not Bearer; only bearer tokens are supported",
+            crate::http::clean(kind, 32)
+        ))),
+    }
 }
 
 /// The error for a failed reply: the provider's OAuth error when the body is
