@@ -54,7 +54,7 @@ impl std::fmt::Debug for DeviceSignIn {
 }
 
 #[derive(Deserialize)]
-struct DeviceResponse {
+pub(super) struct DeviceResponse {
     device_code: String,
     user_code: String,
     #[serde(alias = "verification_url")]

@@ -24,6 +24,8 @@ mod browser;
 mod code;
 mod device;
 mod id_token;
+#[cfg(test)]
+mod properties;
 
 pub use crate::token::{Identity, TokenSet};
 pub use browser::open_in_browser;
