@@ -31,7 +31,7 @@ use tokentray_core::http::{HttpClient, HttpOptions};
 use tokentray_core::profile::{LoginMode, Preset, Profile, ProfileFields, ProfileStore, FILE_NAME};
 use tokentray_core::provider::Providers;
 use tokentray_core::vault::{KeyringVault, Vault};
-use tokentray_core::{Error, Secret};
+use tokentray_core::Secret;
 use tokentray_testkit::hostile::{Endpoint, HostileIdp, IdTokenFault, Misbehaviour};
 use tokio_util::sync::CancellationToken;
 
@@ -189,9 +189,15 @@ impl World {
         (items, logical)
     }
 
-    /// Makes "bad" misbehave, runs `attempt` on it while the same broker
-    /// serves "good", and checks the rules of the suite. Returns the error.
-    fn fails(&self, misbehaviour: Misbehaviour, attempt: Attempt, kind: &str, says: &str) -> Error {
+    /// Makes "bad" misbehave, runs each of `attempts` on it while the same
+    /// broker serves "good", and checks the rules of the suite.
+    fn fails(&self, misbehaviour: Misbehaviour, attempts: &[Attempt], kind: &str, says: &str) {
+        for attempt in attempts {
+            self.fails_once(&misbehaviour, *attempt, kind, says);
+        }
+    }
+
+    fn fails_once(&self, misbehaviour: &Misbehaviour, attempt: Attempt, kind: &str, says: &str) {
         let before = self.vault_snapshot();
         self.bad.misbehave(misbehaviour.clone());
         let broker = self.broker();
@@ -249,7 +255,6 @@ impl World {
         let after = self.vault_snapshot();
         assert_eq!(after.0, before.0, "{misbehaviour:?}: a vault item changed");
         assert!(after.1 == before.1, "{misbehaviour:?}: a record changed");
-        error
     }
 }
 
@@ -315,7 +320,7 @@ fn token_endpoint_500_at_sign_in() {
     let world = World::new();
     world.fails(
         Misbehaviour::Status(Endpoint::Token, 500),
-        Attempt::SignIn,
+        &[Attempt::SignIn],
         "network",
         "HTTP 500",
     );
@@ -328,7 +333,7 @@ fn token_endpoint_500_on_refresh() {
     let before = world.bad.requests(Endpoint::Token);
     world.fails(
         Misbehaviour::Status(Endpoint::Token, 500),
-        Attempt::Refresh,
+        &[Attempt::Refresh],
         "network",
         "HTTP 500",
     );
@@ -346,7 +351,7 @@ fn token_endpoint_hang_at_sign_in() {
     let started = Instant::now();
     world.fails(
         Misbehaviour::Hang(Endpoint::Token),
-        Attempt::SignIn,
+        &[Attempt::SignIn],
         "network",
         "timed out",
     );
@@ -359,7 +364,7 @@ fn token_endpoint_hang_on_refresh() {
     let world = World::new();
     world.fails(
         Misbehaviour::Hang(Endpoint::Token),
-        Attempt::Refresh,
+        &[Attempt::Refresh],
         "network",
         "timed out",
     );
@@ -369,56 +374,48 @@ fn token_endpoint_hang_on_refresh() {
 #[test]
 fn token_endpoint_malformed_json() {
     let world = World::new();
-    for attempt in [Attempt::SignIn, Attempt::Refresh] {
-        world.fails(
-            Misbehaviour::MalformedJson(Endpoint::Token),
-            attempt,
-            "network",
-            "malformed response",
-        );
-    }
+    world.fails(
+        Misbehaviour::MalformedJson(Endpoint::Token),
+        &[Attempt::SignIn, Attempt::Refresh],
+        "network",
+        "malformed response",
+    );
 }
 
 // S35: a 50 MB token response is cut off at the body cap
 #[test]
 fn token_endpoint_50_mb_body() {
     let world = World::new();
-    for attempt in [Attempt::SignIn, Attempt::Refresh] {
-        world.fails(
-            Misbehaviour::HugeBody(Endpoint::Token),
-            attempt,
-            "network",
-            "larger than",
-        );
-    }
+    world.fails(
+        Misbehaviour::HugeBody(Endpoint::Token),
+        &[Attempt::SignIn, Attempt::Refresh],
+        "network",
+        "larger than",
+    );
 }
 
 // S35, S7: a redirect to a non-loopback http URL is never followed
 #[test]
 fn token_endpoint_redirect_to_plain_http() {
     let world = World::new();
-    for attempt in [Attempt::SignIn, Attempt::Refresh] {
-        world.fails(
-            Misbehaviour::Redirect(Endpoint::Token, evil("/token")),
-            attempt,
-            "network",
-            "redirect (HTTP 302) to http://evil.example",
-        );
-    }
+    world.fails(
+        Misbehaviour::Redirect(Endpoint::Token, evil("/token")),
+        &[Attempt::SignIn, Attempt::Refresh],
+        "network",
+        "redirect (HTTP 302) to http://evil.example",
+    );
 }
 
 // S35, S12: a token_type other than Bearer is refused, at sign-in and on refresh
 #[test]
 fn token_type_other_than_bearer() {
     let world = World::new();
-    for attempt in [Attempt::SignIn, Attempt::Refresh] {
-        world.fails(
-            Misbehaviour::TokenType("mac".into()),
-            attempt,
-            "rejected",
-            "token_type `mac` is not Bearer",
-        );
-    }
+    world.fails(
+        Misbehaviour::TokenType("mac".into()),
+        &[Attempt::SignIn, Attempt::Refresh],
+        "rejected",
+        "token_type `mac` is not Bearer",
+    );
 }
 
 // S35, S12: no expires_in: accepted with the documented assumed lifetime
@@ -459,42 +456,36 @@ fn missing_expires_in_means_the_assumed_lifetime() {
 #[test]
 fn id_token_alg_none() {
     let world = World::new();
-    for attempt in [Attempt::SignIn, Attempt::Refresh] {
-        world.fails(
-            Misbehaviour::IdToken(IdTokenFault::AlgNone),
-            attempt,
-            "rejected",
-            "invalid ID token",
-        );
-    }
+    world.fails(
+        Misbehaviour::IdToken(IdTokenFault::AlgNone),
+        &[Attempt::SignIn, Attempt::Refresh],
+        "rejected",
+        "invalid ID token",
+    );
 }
 
 // S35, S11, S6: an ID token naming another issuer
 #[test]
 fn id_token_wrong_issuer() {
     let world = World::new();
-    for attempt in [Attempt::SignIn, Attempt::Refresh] {
-        world.fails(
-            Misbehaviour::IdToken(IdTokenFault::Issuer(world.good.issuer().to_owned())),
-            attempt,
-            "rejected",
-            "issuer mismatch",
-        );
-    }
+    world.fails(
+        Misbehaviour::IdToken(IdTokenFault::Issuer(world.good.issuer().to_owned())),
+        &[Attempt::SignIn, Attempt::Refresh],
+        "rejected",
+        "issuer mismatch",
+    );
 }
 
 // S35, S11: an ID token for another client
 #[test]
 fn id_token_wrong_audience() {
     let world = World::new();
-    for attempt in [Attempt::SignIn, Attempt::Refresh] {
-        world.fails(
-            Misbehaviour::IdToken(IdTokenFault::Audience("someone-else".into())),
-            attempt,
-            "rejected",
-            "not issued for this client (aud)",
-        );
-    }
+    world.fails(
+        Misbehaviour::IdToken(IdTokenFault::Audience("someone-else".into())),
+        &[Attempt::SignIn, Attempt::Refresh],
+        "rejected",
+        "not issued for this client (aud)",
+    );
 }
 
 // S35, S5: an ID token with another nonce than the sign-in sent
@@ -503,7 +494,7 @@ fn id_token_wrong_nonce() {
     let world = World::new();
     world.fails(
         Misbehaviour::IdToken(IdTokenFault::Nonce("replayed-nonce".into())),
-        Attempt::SignIn,
+        &[Attempt::SignIn],
         "rejected",
         "nonce mismatch",
     );
@@ -518,7 +509,7 @@ fn id_token_signed_by_an_unknown_key() {
         let before = world.bad.requests(Endpoint::Jwks);
         world.fails(
             Misbehaviour::IdToken(IdTokenFault::UnknownKey),
-            attempt,
+            &[attempt],
             "rejected",
             "signed with a key the provider does not publish",
         );
@@ -534,14 +525,12 @@ fn id_token_signed_by_an_unknown_key() {
 #[test]
 fn id_token_expired() {
     let world = World::new();
-    for attempt in [Attempt::SignIn, Attempt::Refresh] {
-        world.fails(
-            Misbehaviour::IdToken(IdTokenFault::Expired),
-            attempt,
-            "rejected",
-            "expired",
-        );
-    }
+    world.fails(
+        Misbehaviour::IdToken(IdTokenFault::Expired),
+        &[Attempt::SignIn, Attempt::Refresh],
+        "rejected",
+        "expired",
+    );
 }
 
 // S35, S11: the JWKS endpoint fails
@@ -550,13 +539,13 @@ fn jwks_500_or_garbage() {
     let world = World::new();
     world.fails(
         Misbehaviour::Status(Endpoint::Jwks, 500),
-        Attempt::SignIn,
+        &[Attempt::SignIn],
         "network",
         "HTTP 500",
     );
     world.fails(
         Misbehaviour::MalformedJson(Endpoint::Jwks),
-        Attempt::Refresh,
+        &[Attempt::Refresh],
         "network",
         "malformed response",
     );
@@ -568,14 +557,12 @@ fn jwks_500_or_garbage() {
 #[test]
 fn discovery_issuer_differs() {
     let world = World::new();
-    for attempt in [Attempt::SignIn, Attempt::Refresh, Attempt::Device] {
-        world.fails(
-            Misbehaviour::DiscoveryIssuer(world.good.issuer().to_owned()),
-            attempt,
-            "invalid_input",
-            "must match exactly",
-        );
-    }
+    world.fails(
+        Misbehaviour::DiscoveryIssuer(world.good.issuer().to_owned()),
+        &[Attempt::SignIn, Attempt::Refresh, Attempt::Device],
+        "invalid_input",
+        "must match exactly",
+    );
 }
 
 // S35, S7: discovery pointing the token endpoint at plain http elsewhere
@@ -584,7 +571,7 @@ fn discovery_names_a_plain_http_token_endpoint() {
     let world = World::new();
     world.fails(
         Misbehaviour::TokenEndpoint(evil("/token")),
-        Attempt::SignIn,
+        &[Attempt::SignIn],
         "invalid_input",
         "refusing plain http to evil.example",
     );
@@ -611,7 +598,7 @@ fn discovery_misbehaves() {
         ),
     ];
     for (misbehaviour, says) in cases {
-        world.fails(misbehaviour, Attempt::SignIn, "network", says);
+        world.fails(misbehaviour, &[Attempt::SignIn], "network", says);
     }
 }
 
@@ -625,13 +612,13 @@ fn callback_iss_mix_up() {
     let before = world.bad.requests(Endpoint::Token);
     world.fails(
         Misbehaviour::CallbackIss(Some(world.good.issuer().to_owned())),
-        Attempt::SignIn,
+        &[Attempt::SignIn],
         "rejected",
         "iss names another issuer (mix-up)",
     );
     world.fails(
         Misbehaviour::CallbackIss(None),
-        Attempt::SignIn,
+        &[Attempt::SignIn],
         "rejected",
         "lacks the iss parameter the provider promises",
     );
@@ -677,7 +664,7 @@ fn device_access_denied() {
     let world = World::new();
     world.fails(
         Misbehaviour::DeviceError("access_denied".into()),
-        Attempt::Device,
+        &[Attempt::Device],
         "cancelled",
         "access_denied",
     );
@@ -690,7 +677,7 @@ fn device_expired_token() {
     let world = World::new();
     world.fails(
         Misbehaviour::DeviceError("expired_token".into()),
-        Attempt::Device,
+        &[Attempt::Device],
         "provider",
         "expired_token",
     );
@@ -703,7 +690,7 @@ fn device_code_expires() {
     let world = World::new();
     world.fails(
         Misbehaviour::DeviceNeverApproved { expires_in: 1 },
-        Attempt::Device,
+        &[Attempt::Device],
         "provider",
         "expired before it was approved",
     );
@@ -715,19 +702,19 @@ fn device_endpoints_misbehave() {
     let world = World::new();
     world.fails(
         Misbehaviour::Status(Endpoint::DeviceAuthorization, 500),
-        Attempt::Device,
+        &[Attempt::Device],
         "network",
         "HTTP 500",
     );
     world.fails(
         Misbehaviour::Hang(Endpoint::DeviceAuthorization),
-        Attempt::Device,
+        &[Attempt::Device],
         "network",
         "timed out",
     );
     world.fails(
         Misbehaviour::MalformedJson(Endpoint::Token),
-        Attempt::Device,
+        &[Attempt::Device],
         "network",
         "malformed response",
     );
