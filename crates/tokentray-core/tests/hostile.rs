@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde_json::json;
 use tokentray_core::account::Account;
 use tokentray_core::broker::{Broker, RetryPolicy, TokenRequest};
 use tokentray_core::flow::{FlowOptions, OAuth};
@@ -45,6 +46,9 @@ const NO_HANG: Duration = Duration::from_secs(2 * ATTEMPTS as u64 + 30);
 /// Lifetime assumed when a token response has no `expires_in` (set apart
 /// from the hostile provider's own 3600 s on purpose).
 const ASSUMED_LIFETIME: u64 = 1234;
+/// Longest access-token lifetime the core believes
+/// (`tokentray_core::flow::MAX_EXPIRES_IN_SECS`).
+const MAX_LIFETIME: u64 = tokentray_core::flow::MAX_EXPIRES_IN_SECS;
 const CLIENT_ID: &str = "tokentray-hostile";
 const REDIRECT_URI: &str = "http://127.0.0.1:4567/callback";
 
@@ -450,6 +454,47 @@ fn missing_expires_in_means_the_assumed_lifetime() {
     });
 }
 
+// S35, S12: an expires_in that is huge, negative, fractional or not a number
+// neither panics nor overflows: absurd lifetimes are capped, unusable ones
+// mean the assumed lifetime
+#[test]
+fn absurd_expires_in_values_are_tamed() {
+    let world = World::new();
+    let broker = world.broker();
+    let cases = [
+        (json!(u64::MAX), MAX_LIFETIME),
+        (json!(i64::MAX), MAX_LIFETIME),
+        (json!("99999999999999999999"), ASSUMED_LIFETIME),
+        (json!(-5), ASSUMED_LIFETIME),
+        (json!(1.5), ASSUMED_LIFETIME),
+        (json!("soon"), ASSUMED_LIFETIME),
+        (json!({"secs": 5}), ASSUMED_LIFETIME),
+    ];
+    for (value, lifetime) in cases {
+        world.bad.misbehave(Misbehaviour::ExpiresIn(value.clone()));
+        in_time(async {
+            let request = TokenRequest {
+                force_refresh: true,
+                ..TokenRequest::for_profile("bad")
+            };
+            let now = tokentray_core::token::now();
+            let token = broker.token(&request).await.unwrap();
+            let lifetime = i64::try_from(lifetime).unwrap();
+            assert!(
+                (now + lifetime..=now + lifetime + 30).contains(&token.expires_at),
+                "{value}: {} vs now {now}",
+                token.expires_at
+            );
+            // The scheduler's arithmetic on it stays in range.
+            let account = broker.accounts().for_profile("bad").unwrap().unwrap();
+            let record = broker.accounts().record(&account).unwrap().unwrap();
+            let deadline = tokentray_core::schedule::refresh_deadline(now, token.expires_at, 300);
+            assert!(deadline > now && deadline < token.expires_at, "{value}");
+            assert!(record.access_tokens.iter().all(|t| t.refresh_at(300) > now));
+        });
+    }
+}
+
 // --- ID tokens -----------------------------------------------------------
 
 // S35, S11: an ID token with alg none
@@ -656,6 +701,60 @@ async fn try_device(broker: &Broker<OAuth>, world: &World) -> tokentray_core::Re
         .finish_device(device, CancellationToken::new())
         .await?;
     broker.complete_sign_in(&profile, &tokens)
+}
+
+// S35, S8: a polling interval of any size neither panics nor polls faster
+// than asked: one longer than the code's life ends the sign-in at once
+#[test]
+fn device_interval_of_any_size() {
+    let world = World::new();
+    world.fails(
+        Misbehaviour::DeviceInterval(u64::MAX),
+        &[Attempt::Device],
+        "provider",
+        "expired before it was approved",
+    );
+    assert!(world.bad.device_polls().is_empty(), "never polled early");
+}
+
+// S35, S7: a device verification URI that is not https (or loopback http) is
+// refused: the app opens it in the browser and the CLI prints it
+#[test]
+fn device_verification_uri_must_be_https() {
+    let world = World::new();
+    for uri in [
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+        "http://evil.example/device",
+        "https://user:pw@evil.example/device",
+        "not a url",
+    ] {
+        world.fails(
+            Misbehaviour::VerificationUri(uri.into()),
+            &[Attempt::Device],
+            "rejected",
+            "verification_uri",
+        );
+    }
+}
+
+// S35: control characters in a verification URI never reach a terminal
+#[test]
+fn device_verification_uri_is_normalised() {
+    let world = World::new();
+    world.bad.misbehave(Misbehaviour::VerificationUri(
+        "https://idp.example/device\u{1b}[2J\u{7}".into(),
+    ));
+    let broker = world.broker();
+    let device = in_time(broker.grants().start_device(&world.profile("bad"))).unwrap();
+    for shown in [
+        Some(device.verification_uri.as_str()),
+        device.verification_uri_complete.as_deref(),
+    ] {
+        let shown = shown.unwrap();
+        assert!(shown.starts_with("https://idp.example/device"), "{shown}");
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+    }
 }
 
 // S35, S8: access_denied stops polling as a cancellation

@@ -60,6 +60,11 @@ pub fn requires_sign_in(error: &Error) -> bool {
 
 /// Access-token lifetime assumed when a provider sends no `expires_in`.
 pub const DEFAULT_EXPIRES_IN_SECS: u64 = 3600;
+/// Longest lifetime believed from a provider's `expires_in` or
+/// `refresh_expires_in` (366 days): a larger one is capped, so that every
+/// expiry stays a real date (RFC 3339 in the CLI's output, kubectl's
+/// `expirationTimestamp`) far from any overflow.
+pub const MAX_EXPIRES_IN_SECS: u64 = 366 * 86_400;
 /// Device polling interval when the provider sends none (RFC 8628 §3.2).
 pub const DEFAULT_DEVICE_INTERVAL: Duration = Duration::from_secs(5);
 /// Clock skew tolerated on ID-token `exp` and `iat` (S11: at most 2 min).
@@ -270,7 +275,7 @@ impl OAuth {
     ) -> Result<TokenSet> {
         let now = now_epoch();
         let expires_in = match raw.expires_in.as_ref().and_then(seconds) {
-            Some(secs) => secs,
+            Some(secs) => secs.min(MAX_EXPIRES_IN_SECS),
             None => {
                 tracing::warn!(
                     provider = %info.name,
@@ -332,7 +337,7 @@ impl OAuth {
                 .refresh_expires_in
                 .as_ref()
                 .and_then(seconds)
-                .map(|secs| add_secs(now, secs)),
+                .map(|secs| add_secs(now, secs.min(MAX_EXPIRES_IN_SECS))),
             id_token: if info.oidc { id_token } else { None },
             identity,
         })

@@ -90,6 +90,9 @@ pub enum Misbehaviour {
     Redirect(Endpoint, String),
     /// Token responses carry no `expires_in`.
     NoExpiresIn,
+    /// Token responses carry this `expires_in` (any JSON: huge, negative,
+    /// a string, …).
+    ExpiresIn(serde_json::Value),
     /// Token responses carry this `token_type`.
     TokenType(String),
     /// ID tokens are wrong in this way.
@@ -105,6 +108,11 @@ pub enum Misbehaviour {
     SlowDown(u32),
     /// Every device poll answers this OAuth error.
     DeviceError(String),
+    /// The device authorization response names this polling interval.
+    DeviceInterval(u64),
+    /// The device authorization response names this verification URI (and
+    /// `verification_uri_complete` with `?user_code=…` added).
+    VerificationUri(String),
     /// The device code lives this many seconds and is never approved.
     DeviceNeverApproved {
         /// `expires_in` of the device authorization response.

@@ -158,19 +158,29 @@ fn device_authorization(shared: &Shared, misbehaviour: &Misbehaviour) -> Answer 
         Misbehaviour::DeviceNeverApproved { expires_in } => *expires_in,
         _ => 600,
     };
-    let mut state = shared.state();
-    state.issued += 1;
-    let n = state.issued;
-    // No `interval`: the client's default applies (tests make it short).
-    json(
-        200,
-        &json!({
-            "device_code": format!("hostile-device-{n}"),
-            "user_code": format!("HOST-{n:04}"),
-            "verification_uri": format!("{}/device", shared.issuer),
-            "expires_in": expires_in,
-        }),
-    )
+    let n = {
+        let mut state = shared.state();
+        state.issued += 1;
+        state.issued
+    };
+    let user_code = format!("HOST-{n:04}");
+    let verification_uri = match misbehaviour {
+        Misbehaviour::VerificationUri(uri) => uri.clone(),
+        _ => format!("{}/device", shared.issuer),
+    };
+    // No `interval` unless asked: the client's default applies (tests make
+    // it short).
+    let mut body = json!({
+        "device_code": format!("hostile-device-{n}"),
+        "user_code": user_code,
+        "verification_uri": verification_uri,
+        "verification_uri_complete": format!("{verification_uri}?user_code={user_code}"),
+        "expires_in": expires_in,
+    });
+    if let Misbehaviour::DeviceInterval(secs) = misbehaviour {
+        body["interval"] = json!(secs);
+    }
+    json(200, &body)
 }
 
 fn token(shared: &Shared, request: &Request, misbehaviour: &Misbehaviour) -> Answer {
@@ -244,6 +254,7 @@ fn tokens(shared: &Shared, misbehaviour: &Misbehaviour, id_token: Option<String>
             }
         }
         Misbehaviour::TokenType(kind) => body["token_type"] = json!(kind),
+        Misbehaviour::ExpiresIn(value) => body["expires_in"] = value.clone(),
         _ => {}
     }
     if let Some(id_token) = id_token {
