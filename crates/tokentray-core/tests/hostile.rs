@@ -558,6 +558,49 @@ fn id_token_expired() {
     );
 }
 
+// S35, S32: display claims with escape sequences, bidi overrides or absurd
+// length are made safe before they reach a menu, a notification or a
+// terminal; the subject stays exact
+#[test]
+fn display_claims_are_made_safe_to_show() {
+    let world = World::new();
+    let shown_safe = |text: &str| {
+        !text
+            .chars()
+            .any(|c| c.is_control() || ('\u{202A}'..='\u{202E}').contains(&c))
+            && text.chars().count() <= 257
+    };
+    let cases = [
+        ("preferred_username", json!("mal\u{1b}[31mlory\n\u{7}")),
+        ("name", json!("\u{202E}gnp.exe")),
+        ("email", json!("x".repeat(100_000))),
+    ];
+    let broker = world.broker();
+    for (claim, value) in cases {
+        world
+            .bad
+            .misbehave(Misbehaviour::IdToken(IdTokenFault::Claim(
+                claim.into(),
+                value,
+            )));
+        let account = in_time(sign_in(
+            broker.clone(),
+            Arc::clone(&world.bad),
+            world.profile("bad"),
+        ))
+        .unwrap();
+        let identity = &account.identity;
+        assert_eq!(identity.subject, "mallory");
+        for text in [&identity.name, &identity.username, &identity.email]
+            .into_iter()
+            .flatten()
+        {
+            assert!(shown_safe(text), "{claim}: {text:?}");
+        }
+        assert!(shown_safe(account.label()), "{claim}");
+    }
+}
+
 // S35, S11: the JWKS endpoint fails
 #[test]
 fn jwks_500_or_garbage() {

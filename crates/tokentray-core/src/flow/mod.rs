@@ -339,8 +339,21 @@ impl OAuth {
                 .and_then(seconds)
                 .map(|secs| add_secs(now, secs.min(MAX_EXPIRES_IN_SECS))),
             id_token: if info.oidc { id_token } else { None },
-            identity,
+            identity: identity.map(shown),
         })
+    }
+}
+
+/// An identity whose display fields (shown in menus, notifications and the
+/// terminal) are made safe to show; issuer and subject, which bind the
+/// account, stay exactly as the provider said.
+fn shown(identity: Identity) -> Identity {
+    let clean = |text: Option<String>| text.map(|text| crate::http::clean(&text, 256));
+    Identity {
+        name: clean(identity.name),
+        username: clean(identity.username),
+        email: clean(identity.email),
+        ..identity
     }
 }
 

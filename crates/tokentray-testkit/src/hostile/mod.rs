@@ -70,6 +70,9 @@ pub enum IdTokenFault {
     Nonce(String),
     /// Expired ten minutes ago (issued twenty minutes ago).
     Expired,
+    /// Valid, with this claim set to this value (display claims with
+    /// escape sequences, huge names, …).
+    Claim(String, serde_json::Value),
 }
 
 /// One way to misbehave; [`Misbehaviour::None`] is a correct provider.

@@ -294,6 +294,7 @@ fn id_token(
             IdTokenFault::Issuer(iss) => claims["iss"] = json!(iss),
             IdTokenFault::Audience(aud) => claims["aud"] = json!(aud),
             IdTokenFault::Nonce(nonce) => claims["nonce"] = json!(nonce),
+            IdTokenFault::Claim(name, value) => claims[name.as_str()] = value.clone(),
             IdTokenFault::Expired => {
                 claims["iat"] = json!(now - 1200);
                 claims["exp"] = json!(now - 600);
