@@ -362,6 +362,18 @@ fn token_endpoint_hang_at_sign_in() {
     assert!(started.elapsed() >= TIMEOUT, "it did wait for the timeout");
 }
 
+// S35: a body that trickles in a byte at a time ends at the same timeout
+#[test]
+fn token_endpoint_trickle() {
+    let world = World::new();
+    world.fails(
+        Misbehaviour::Trickle(Endpoint::Token),
+        &[Attempt::SignIn, Attempt::Refresh],
+        "network",
+        "timed out",
+    );
+}
+
 // S35, S13: a hanging refresh ends at the timeout on every attempt
 #[test]
 fn token_endpoint_hang_on_refresh() {

@@ -85,6 +85,9 @@ pub enum Misbehaviour {
     Status(Endpoint, u16),
     /// Never answer the endpoint (until the server is dropped).
     Hang(Endpoint),
+    /// Answer the endpoint with a head, then a body one byte at a time,
+    /// never finishing (until the server is dropped).
+    Trickle(Endpoint),
     /// Answer the endpoint with `200` and truncated JSON.
     MalformedJson(Endpoint),
     /// Answer the endpoint with a 50 MB body and no `Content-Length`.

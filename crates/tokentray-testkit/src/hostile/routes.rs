@@ -57,6 +57,7 @@ pub(super) fn answer(shared: &Shared, request: &Request) -> Answer {
             }
         }
         Misbehaviour::Hang(at) if at == endpoint => return Answer::Hang,
+        Misbehaviour::Trickle(at) if at == endpoint => return Answer::Trickle,
         Misbehaviour::MalformedJson(at) if at == endpoint => {
             return Answer::Body {
                 status: 200,

@@ -39,6 +39,9 @@ pub enum Answer {
     Endless { size: usize },
     /// Nothing at all until the server stops.
     Hang,
+    /// A `200` head promising a body, then one byte every 100 ms until the
+    /// server stops (a slow-loris answer).
+    Trickle,
 }
 
 /// Reads one request; `None` when the peer sent garbage or too much.
@@ -128,6 +131,18 @@ pub fn write_answer(
                 // An error here is the client hanging up: what it should do.
                 stream.write_all(&chunk[..n])?;
                 left -= n;
+            }
+        }
+        Answer::Trickle => {
+            stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\
+                  Connection: close\r\n\r\n",
+            )?;
+            let until = Instant::now() + max_hang;
+            while !stop.load(Ordering::SeqCst) && Instant::now() < until {
+                stream.write_all(b" ")?;
+                stream.flush()?;
+                std::thread::sleep(Duration::from_millis(100));
             }
         }
         Answer::Hang => {
