@@ -247,6 +247,10 @@ impl World {
             shown.contains(says),
             "{misbehaviour:?}: `{shown}` should say `{says}`"
         );
+        assert!(
+            !shown.chars().any(char::is_control),
+            "{misbehaviour:?}: provider text reached the message raw: {shown:?}"
+        );
         for secret in [
             "hostile-at-",
             "hostile-rt-",
@@ -642,6 +646,26 @@ fn discovery_issuer_differs() {
         &[Attempt::SignIn, Attempt::Refresh, Attempt::Device],
         "invalid_input",
         "must match exactly",
+    );
+}
+
+// S35, S6: an issuer that carries escape sequences is named in the error
+// without them (the CLI prints errors to a terminal)
+#[test]
+fn issuers_with_escape_sequences_are_not_echoed_raw() {
+    let world = World::new();
+    let evil_issuer = format!("{}\u{1b}]0;pwned\u{7}", world.bad.issuer());
+    world.fails(
+        Misbehaviour::DiscoveryIssuer(evil_issuer.clone()),
+        &[Attempt::SignIn],
+        "invalid_input",
+        "must match exactly",
+    );
+    world.fails(
+        Misbehaviour::IdToken(IdTokenFault::Issuer(evil_issuer)),
+        &[Attempt::SignIn, Attempt::Refresh],
+        "rejected",
+        "invalid ID token",
     );
 }
 
