@@ -438,11 +438,12 @@ fn token_type_other_than_bearer() {
     );
 }
 
-// S35, S12: no expires_in, or one that is huge, negative, fractional or not
+// No expires_in, or one that is huge, negative, fractional or not
 // a number: accepted with the documented assumed lifetime
 // (FlowOptions::default_expires_in_secs), absurd ones capped
 // (flow::MAX_EXPIRES_IN_SECS); stored as an absolute time, no panic, no
 // overflow in the scheduler's arithmetic
+// S35, S12
 #[test]
 fn missing_or_absurd_expires_in_is_tamed() {
     let world = World::new();
@@ -541,8 +542,9 @@ fn id_token_wrong_nonce() {
     );
 }
 
-// S35, S11: an ID token signed by a key the JWKS does not hold; the JWKS is
+// An ID token signed by a key the JWKS does not hold; the JWKS is
 // fetched again exactly once
+// S35, S11
 #[test]
 fn id_token_signed_by_an_unknown_key() {
     let world = World::new();
@@ -574,9 +576,10 @@ fn id_token_expired() {
     );
 }
 
-// S35, S32: display claims with escape sequences, bidi overrides or absurd
+// Display claims with escape sequences, bidi overrides or absurd
 // length are made safe before they reach a menu, a notification or a
 // terminal; the subject stays exact
+// S35, S32
 #[test]
 fn display_claims_are_made_safe_to_show() {
     let world = World::new();
@@ -649,8 +652,9 @@ fn discovery_issuer_differs() {
     );
 }
 
-// S35, S6: an issuer that carries escape sequences is named in the error
+// An issuer that carries escape sequences is named in the error
 // without them (the CLI prints errors to a terminal)
+// S35, S6
 #[test]
 fn issuers_with_escape_sequences_are_not_echoed_raw() {
     let world = World::new();
@@ -708,8 +712,9 @@ fn discovery_misbehaves() {
 
 // --- the authorization response (callback) -------------------------------
 
-// S35, S6, S3: an iss mix-up on the callback (RFC 9207) is refused before any
+// An iss mix-up on the callback (RFC 9207) is refused before any
 // token request
+// S35, S6, S3
 #[test]
 fn callback_iss_mix_up() {
     let world = World::new();
@@ -762,8 +767,9 @@ async fn try_device(broker: &Broker<OAuth>, world: &World) -> tokentray_core::Re
     broker.complete_sign_in(&profile, &tokens)
 }
 
-// S35, S8: a polling interval of any size neither panics nor polls faster
+// A polling interval of any size neither panics nor polls faster
 // than asked: one longer than the code's life ends the sign-in at once
+// S35, S8
 #[test]
 fn device_interval_of_any_size() {
     let world = World::new();
@@ -776,8 +782,9 @@ fn device_interval_of_any_size() {
     assert!(world.bad.device_polls().is_empty(), "never polled early");
 }
 
-// S35, S7: a device verification URI that is not https (or loopback http) is
+// A device verification URI that is not https (or loopback http) is
 // refused: the app opens it in the browser and the CLI prints it
+// S35, S7
 #[test]
 fn device_verification_uri_must_be_https() {
     let world = World::new();
@@ -880,8 +887,9 @@ fn device_endpoints_misbehave() {
 
 // --- the rig itself ------------------------------------------------------
 
-// S35: the well-behaved mode signs in and refreshes, so every failure above is
+// The well-behaved mode signs in and refreshes, so every failure above is
 // the misbehaviour's doing
+// S35
 #[test]
 fn a_well_behaved_hostile_provider_works() {
     let world = World::new();

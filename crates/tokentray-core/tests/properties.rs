@@ -70,8 +70,9 @@ proptest! {
         }
     }
 
-    // S36: header and claims survive encode → decode, padded or not, with
+    // Header and claims survive encode → decode, padded or not, with
     // or without `Bearer `
+    // S36
     #[test]
     fn jwt_decode_round_trips(
         header in json_object(),
@@ -153,8 +154,9 @@ proptest! {
         );
     }
 
-    // S36, S33: OAuth error bodies are read without panicking, and what is
+    // OAuth error bodies are read without panicking, and what is
     // shown of them is printable and bounded
+    // S36, S33
     #[test]
     fn oauth_errors_are_cleaned(
         raw in any::<Vec<u8>>(),
@@ -172,8 +174,9 @@ proptest! {
         }
     }
 
-    // S36, S27: any bytes on the socket decode to a message or to an
+    // Any bytes on the socket decode to a message or to an
     // `invalid_input` error, never a panic
+    // S36, S27
     #[test]
     fn frames_of_any_bytes_never_panic(frame in prop_oneof![
         any::<Vec<u8>>(),
@@ -192,8 +195,9 @@ proptest! {
         }
     }
 
-    // S36, S27: requests survive encode → decode; one unknown field or another
+    // Requests survive encode → decode; one unknown field or another
     // version makes the frame invalid
+    // S36, S27
     #[test]
     fn requests_round_trip_and_stay_strict(request in request(), extra in "[a-z_]{1,12}") {
         let frame = encode(&request).unwrap();
@@ -210,8 +214,9 @@ proptest! {
         prop_assert!(decode::<Request>(other.to_string().as_bytes()).is_err());
     }
 
-    // S36, S27: replies survive encode → decode, or are refused as over the
+    // Replies survive encode → decode, or are refused as over the
     // frame limit
+    // S36, S27
     #[test]
     fn replies_round_trip(reply in response()) {
         match encode(&reply) {

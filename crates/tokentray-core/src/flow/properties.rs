@@ -91,8 +91,9 @@ proptest! {
         let _ = oauth2_user("https://github.com", &body);
     }
 
-    // S36, S12: a token response keeps what it carried; `expires_in` is read
+    // A token response keeps what it carried; `expires_in` is read
     // as a number or a string of digits
+    // S36, S12
     #[test]
     fn token_responses_round_trip(
         access_token in "[^\\p{Cc}]{1,60}",
@@ -123,8 +124,9 @@ proptest! {
         prop_assert_eq!(raw.id_token, id_token);
     }
 
-    // S36, S12: any other token type is refused, without the token in the
+    // Any other token type is refused, without the token in the
     // message
+    // S36, S12
     #[test]
     fn other_token_types_are_refused(
         kind in ".{1,40}".prop_filter("not bearer", |k| !k.eq_ignore_ascii_case("bearer")),
@@ -138,8 +140,9 @@ proptest! {
         prop_assert!(!error.to_string().contains(&access_token));
     }
 
-    // S36, S3: any query parses or is refused, never a panic; distinct
+    // Any query parses or is refused, never a panic; distinct
     // parameters survive form encoding
+    // S36, S3
     #[test]
     fn callback_queries_round_trip(
         raw in any::<String>(),
@@ -171,8 +174,9 @@ proptest! {
         prop_assert!(callback_params(&query).is_err());
     }
 
-    // S36, S3: the loopback listener judges any request head without
+    // The loopback listener judges any request head without
     // panicking, and accepts the callback only with the exact state
+    // S36, S3
     #[test]
     fn the_listener_judges_any_request(
         head in any::<String>(),
