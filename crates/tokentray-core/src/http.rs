@@ -178,6 +178,27 @@ impl HttpClient {
             .await
             .map_err(|err| Error::Network(format!("{what} at {host}: {}", chain(&err))))?;
         let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            // Never followed (S7): name where it pointed, without the path
+            // or query, which may carry a code.
+            let target = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|location| location.to_str().ok())
+                .and_then(|location| url.join(location).ok())
+                .map(|target| {
+                    format!(
+                        " to {}://{}",
+                        target.scheme(),
+                        target.host_str().unwrap_or("?")
+                    )
+                })
+                .unwrap_or_default();
+            return Err(Error::Network(format!(
+                "{what} at {host}: the provider answered with a redirect (HTTP {status}){target}; \
+                 redirects are never followed"
+            )));
+        }
         if response
             .content_length()
             .is_some_and(|length| length > self.max_body as u64)
@@ -332,17 +353,24 @@ pub fn oauth_error(body: &[u8]) -> Option<(String, Option<String>)> {
     ))
 }
 
-/// A provider-supplied text made safe to show: printable, bounded.
+/// A provider-supplied text made safe to show in a terminal, a menu or a
+/// notification: no control characters, no bidirectional overrides (which
+/// make a label read as something else), at most `max_chars` characters
+/// (then `…`).
 pub(crate) fn clean(text: &str, max_chars: usize) -> String {
-    let mut out: String = text
+    let mut shown = text
         .chars()
-        .filter(|c| !c.is_control())
-        .take(max_chars)
-        .collect();
-    if text.chars().count() > max_chars {
+        .filter(|c| !c.is_control() && !is_bidi_control(*c));
+    let mut out: String = shown.by_ref().take(max_chars).collect();
+    if shown.next().is_some() {
         out.push('…');
     }
     out
+}
+
+/// Unicode's explicit directional formatting characters (UAX #9).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
@@ -388,6 +416,10 @@ mod tests {
                 .unwrap();
         assert_eq!(code, "invalid_grant");
         assert_eq!(description.as_deref(), Some("gonex"));
+        let (code, _) = oauth_error("{\"error\":\"a\u{202E}b\u{2066}c\"}".as_bytes()).unwrap();
+        assert_eq!(code, "abc", "bidi overrides dropped");
+        assert_eq!(clean("abc\n", 3), "abc", "no ellipsis for what was dropped");
+        assert_eq!(clean("abcd", 3), "abc…");
         assert!(oauth_error(br#"{"access_token":"x"}"#).is_none());
         assert!(oauth_error(b"<html>").is_none());
     }

@@ -85,7 +85,8 @@ impl IssuerRule {
             Ok(())
         } else {
             Err(format!(
-                "the ID token's issuer `{iss}` is not the expected one"
+                "the ID token's issuer `{}` is not the expected one",
+                crate::http::clean(iss, 200)
             ))
         }
     }
@@ -181,8 +182,9 @@ pub fn github() -> Result<ProviderInfo> {
 pub fn issuer_rule(provider: &Provider, configured: &str, discovered: &str) -> Result<IssuerRule> {
     let mismatch = || {
         Error::InvalidInput(format!(
-            "the provider at {configured} names itself `{discovered}` in its discovery document; \
-             the issuer must match exactly (mix-up protection), so check the configured issuer"
+            "the provider at {configured} names itself `{}` in its discovery document; \
+             the issuer must match exactly (mix-up protection), so check the configured issuer",
+            crate::http::clean(discovered, 200)
         ))
     };
     match provider {

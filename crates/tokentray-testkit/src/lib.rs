@@ -17,10 +17,14 @@
 //! # }
 //! ```
 //!
+//! [`hostile::HostileIdp`] is the opposite: a small provider of our own that
+//! misbehaves on demand (HTTP 500s, hangs, forged ID tokens, …).
+//!
 //! Blocking and dev-only: tests call it from plain `#[test]` functions.
 
 mod canary;
 mod error;
+pub mod hostile;
 mod html;
 mod idp;
 mod user;

@@ -54,7 +54,7 @@ impl std::fmt::Debug for DeviceSignIn {
 }
 
 #[derive(Deserialize)]
-struct DeviceResponse {
+pub(super) struct DeviceResponse {
     device_code: String,
     user_code: String,
     #[serde(alias = "verification_url")]
@@ -62,6 +62,20 @@ struct DeviceResponse {
     verification_uri_complete: Option<String>,
     expires_in: u64,
     interval: Option<u64>,
+}
+
+/// A verification URI the user is shown and a face may open in the
+/// browser: `https` (or `http` to loopback) without credentials (S7), and
+/// in its normalised form, in which control characters are
+/// percent-encoded and cannot reach a terminal.
+fn shown_uri(info: &ProviderInfo, uri: &str, field: &str) -> Result<String> {
+    let refused = |why: String| Error::Rejected {
+        provider: info.name.clone(),
+        reason: format!("the device authorization's {field} is refused: {why}"),
+    };
+    let url = url::Url::parse(uri).map_err(|err| refused(format!("not a URL ({err})")))?;
+    crate::http::check_url(&url).map_err(|err| refused(err.to_string()))?;
+    Ok(url.into())
 }
 
 impl OAuth {
@@ -84,15 +98,23 @@ impl OAuth {
         }
         let answer: DeviceResponse = parse_json(&reply.body, "device authorization response")?;
         let expires_in = answer.expires_in.clamp(1, MAX_EXPIRES_IN);
+        // Capped like `expires_in`: an interval longer than the code lives
+        // ends the wait at once instead of overflowing the clock.
         let poll = answer
             .interval
             .filter(|secs| *secs > 0)
-            .map(Duration::from_secs)
+            .map(|secs| Duration::from_secs(secs.min(MAX_EXPIRES_IN)))
             .unwrap_or(self.options.device_interval);
+        let verification_uri = shown_uri(&info, &answer.verification_uri, "verification_uri")?;
+        let verification_uri_complete = answer
+            .verification_uri_complete
+            .as_deref()
+            .map(|uri| shown_uri(&info, uri, "verification_uri_complete"))
+            .transpose()?;
         Ok(DeviceSignIn {
             user_code: crate::http::clean(&answer.user_code, 64),
-            verification_uri: answer.verification_uri,
-            verification_uri_complete: answer.verification_uri_complete,
+            verification_uri,
+            verification_uri_complete,
             expires_in,
             interval: poll.as_secs(),
             device_code: Secret::new(answer.device_code),

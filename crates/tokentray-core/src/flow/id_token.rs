@@ -67,7 +67,8 @@ impl Failure {
         };
         Error::Rejected {
             provider: info.name.clone(),
-            reason: format!("invalid ID token: {reason}"),
+            // The verifier's messages may quote claim values.
+            reason: format!("invalid ID token: {}", crate::http::clean(&reason, 300)),
         }
     }
 }

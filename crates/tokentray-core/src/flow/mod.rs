@@ -24,6 +24,8 @@ mod browser;
 mod code;
 mod device;
 mod id_token;
+#[cfg(test)]
+mod properties;
 
 pub use crate::token::{Identity, TokenSet};
 pub use browser::open_in_browser;
@@ -58,6 +60,11 @@ pub fn requires_sign_in(error: &Error) -> bool {
 
 /// Access-token lifetime assumed when a provider sends no `expires_in`.
 pub const DEFAULT_EXPIRES_IN_SECS: u64 = 3600;
+/// Longest lifetime believed from a provider's `expires_in` or
+/// `refresh_expires_in` (366 days): a larger one is capped, so that every
+/// expiry stays a real date (RFC 3339 in the CLI's output, kubectl's
+/// `expirationTimestamp`) far from any overflow.
+pub const MAX_EXPIRES_IN_SECS: u64 = 366 * 86_400;
 /// Device polling interval when the provider sends none (RFC 8628 §3.2).
 pub const DEFAULT_DEVICE_INTERVAL: Duration = Duration::from_secs(5);
 /// Clock skew tolerated on ID-token `exp` and `iat` (S11: at most 2 min).
@@ -268,7 +275,7 @@ impl OAuth {
     ) -> Result<TokenSet> {
         let now = now_epoch();
         let expires_in = match raw.expires_in.as_ref().and_then(seconds) {
-            Some(secs) => secs,
+            Some(secs) => secs.min(MAX_EXPIRES_IN_SECS),
             None => {
                 tracing::warn!(
                     provider = %info.name,
@@ -321,11 +328,8 @@ impl OAuth {
         };
         Ok(TokenSet {
             access_token,
-            token_type: match raw.token_type.as_deref() {
-                None | Some("") => "Bearer".to_owned(),
-                Some(kind) if kind.eq_ignore_ascii_case("bearer") => "Bearer".to_owned(),
-                Some(kind) => kind.to_owned(),
-            },
+            // `token_response` let only bearer tokens through.
+            token_type: "Bearer".to_owned(),
             expires_at: add_secs(now, expires_in),
             scopes,
             refresh_token: raw.refresh_token.filter(|t| !t.is_empty()).map(Secret::new),
@@ -333,10 +337,23 @@ impl OAuth {
                 .refresh_expires_in
                 .as_ref()
                 .and_then(seconds)
-                .map(|secs| add_secs(now, secs)),
+                .map(|secs| add_secs(now, secs.min(MAX_EXPIRES_IN_SECS))),
             id_token: if info.oidc { id_token } else { None },
-            identity,
+            identity: identity.map(shown),
         })
+    }
+}
+
+/// An identity whose display fields (shown in menus, notifications and the
+/// terminal) are made safe to show; issuer and subject, which bind the
+/// account, stay exactly as the provider said.
+fn shown(identity: Identity) -> Identity {
+    let clean = |text: Option<String>| text.map(|text| crate::http::clean(&text, 256));
+    Identity {
+        name: clean(identity.name),
+        username: clean(identity.username),
+        email: clean(identity.email),
+        ..identity
     }
 }
 
@@ -488,12 +505,32 @@ struct RawTokens {
 }
 
 /// Parses a token endpoint reply: an OAuth error body (even with status 200,
-/// as GitHub sends them) becomes [`Error::Provider`].
+/// as GitHub sends them) becomes [`Error::Provider`]; an empty access token
+/// or a `token_type` other than `Bearer` (any case; a missing one is taken
+/// as `Bearer`) is [`Error::Rejected`]: every face hands tokens out as
+/// bearer tokens (RFC 6750), and the type must not reach a header line.
 fn token_response(info: &ProviderInfo, reply: Reply) -> Result<RawTokens> {
     if !reply.is_success() || oauth_error(&reply.body).is_some() {
         return Err(error_reply(info, &reply, "token request"));
     }
-    parse_json(&reply.body, "token response")
+    let raw: RawTokens = parse_json(&reply.body, "token response")?;
+    let rejected = |reason: String| Error::Rejected {
+        provider: info.name.clone(),
+        reason,
+    };
+    if raw.access_token.is_empty() {
+        return Err(rejected(
+            "the token response has an empty access_token".into(),
+        ));
+    }
+    match raw.token_type.as_deref() {
+        None | Some("") => Ok(raw),
+        Some(kind) if kind.eq_ignore_ascii_case("bearer") => Ok(raw),
+        Some(kind) => Err(rejected(format!(
+            "token_type `{}` is not Bearer; only bearer tokens are supported",
+            crate::http::clean(kind, 32)
+        ))),
+    }
 }
 
 /// The error for a failed reply: the provider's OAuth error when the body is

@@ -9,6 +9,8 @@
 
 mod file;
 mod manage;
+#[cfg(test)]
+mod properties;
 mod store;
 
 pub use manage::{add_profile, remove_profile};

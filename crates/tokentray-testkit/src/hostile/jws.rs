@@ -1,0 +1,80 @@
+//! ES256 ID tokens for the hostile provider, signed with fixed throwaway
+//! P-256 keys (test-only: the scalars below protect nothing), and the JWKS
+//! that publishes the "known" key only.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use p256::ecdsa::signature::Signer as _;
+use p256::ecdsa::{Signature, SigningKey};
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+
+/// `kid` of the key the JWKS publishes.
+pub const KNOWN_KID: &str = "hostile-known";
+/// `kid` of a key the JWKS never publishes.
+pub const UNKNOWN_KID: &str = "hostile-unknown";
+
+/// Throwaway private scalars (any value below the P-256 order works).
+const KNOWN_SCALAR: [u8; 32] = [0x11; 32];
+const UNKNOWN_SCALAR: [u8; 32] = [0x22; 32];
+
+/// Which key signs a token, or none (`alg: none`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signing {
+    /// The published key.
+    Known,
+    /// A key the JWKS does not hold.
+    Unknown,
+    /// `{"alg":"none"}` and an empty signature.
+    None,
+}
+
+fn key(scalar: &[u8; 32]) -> Result<SigningKey> {
+    SigningKey::from_slice(scalar).map_err(|_| Error::new("bad throwaway P-256 scalar"))
+}
+
+/// A compact JWS of `claims`.
+pub fn sign(claims: &Value, signing: Signing) -> Result<String> {
+    let (header, key) = match signing {
+        Signing::Known => (
+            json!({"alg": "ES256", "typ": "JWT", "kid": KNOWN_KID}),
+            Some(key(&KNOWN_SCALAR)?),
+        ),
+        Signing::Unknown => (
+            json!({"alg": "ES256", "typ": "JWT", "kid": UNKNOWN_KID}),
+            Some(key(&UNKNOWN_SCALAR)?),
+        ),
+        Signing::None => (json!({"alg": "none", "typ": "JWT"}), None),
+    };
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let signature = match key {
+        Some(key) => {
+            let signature: Signature = key.sign(input.as_bytes());
+            URL_SAFE_NO_PAD.encode(signature.to_bytes())
+        }
+        None => String::new(),
+    };
+    Ok(format!("{input}.{signature}"))
+}
+
+/// The JWKS: the known key only.
+pub fn jwks() -> Result<Value> {
+    let point = key(&KNOWN_SCALAR)?.verifying_key().to_sec1_point(false);
+    let (Some(x), Some(y)) = (point.x(), point.y()) else {
+        return Err(Error::new("the public key has no affine coordinates"));
+    };
+    Ok(json!({"keys": [{
+        "kty": "EC",
+        "crv": "P-256",
+        "use": "sig",
+        "alg": "ES256",
+        "kid": KNOWN_KID,
+        "x": URL_SAFE_NO_PAD.encode(x),
+        "y": URL_SAFE_NO_PAD.encode(y),
+    }]}))
+}
