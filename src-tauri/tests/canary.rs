@@ -4,7 +4,7 @@
 //! socket, and `tokentray agent` with one forced panic in its refresh path
 //! all run at log level `trace` through sign-in, every output format,
 //! client credentials, `exec`, a forced refresh, copying from the tray
-//! menu, reminders and sign-out. Afterwards no form of the marker (raw, or
+//! menu, reminders and sign-out; the agent's stderr goes to a file. Afterwards no form of the marker (raw, or
 //! base64url inside a JWT) may appear in any file under the session's
 //! `HOME` (but the keyring's encrypted files), `/tmp` (the app's home, its
 //! log files and stdout/stderr captures live there), `$XDG_RUNTIME_DIR`,
@@ -202,13 +202,51 @@ fn no_canary_leaks_from_the_app_the_cli_or_the_agent() {
         notifications,
     );
 
-    cli.run(&["logout", PROFILE]);
     let kill = Command::new("kill")
         .args(["-TERM", &app.pid().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
     app.wait_exit(common::EXIT_TIMEOUT);
+
+    // `tokentray agent` at trace level, with one panic forced in its
+    // refresh path (a fault point of test builds): the forced refresh
+    // fails, the agent serves on
+    let mut agent_process = cli
+        .command(&["agent"])
+        .env("FAILPOINTS", "refresh-after-handout=1*panic")
+        .stdout(std::fs::File::create(app.home.path("agent-output.txt")).unwrap())
+        .stderr(std::fs::File::create(app.home.path("agent-log.txt")).unwrap())
+        .spawn()
+        .unwrap();
+    wait_for(
+        "tokentray agent serves the socket",
+        STEP,
+        || agent.ping().ok().flatten(),
+        || std::fs::read_to_string(app.home.path("agent-log.txt")).unwrap_or_default(),
+    );
+    findings.extend(canary.scan_process(agent_process.id()));
+    let forced = cli
+        .command(&["token", PROFILE, "--force-refresh"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        forced.status.code(),
+        Some(1),
+        "the forced refresh panics in the agent (a test build of tokentray has the \
+         `failpoints` feature: build it with `cargo test --workspace`)"
+    );
+    findings.extend(canary.scan_bytes("stderr of the failed refresh", &forced.stderr));
+    let after = cli.run(&["token", PROFILE]);
+    assert!(
+        canary.scan_bytes("stdout", after.as_bytes()).is_some(),
+        "the agent serves on"
+    );
+    let agent_log = std::fs::read_to_string(app.home.path("agent-log.txt")).unwrap();
+    assert!(agent_log.contains("panicked"), "the fault point fired");
+    cli.run(&["logout", PROFILE]);
+    agent_process.kill().unwrap();
+    agent_process.wait().unwrap();
 
     findings.extend(canary.scan_bytes("notifications", notifications().as_bytes()));
     findings.extend(cli.findings.iter().cloned());
