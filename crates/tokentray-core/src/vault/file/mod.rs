@@ -158,28 +158,18 @@ impl FileVault {
     /// The entries as the file holds them now: from memory when the file's
     /// bytes are the ones we last saw, else read and decrypted again.
     fn current<'s>(&self, state: &'s mut State) -> Result<&'s Entries> {
-        let Some(bytes) = self.disk.read()? else {
+        let seen = match (self.disk.read()?, state.seen.take()) {
             // Deleted behind our back: an empty store (a write creates it
             // again with our salt).
-            state.seen = None;
-            return Ok(&state
-                .seen
-                .insert(Seen {
-                    sealed: Vec::new(),
-                    entries: Entries::new(),
-                })
-                .entries);
+            (None, _) => Seen {
+                sealed: Vec::new(),
+                entries: Entries::new(),
+            },
+            (Some(bytes), Some(seen)) if seen.sealed == bytes => seen,
+            // Changed (or never seen): on failure nothing stays remembered.
+            (Some(bytes), _) => state.decrypt(self.disk.path(), bytes)?,
         };
-        let unchanged = state.seen.as_ref().is_some_and(|seen| seen.sealed == bytes);
-        if !unchanged {
-            state.seen = None;
-            let seen = state.decrypt(self.disk.path(), bytes)?;
-            state.seen = Some(seen);
-        }
-        match &state.seen {
-            Some(seen) => Ok(&seen.entries),
-            None => Err(damaged(self.disk.path(), "it could not be read".into())),
-        }
+        Ok(&state.seen.insert(seen).entries)
     }
 
     /// Read-modify-write under the file lock; `change` returns whether it
