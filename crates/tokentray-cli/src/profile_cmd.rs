@@ -6,6 +6,7 @@ use crate::store::Store;
 use std::io::Read;
 use std::process::ExitCode;
 use tokentray_core::profile::{self, Preset, Profile, ProfileFields, ProfileStore, Provider};
+use tokentray_core::vault::StoreKind;
 use tokentray_core::{Error, Result, Secret};
 
 pub fn run(command: ProfileCommand, vault: &Store) -> Result<ExitCode> {
@@ -58,15 +59,16 @@ fn add(store: &ProfileStore, args: AddArgs, vault: &Store) -> Result<ExitCode> {
     };
     // The store opens only if there is a secret to put in it.
     profile::add_profile(store, vault, &profile, secret.as_ref())?;
+    let stored = match (secret.is_some(), vault.kind()) {
+        (false, _) => "",
+        (true, StoreKind::Keyring) => " (client secret stored in the OS vault)",
+        (true, StoreKind::File) => " (client secret stored in the encrypted file store)",
+        (true, StoreKind::Memory) => " (client secret held by the memory agent)",
+    };
     eprintln!(
-        "added profile `{}` to {}{}",
+        "added profile `{}` to {}{stored}",
         profile.name,
         store.path().display(),
-        if secret.is_some() {
-            " (client secret stored in the vault)"
-        } else {
-            ""
-        }
     );
     Ok(ExitCode::SUCCESS)
 }
