@@ -237,6 +237,8 @@ pub fn open_in_browser(url: &Url) -> Result<()> {
         }
     };
     command
+        // the browser is not ours: it gets no file-store passphrase
+        .env_remove(crate::vault::passphrase::PASSPHRASE_ENV)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
