@@ -33,7 +33,7 @@ use tokentray_core::profile::{LoginMode, Preset, Profile, ProfileFields, Profile
 use tokentray_core::provider::Providers;
 use tokentray_core::vault::{KeyringVault, Vault};
 use tokentray_core::Secret;
-use tokentray_testkit::hostile::{Endpoint, HostileIdp, IdTokenFault, Misbehaviour};
+use tokentray_testkit::hostile::{Endpoint, HostileIdp, IdTokenFault, Misbehaviour, SUBJECT};
 use tokio_util::sync::CancellationToken;
 
 /// The HTTP timeout every request of these tests gets.
@@ -609,7 +609,7 @@ fn display_claims_are_made_safe_to_show() {
         ))
         .unwrap();
         let identity = &account.identity;
-        assert_eq!(identity.subject, "mallory");
+        assert_eq!(identity.subject, SUBJECT);
         for text in [&identity.name, &identity.username, &identity.email]
             .into_iter()
             .flatten()
@@ -905,7 +905,7 @@ fn a_well_behaved_hostile_provider_works() {
         let account = sign_in(broker.clone(), Arc::clone(&world.bad), world.profile("bad"))
             .await
             .unwrap();
-        assert_eq!(account.identity.subject, "mallory");
+        assert_eq!(account.identity.subject, SUBJECT);
         try_device(&broker, &world).await.unwrap();
     });
 }

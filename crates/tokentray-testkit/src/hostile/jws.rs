@@ -11,9 +11,9 @@ use serde_json::{json, Value};
 use crate::error::{Error, Result};
 
 /// `kid` of the key the JWKS publishes.
-pub const KNOWN_KID: &str = "hostile-known";
+const KNOWN_KID: &str = "hostile-known";
 /// `kid` of a key the JWKS never publishes.
-pub const UNKNOWN_KID: &str = "hostile-unknown";
+const UNKNOWN_KID: &str = "hostile-unknown";
 
 /// Throwaway private scalars (any value below the P-256 order works).
 const KNOWN_SCALAR: [u8; 32] = [0x11; 32];

@@ -2,7 +2,7 @@
 //! per connection) that serves discovery, JWKS, authorize, token and device
 //! endpoints correctly, and misbehaves on demand in the ways a real,
 //! well-behaved provider never does ([`Misbehaviour`]). ID tokens are ES256,
-//! signed with a fixed throwaway key ([`jws`]).
+//! signed with a fixed throwaway key (`jws.rs`).
 //!
 //! ```no_run
 //! # fn main() -> tokentray_testkit::Result<()> {
@@ -31,12 +31,10 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 
-pub use jws::{KNOWN_KID, UNKNOWN_KID};
-
 /// The subject every token of the hostile provider names.
 pub const SUBJECT: &str = "mallory";
 /// Access-token lifetime (`expires_in`) of a well-behaved answer.
-pub const EXPIRES_IN: u64 = 3600;
+const EXPIRES_IN: u64 = 3600;
 /// Longest a [`Misbehaviour::Hang`] lasts if the server is not dropped first.
 const MAX_HANG: Duration = Duration::from_secs(300);
 
