@@ -159,7 +159,7 @@ pub async fn sign_in(app: AppHandle, profile: String, mode: Option<LoginMode>) -
     };
     let account = broker.complete_sign_in(&profile, &tokens)?;
     tracing::info!(profile = %profile.name, "signed in");
-    notify::show(notify::signed_in(account.label(), &profile.name));
+    notify::show(notify::signed_in(&account.label(), &profile.name));
     Ok(())
 }
 

@@ -185,7 +185,7 @@ fn snapshot(app: &AppHandle) -> TrayState {
             };
             AccountView {
                 profile: account.profile.clone(),
-                user: account.label().to_owned(),
+                user: account.label().into_owned(),
                 state,
             }
         })

@@ -69,7 +69,7 @@ pub fn login(args: &LoginArgs, store: &Store) -> Result<ExitCode, Failure> {
     if args.json {
         print_text(&json_line(&SignedInJson {
             profile: &profile.name,
-            account: account.label(),
+            account: &account.label(),
         })?)?;
     }
     Ok(ExitCode::SUCCESS)

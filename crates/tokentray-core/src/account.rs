@@ -74,13 +74,20 @@ impl Account {
 
     /// A short label for menus and messages: username, else e-mail, else
     /// name, else subject.
-    pub fn label(&self) -> &str {
+    pub fn label(&self) -> std::borrow::Cow<'_, str> {
         let i = &self.identity;
-        i.username
+        match i
+            .username
             .as_deref()
             .or(i.email.as_deref())
             .or(i.name.as_deref())
-            .unwrap_or(&i.subject)
+        {
+            // display claims are cleaned when they are read (flow)
+            Some(shown) => shown.into(),
+            // the subject is kept as the provider sent it (it binds the
+            // account), so it is cleaned for display here (S32)
+            None => crate::http::clean(&i.subject, 128).into(),
+        }
     }
 }
 
@@ -427,6 +434,25 @@ mod tests {
             id_token: Some(Secret::new("header.claims.sig")),
             identity: Some(identity("alice")),
         }
+    }
+
+    // S32: a subject shown as the label loses control characters
+    #[test]
+    fn a_label_from_the_subject_is_safe_to_show() {
+        let store = AccountStore::new(Arc::new(MemoryVault::in_memory()));
+        let mut set = tokens("AT", Some("RT"), 3600);
+        set.identity = Some(Identity {
+            name: None,
+            username: None,
+            ..identity("mal\u{1b}]0;owned\u{7}\u{202E}lory")
+        });
+        let asked = ScopeSet::new(&["api.read"]);
+        let account = store.save_sign_in("p", &set, &asked).unwrap();
+        assert_eq!(account.label(), "mal]0;ownedlory");
+        assert_eq!(
+            account.identity.subject,
+            "mal\u{1b}]0;owned\u{7}\u{202E}lory"
+        );
     }
 
     // S21: vault only

@@ -616,7 +616,7 @@ fn display_claims_are_made_safe_to_show() {
         {
             assert!(shown_safe(text), "{claim}: {text:?}");
         }
-        assert!(shown_safe(account.label()), "{claim}");
+        assert!(shown_safe(&account.label()), "{claim}");
     }
 }
 
