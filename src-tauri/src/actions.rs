@@ -12,19 +12,29 @@ use tokentray_core::Secret;
 use crate::clipboard::{self, ClipboardError};
 use crate::host::Host;
 use crate::menu::AccountAction;
-use crate::{notify, settings, tray};
+use crate::{notify, settings, tray, CommandError};
 
 /// A copied access token stays valid at least this long.
 const COPY_MIN_VALID: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
-enum ActionError {
+pub enum ActionError {
     #[error(transparent)]
     Core(#[from] tokentray_core::Error),
     #[error(transparent)]
     Clipboard(#[from] ClipboardError),
     #[error("the provider sent no ID token for {0}")]
     NoIdToken(String),
+}
+
+impl From<ActionError> for CommandError {
+    fn from(error: ActionError) -> Self {
+        match error {
+            ActionError::Core(error) => error.into(),
+            ActionError::Clipboard(error) => CommandError::new("clipboard", error.to_string()),
+            ActionError::NoIdToken(_) => CommandError::new("not_found", error.to_string()),
+        }
+    }
 }
 
 /// Runs `action` on `profile`'s account in the background; a failure is
@@ -39,7 +49,9 @@ pub fn account(app: &AppHandle, action: AccountAction, profile: String) {
     });
 }
 
-async fn run(app: &AppHandle, action: AccountAction, profile: &str) -> Result<(), ActionError> {
+/// Runs `action` on `profile`'s account (for the accounts window, which
+/// shows the error itself).
+pub async fn run(app: &AppHandle, action: AccountAction, profile: &str) -> Result<(), ActionError> {
     let (broker, schedule) = {
         let host = app.state::<Host>();
         (host.broker.clone(), host.schedule.clone())

@@ -4,11 +4,16 @@
 //! SIGTERM). Each concern is a small module with an `init`, its state
 //! managed by the app: `host` (broker, scheduler, agent socket), `tray` and
 //! `menu`, `login` (sign-in windows), `clipboard`, `notify`, `events`
-//! (broker events → tray and notifications), `settings`, `logging`.
+//! (broker events → tray and notifications), `settings`, `logging`; the
+//! accounts window's `commands` (with their `dto`s), `accounts_window`
+//! and `claims`.
 
+mod accounts_window;
 mod actions;
+mod claims;
 mod clipboard;
 mod commands;
+mod dto;
 mod error;
 mod events;
 mod host;
@@ -73,7 +78,14 @@ fn build() -> Result<App, Error> {
 /// its permission in a capability). Generic, so that the IPC least-privilege
 /// tests run them on tauri's mock runtime.
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    builder.invoke_handler(tauri::generate_handler![commands::app_info])
+    builder.invoke_handler(tauri::generate_handler![
+        commands::app_info,
+        commands::take_view,
+        commands::list_accounts,
+        commands::account_action,
+        commands::sign_in,
+        commands::show_claims
+    ])
 }
 
 /// The app's context (config, capabilities, assets), generated once.
@@ -90,6 +102,8 @@ fn setup(app: &AppHandle) -> Result<(), Error> {
     host::init(app, Arc::new(login::SocketLogin::new(app.clone())))?;
     tray::init(app)?;
     events::init(app);
+    accounts_window::init(app);
+    commands::init(app);
     host::stop_on_signals(app);
     Ok(())
 }

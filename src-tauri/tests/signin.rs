@@ -4,8 +4,9 @@
 //! pages with xdotool), see the account in the vault, in the agent socket's
 //! status and in the menu; copy an access token that the IdP's userinfo
 //! endpoint accepts, get the "expires soon" reminder, watch the clipboard
-//! clear itself; sign out from the menu and see the vault emptied; quit and
-//! see the socket gone. Screenshots go to `target/tmp/tokentray-app-e2e/`.
+//! clear itself; open the accounts window from the menu ("Accounts…") and
+//! read the account and its live countdown there; sign out from the menu
+//! and see the window and the vault follow; quit and see the socket gone. Screenshots go to `target/tmp/tokentray-app-e2e/`.
 
 // test helpers: a failed step is a failed test
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -17,8 +18,9 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use common::{
-    clipboard, desktop_turn, notifications, report_idle, screenshot, tree_processes, tree_rss_kib,
-    wait_for, window_named, window_title, xdotool, App, Home, EXIT_TIMEOUT,
+    clipboard, desktop_turn, notifications, report_idle, screenshot, screenshot_window,
+    tree_processes, tree_rss_kib, wait_for, window_named, window_title, xdotool, App, Home,
+    EXIT_TIMEOUT,
 };
 use tokentray_core::ipc::client::Client;
 use tokentray_core::ipc::protocol::{SignInState, TokenParams};
@@ -198,11 +200,55 @@ fn sign_in_copy_and_sign_out_from_the_tray() {
     );
     sleep(Duration::from_secs(1)); // the menu shows the new expiry
 
-    // 6. Sign out (the submenu's last item)
+    // 6. "Accounts…" (after the account, "Add account…"): the window lists
+    // the account with a countdown that runs by itself
     app.open_tray_menu(icon);
-    xdotool(&["key", "Down", "Right", "Down", "Down", "Down", "Down"]);
+    xdotool(&["key", "Down", "Down", "Down"]);
     sleep(Duration::from_millis(300));
-    screenshot("06-menu-sign-out");
+    screenshot("06a-menu-accounts");
+    xdotool(&["key", "Return"]);
+    let accounts = wait_for(
+        "the accounts window",
+        STEP,
+        || window_named("^Tokentray — Accounts$"),
+        || app.output(),
+    );
+    sleep(Duration::from_secs(2)); // the page renders
+    screenshot_window("06b-accounts-window", accounts);
+    let text = wait_for(
+        "the account and its countdown in the accounts window",
+        STEP,
+        || window_text(accounts).filter(|text| text.contains("expires in")),
+        || app.output(),
+    );
+    assert!(
+        text.contains(&format!("{USER} · {PROFILE} · expires in ")),
+        "{text}"
+    );
+    assert!(text.contains("Copy access token") && text.contains("Show claims…"));
+    assert!(!text.contains(&token), "no token in the window (S20)");
+    let countdown = |text: &str| {
+        text.lines()
+            .find(|line| line.contains("expires in"))
+            .map(str::to_owned)
+    };
+    wait_for(
+        "the countdown ticks without the app",
+        STEP,
+        || {
+            let later = window_text(accounts)?;
+            (countdown(&later) != countdown(&text)).then_some(())
+        },
+        || app.output(),
+    );
+
+    // 7. Sign out (the submenu's last item); the window follows
+    app.open_tray_menu(icon);
+    xdotool(&[
+        "key", "Down", "Right", "Down", "Down", "Down", "Down", "Down",
+    ]);
+    sleep(Duration::from_millis(300));
+    screenshot("06c-menu-sign-out");
     xdotool(&["key", "Return"]);
     wait_for(
         "the vault forgets the account",
@@ -222,13 +268,23 @@ fn sign_in_copy_and_sign_out_from_the_tray() {
         .find(|p| p.name == PROFILE)
         .unwrap();
     assert_eq!(demo.state, SignInState::SignedOut);
+    wait_for(
+        "the accounts window shows the sign-out",
+        STEP,
+        || {
+            window_text(accounts)
+                .filter(|text| text.contains(&format!("{PROFILE} — not signed in")))
+                .map(|_| ())
+        },
+        || app.output(),
+    );
     assert_eq!(
         userinfo_status(&userinfo, &token),
         "401",
         "signing out revoked the grant"
     );
 
-    // 7. quit: the socket goes away with the app
+    // 8. quit: the socket goes away with the app
     let kill = Command::new("kill")
         .args(["-TERM", &app.pid().to_string()])
         .status()
@@ -527,6 +583,14 @@ fn browser_and_device_modes() {
         log.contains("cleared the copied token from the clipboard on quit"),
         "{log}"
     );
+}
+
+/// The text of a webview window: select all, copy, read the clipboard.
+fn window_text(window: u64) -> Option<String> {
+    xdotool(&["windowfocus", "--sync", &window.to_string()]);
+    xdotool(&["key", "ctrl+a", "ctrl+c"]);
+    sleep(Duration::from_millis(300));
+    clipboard("clipboard")
 }
 
 /// Opens the tray menu and clicks the `index`th item (from 0) of the first

@@ -439,6 +439,40 @@ pub fn screenshot(name: &str) -> PathBuf {
     path
 }
 
+/// One window as it shows on the screen (the root window cropped to its
+/// geometry: WebKit's windows grab as black on their own) into the
+/// artefacts directory; never fails a test.
+pub fn screenshot_window(name: &str, window: u64) -> PathBuf {
+    let path = artefacts().join(format!("{name}.png"));
+    let out = run_tool(
+        "xdotool",
+        &["getwindowgeometry", "--shell", &window.to_string()],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let value = |key: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(&format!("{key}=")))
+            .unwrap_or("0")
+            .to_owned()
+    };
+    let crop = format!(
+        "{}x{}+{}+{}",
+        value("WIDTH"),
+        value("HEIGHT"),
+        value("X"),
+        value("Y")
+    );
+    match Command::new("import")
+        .args(["-window", "root", "-crop", &crop])
+        .arg(&path)
+        .status()
+    {
+        Ok(status) if status.success() => eprintln!("screenshot {}", path.display()),
+        other => eprintln!("no screenshot {name}: {other:?}"),
+    }
+    path
+}
+
 /// Resident memory of `pid` and all its descendants (the WebKit
 /// processes), in KiB: a figure to report, not to assert.
 pub fn tree_rss_kib(pid: u32) -> u64 {
