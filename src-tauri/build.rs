@@ -9,6 +9,11 @@ fn main() {
         "account_action",
         "sign_in",
         "show_claims",
+        "list_profiles",
+        "save_profile",
+        "remove_profile",
+        "get_settings",
+        "save_settings",
     ]);
     if let Err(error) =
         tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))

@@ -106,14 +106,22 @@ pub async fn run(app: &AppHandle, action: AccountAction, profile: &str) -> Resul
 
 /// Turns start at login on or off, then shows the truth in the menu.
 pub fn toggle_autostart(app: &AppHandle) {
-    let manager = app.autolaunch();
-    let toggled = match manager.is_enabled() {
-        Ok(true) => manager.disable(),
-        Ok(false) => manager.enable(),
-        Err(error) => Err(error),
-    };
+    let toggled = app
+        .autolaunch()
+        .is_enabled()
+        .and_then(|enabled| set_autostart(app, !enabled));
     if let Err(error) = toggled {
         tracing::warn!(%error, "cannot change start at login");
     }
     tray::rebuild(app);
+}
+
+/// Turns start at login on or off (the XDG autostart entry on Linux).
+pub fn set_autostart(app: &AppHandle, enabled: bool) -> Result<(), tauri_plugin_autostart::Error> {
+    let manager = app.autolaunch();
+    if enabled {
+        manager.enable()
+    } else {
+        manager.disable()
+    }
 }

@@ -9,12 +9,22 @@
 //! runtime).
 
 use tauri::{AppHandle, Manager, Runtime, State};
+use tauri_plugin_autostart::ManagerExt as _;
+use tokentray_core::profile;
 use tokentray_core::token::{now, EpochSecs};
+use tokentray_core::vault::KeyringVault;
+use tokentray_core::Secret;
 
-use crate::dto::{AccountRow, AccountStatus, AccountsView, AppInfo, Claims, View};
+use crate::dto::{
+    AccountRow, AccountStatus, AccountsView, AppInfo, Claims, ProfileForm, ProfilesView,
+    SettingsForm, SettingsView, View,
+};
 use crate::host::Host;
 use crate::menu::{self, AccountAction, AccountState, TrayState};
-use crate::{accounts_window, actions, claims, login, tray, CommandError};
+use crate::settings::{self, SettingsState};
+use crate::{
+    accounts_window, actions, claims, login, profile_editor, settings_form, tray, CommandError,
+};
 
 /// The running app, as the commands use it.
 pub struct Desktop(pub AppHandle);
@@ -73,6 +83,114 @@ pub async fn show_claims(
 ) -> Result<Claims, CommandError> {
     let app = desktop.0.clone();
     blocking(move || Ok(claims::for_profile(&app.state::<Host>().broker, &profile)?)).await
+}
+
+/// The profiles as the editor shows them, with the presets it offers.
+#[tauri::command]
+pub async fn list_profiles(desktop: State<'_, Desktop>) -> Result<ProfilesView, CommandError> {
+    let app = desktop.0.clone();
+    let profiles = blocking(move || Ok(app.state::<Host>().broker.profiles().load()?)).await?;
+    Ok(ProfilesView {
+        profiles: profiles.iter().map(profile_editor::form).collect(),
+        presets: profile_editor::presets(),
+        login_modes: profile_editor::login_modes(),
+        default_refresh_margin: i64::try_from(
+            settings::get(&desktop.0).default_refresh_margin_secs,
+        )
+        .unwrap_or(i64::MAX),
+    })
+}
+
+/// Adds a profile (`original: null`) or changes the one named `original`;
+/// the client secret, when given, goes to the vault. Errors name the
+/// form's field.
+#[tauri::command]
+pub async fn save_profile(
+    desktop: State<'_, Desktop>,
+    original: Option<String>,
+    form: ProfileForm,
+    client_secret: Option<String>,
+) -> Result<(), CommandError> {
+    let app = desktop.0.clone();
+    let client_secret = client_secret.map(Secret::new);
+    let saved = blocking(move || {
+        let host = app.state::<Host>();
+        profile_editor::save(
+            host.broker.profiles(),
+            &KeyringVault::os(),
+            original.as_deref(),
+            form,
+            client_secret,
+        )
+    })
+    .await?;
+    tracing::info!(profile = %saved.name, "profile saved from the accounts window");
+    profiles_changed(&desktop.0);
+    Ok(())
+}
+
+/// Signs the profile's account out (revoking its refresh token), then
+/// removes the profile and its client secret.
+#[tauri::command]
+pub async fn remove_profile(desktop: State<'_, Desktop>, name: String) -> Result<(), CommandError> {
+    let broker = desktop.0.state::<Host>().broker.clone();
+    broker.sign_out(&name).await?;
+    blocking(move || {
+        profile::remove_profile(broker.profiles(), &KeyringVault::os(), &name)?;
+        tracing::info!(profile = %name, "profile removed from the accounts window");
+        Ok(())
+    })
+    .await?;
+    profiles_changed(&desktop.0);
+    Ok(())
+}
+
+/// The menu and the window show the profiles anew.
+fn profiles_changed(app: &AppHandle) {
+    tray::rebuild(app);
+    accounts_window::accounts_changed(app);
+}
+
+/// The settings, where they come from, and whether start at login is on.
+#[tauri::command]
+pub async fn get_settings(desktop: State<'_, Desktop>) -> Result<SettingsView, CommandError> {
+    let app = &desktop.0;
+    let (current, problem) = settings::current(app);
+    let start_at_login = app
+        .autolaunch()
+        .is_enabled()
+        .map_err(|error| CommandError::new("autostart", error.to_string()))?;
+    Ok(SettingsView {
+        values: settings_form::form(current, start_at_login),
+        overridden: settings::overridden(|name| std::env::var(name).ok()),
+        file: app.state::<SettingsState>().path.display().to_string(),
+        problem,
+    })
+}
+
+/// Checks and saves the settings (atomically, to `settings.toml`), applies
+/// them, and turns start at login on or off.
+#[tauri::command]
+pub async fn save_settings(
+    desktop: State<'_, Desktop>,
+    form: SettingsForm,
+) -> Result<(), CommandError> {
+    let checked = settings_form::settings(&form)?;
+    let app = desktop.0.clone();
+    blocking(move || Ok(settings::save(&app, checked)?)).await?;
+    let app = &desktop.0;
+    let autostart = app
+        .autolaunch()
+        .is_enabled()
+        .map_err(|error| CommandError::new("autostart", error.to_string()))?;
+    if autostart != form.start_at_login {
+        actions::set_autostart(app, form.start_at_login).map_err(|error| CommandError {
+            field: Some("start_at_login".into()),
+            ..CommandError::new("autostart", error.to_string())
+        })?;
+        tray::rebuild(app);
+    }
+    Ok(())
 }
 
 /// Runs blocking work (vault, files) off the async runtime's workers.

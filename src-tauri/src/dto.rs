@@ -91,6 +91,72 @@ pub enum TokenClaims {
     Missing,
 }
 
+/// A profile as the editor shows and sends it. Empty optional texts mean
+/// "not set"; empty `scopes` mean the preset's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileForm {
+    pub name: String,
+    /// A preset's `id`.
+    pub provider: String,
+    pub tenant: Option<String>,
+    pub issuer: Option<String>,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    /// A login mode; `null`: the preset's default.
+    pub login: Option<String>,
+    /// Seconds; `null`: the default.
+    pub refresh_margin: Option<i64>,
+    pub keep_fresh: bool,
+}
+
+/// A provider preset the editor offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PresetInfo {
+    pub id: String,
+    pub label: String,
+    /// The field this preset needs (`tenant`, `issuer`), if any.
+    pub needs: Option<String>,
+    pub default_login: String,
+    pub default_scopes: Vec<String>,
+}
+
+/// The profiles, with what the editor offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfilesView {
+    pub profiles: Vec<ProfileForm>,
+    pub presets: Vec<PresetInfo>,
+    pub login_modes: Vec<String>,
+    /// The refresh margin a new profile starts with (a setting).
+    pub default_refresh_margin: i64,
+}
+
+/// The settings as the window shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    pub values: SettingsForm,
+    /// Keys an environment variable overrides while the app runs.
+    pub overridden: Vec<String>,
+    /// The settings file.
+    pub file: String,
+    /// Why the file was not applied, if it was not.
+    pub problem: Option<String>,
+}
+
+/// The settings as the window sends them; an error's `field` is the
+/// file's key (`clipboard_clear_secs`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsForm {
+    pub clipboard_clear_secs: i64,
+    pub reminder_lead_secs: i64,
+    pub default_refresh_margin_secs: i64,
+    pub start_at_login: bool,
+}
+
 /// Which view the accounts window shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "view", rename_all = "camelCase")]
@@ -99,6 +165,7 @@ pub enum View {
     Claims { profile: String },
     Profiles,
     AddProfile,
+    EditProfile { name: String },
     Settings,
 }
 
@@ -118,6 +185,11 @@ mod tests {
             crate::menu::AccountAction::decl(&config),
             Claims::decl(&config),
             TokenClaims::decl(&config),
+            ProfileForm::decl(&config),
+            PresetInfo::decl(&config),
+            ProfilesView::decl(&config),
+            SettingsView::decl(&config),
+            SettingsForm::decl(&config),
             View::decl(&config),
             crate::CommandError::decl(&config),
         ];

@@ -13,13 +13,18 @@ use tauri::{App, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 const LOCAL: &str = "tauri://localhost";
 /// Every command the app registers (`lib.rs`); the file-level test in
 /// `tests/capabilities.rs` checks that this is all of them.
-const COMMANDS: [&str; 6] = [
+const COMMANDS: [&str; 11] = [
     "app_info",
     "take_view",
     "list_accounts",
     "account_action",
     "sign_in",
     "show_claims",
+    "list_profiles",
+    "save_profile",
+    "remove_profile",
+    "get_settings",
+    "save_settings",
 ];
 const REMOTE: &str = "https://idp.example/authorize";
 

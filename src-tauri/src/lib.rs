@@ -5,8 +5,8 @@
 //! managed by the app: `host` (broker, scheduler, agent socket), `tray` and
 //! `menu`, `login` (sign-in windows), `clipboard`, `notify`, `events`
 //! (broker events → tray and notifications), `settings`, `logging`; the
-//! accounts window's `commands` (with their `dto`s), `accounts_window`
-//! and `claims`.
+//! accounts window's `commands` (with their `dto`s), `accounts_window`,
+//! `claims`, `profile_editor` and `settings_form`.
 
 mod accounts_window;
 mod actions;
@@ -23,7 +23,9 @@ mod logging;
 pub mod login;
 pub mod menu;
 mod notify;
+mod profile_editor;
 mod settings;
+mod settings_form;
 mod sign_in_window;
 mod tray;
 
@@ -84,7 +86,12 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::list_accounts,
         commands::account_action,
         commands::sign_in,
-        commands::show_claims
+        commands::show_claims,
+        commands::list_profiles,
+        commands::save_profile,
+        commands::remove_profile,
+        commands::get_settings,
+        commands::save_settings
     ])
 }
 
@@ -96,7 +103,7 @@ fn context() -> tauri::Context {
 fn setup(app: &AppHandle) -> Result<(), Error> {
     logging::init(app)?;
     tracing::info!(version = %app.package_info().version, "tokentray-app starting");
-    settings::init(app);
+    settings::init(app)?;
     clipboard::init(app);
     login::init(app);
     host::init(app, Arc::new(login::SocketLogin::new(app.clone())))?;

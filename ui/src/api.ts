@@ -7,6 +7,10 @@ import type {
   AppInfo,
   Claims,
   CommandError,
+  ProfileForm,
+  ProfilesView,
+  SettingsForm,
+  SettingsView,
   View,
 } from "./generated/dto";
 
@@ -32,3 +36,13 @@ export const accountAction = (profile: string, action: AccountAction): Promise<v
 export const signIn = (profile: string): Promise<void> => invoke<void>("sign_in", { profile });
 export const showClaims = (profile: string): Promise<Claims> =>
   invoke<Claims>("show_claims", { profile });
+export const listProfiles = (): Promise<ProfilesView> => invoke<ProfilesView>("list_profiles");
+/** `clientSecret` goes to the vault; it never comes back. */
+export const saveProfile = (
+  original: string | null,
+  form: ProfileForm,
+  clientSecret: string | null,
+): Promise<void> => invoke<void>("save_profile", { original, form, clientSecret });
+export const removeProfile = (name: string): Promise<void> => invoke<void>("remove_profile", { name });
+export const getSettings = (): Promise<SettingsView> => invoke<SettingsView>("get_settings");
+export const saveSettings = (form: SettingsForm): Promise<void> => invoke<void>("save_settings", { form });

@@ -7,6 +7,8 @@ import { byId } from "./dom";
 import { ACCOUNTS_CHANGED, NAVIGATE, type View } from "./generated/dto";
 import * as accounts from "./views/accounts";
 import * as claims from "./views/claims";
+import * as profiles from "./views/profiles";
+import * as settings from "./views/settings";
 
 const root = byId("view");
 const errorLine = byId("error");
@@ -30,8 +32,18 @@ async function show(view: View): Promise<void> {
       case "claims":
         cleanup = await claims.render(root, navigate, view.profile);
         break;
-      default:
-        cleanup = await accounts.render(root, navigate);
+      case "profiles":
+        cleanup = await profiles.renderList(root, navigate);
+        break;
+      case "addProfile":
+        cleanup = await profiles.renderForm(root, navigate, null);
+        break;
+      case "editProfile":
+        cleanup = await profiles.renderForm(root, navigate, view.name);
+        break;
+      case "settings":
+        cleanup = await settings.render(root);
+        break;
     }
   } catch (error) {
     errorLine.textContent = describe(error);

@@ -39,7 +39,49 @@ notVerified: string, accessToken: TokenClaims, idToken: TokenClaims, };
 
 export type TokenClaims = { "kind": "jwt", header: Record<string, unknown>, claims: Record<string, unknown>, } | { "kind": "opaque", why: string, } | { "kind": "missing" };
 
-export type View = { "view": "accounts" } | { "view": "claims", profile: string, } | { "view": "profiles" } | { "view": "addProfile" } | { "view": "settings" };
+export type ProfileForm = { name: string, 
+/**
+ * A preset's `id`.
+ */
+provider: string, tenant: string | null, issuer: string | null, clientId: string, scopes: Array<string>, 
+/**
+ * A login mode; `null`: the preset's default.
+ */
+login: string | null, 
+/**
+ * Seconds; `null`: the default.
+ */
+refreshMargin: number | null, keepFresh: boolean, };
+
+export type PresetInfo = { id: string, label: string, 
+/**
+ * The field this preset needs (`tenant`, `issuer`), if any.
+ */
+needs: string | null, defaultLogin: string, defaultScopes: Array<string>, };
+
+export type ProfilesView = { profiles: Array<ProfileForm>, presets: Array<PresetInfo>, loginModes: Array<string>, 
+/**
+ * The refresh margin a new profile starts with (a setting).
+ */
+defaultRefreshMargin: number, };
+
+export type SettingsView = { values: SettingsForm, 
+/**
+ * Keys an environment variable overrides while the app runs.
+ */
+overridden: Array<string>, 
+/**
+ * The settings file.
+ */
+file: string, 
+/**
+ * Why the file was not applied, if it was not.
+ */
+problem: string | null, };
+
+export type SettingsForm = { clipboardClearSecs: number, reminderLeadSecs: number, defaultRefreshMarginSecs: number, startAtLogin: boolean, };
+
+export type View = { "view": "accounts" } | { "view": "claims", profile: string, } | { "view": "profiles" } | { "view": "addProfile" } | { "view": "editProfile", name: string, } | { "view": "settings" };
 
 export type CommandError = { kind: string, message: string, field?: string, };
 
