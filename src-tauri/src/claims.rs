@@ -35,8 +35,8 @@ pub fn for_profile(broker: &Broker<OAuth>, profile: &str) -> Result<Claims, Erro
     })
 }
 
-/// A token's header and claims, or why there are none. The core's error
-/// names what was wrong without echoing the token.
+/// A token's header and claims, or why there are none (the core's error
+/// never echoes the token).
 pub fn decoded(token: Option<&Secret>) -> TokenClaims {
     let Some(token) = token else {
         return TokenClaims::Missing;
@@ -46,8 +46,12 @@ pub fn decoded(token: Option<&Secret>) -> TokenClaims {
             header: decoded.header,
             claims: decoded.claims,
         },
-        Err(error) => TokenClaims::Opaque {
-            why: format!("opaque token (not a JWT): {error}"),
+        // an encrypted JWT says so; anything else is an opaque token
+        Err(error) if token.expose().split('.').count() == 5 => TokenClaims::Opaque {
+            why: error.to_string(),
+        },
+        Err(_) => TokenClaims::Opaque {
+            why: "opaque token (not a JWT)".to_owned(),
         },
     }
 }
@@ -82,7 +86,11 @@ mod tests {
         let TokenClaims::Opaque { why } = &view else {
             panic!("opaque: {view:?}");
         };
-        assert!(why.starts_with("opaque token (not a JWT)"), "{why}");
+        assert_eq!(why, "opaque token (not a JWT)");
+        let TokenClaims::Opaque { why } = decoded(Some(&Secret::new("a.b.c.d.e"))) else {
+            panic!("a JWE is not decoded");
+        };
+        assert!(why.contains("encrypted"), "{why}");
         assert!(!serde_json::to_string(&view).unwrap().contains("canary"));
         assert_eq!(decoded(None), TokenClaims::Missing);
     }

@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use common::{
     clipboard, desktop_turn, notifications, report_idle, screenshot, screenshot_window,
-    tree_processes, tree_rss_kib, wait_for, window_named, window_title, xdotool, App, Home,
-    EXIT_TIMEOUT,
+    tree_processes, tree_rss_kib, wait_for, window_named, window_text, window_title, xdotool, App,
+    Home, EXIT_TIMEOUT,
 };
 use tokentray_core::ipc::client::Client;
 use tokentray_core::ipc::protocol::{SignInState, TokenParams};
@@ -32,6 +32,7 @@ const USER: &str = "alice";
 const CLEAR_SECS: u64 = 6;
 const STEP: Duration = Duration::from_secs(30);
 
+// S20: the accounts window shows the account, its countdown and decoded claims, never a token
 #[test]
 fn sign_in_copy_and_sign_out_from_the_tray() {
     let _turn = desktop_turn();
@@ -239,6 +240,38 @@ fn sign_in_copy_and_sign_out_from_the_tray() {
             let later = window_text(accounts)?;
             (countdown(&later) != countdown(&text)).then_some(())
         },
+        || app.output(),
+    );
+
+    // "Show claims…" (the submenu's fifth item): the window shows the
+    // decoded tokens, labelled NOT VERIFIED, and never the tokens
+    menu_action(&mut app, icon, 4);
+    let claims = wait_for(
+        "the claims view",
+        STEP,
+        || window_text(accounts).filter(|text| text.contains("NOT VERIFIED")),
+        || app.output(),
+    );
+    assert!(
+        claims.contains("Access token") && claims.contains("ID token"),
+        "{claims}"
+    );
+    assert!(
+        claims.contains("\"iss\":") && claims.contains("\"sub\":"),
+        "{claims}"
+    );
+    assert!(
+        !claims.contains(&token) && !claims.contains(&id_token),
+        "no token in the claims view (S20)"
+    );
+    screenshot_window("06d-claims", accounts);
+    // back to the list through the menu: the open window navigates
+    app.open_tray_menu(icon);
+    xdotool(&["key", "Down", "Down", "Down", "Return"]);
+    wait_for(
+        "the accounts list again",
+        STEP,
+        || window_text(accounts).filter(|text| text.contains("Copy access token")),
         || app.output(),
     );
 
@@ -583,14 +616,6 @@ fn browser_and_device_modes() {
         log.contains("cleared the copied token from the clipboard on quit"),
         "{log}"
     );
-}
-
-/// The text of a webview window: select all, copy, read the clipboard.
-fn window_text(window: u64) -> Option<String> {
-    xdotool(&["windowfocus", "--sync", &window.to_string()]);
-    xdotool(&["key", "ctrl+a", "ctrl+c"]);
-    sleep(Duration::from_millis(300));
-    clipboard("clipboard")
 }
 
 /// Opens the tray menu and clicks the `index`th item (from 0) of the first

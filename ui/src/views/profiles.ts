@@ -163,13 +163,16 @@ export async function renderForm(root: HTMLElement, navigate: Navigate, name: st
       fields.client_secret.value = "";
       navigate({ view: "profiles" });
     } catch (error) {
-      const target = isCommandError(error) && error.field ? errors.get(error.field) : undefined;
+      const key = isCommandError(error) ? error.field : undefined;
+      const target = key ? errors.get(key) : undefined;
       const line = target ?? formError;
       line.textContent = describe(error);
       line.hidden = false;
+      if (key && key in fields) fields[key as keyof typeof fields].focus();
     }
   });
   root.replaceChildren(el("h1", {}, existing ? `Edit ${existing.name}` : "Add a profile"), form);
+  (existing ? fields.client_id : fields.provider).focus();
   return () => {
     fields.client_secret.value = "";
   };

@@ -1,0 +1,120 @@
+//! End to end with the real app on the headless desktop: with no profile,
+//! "Accounts…" opens the window on its first-run panel; "Add account…"
+//! (the window being open) turns it to the new-profile form; a value the
+//! core refuses is not saved and its field gets the focus back; corrected,
+//! the profile lands in `profiles.toml` and in the tray menu. Screenshots go
+//! to `target/tmp/tokentray-app-e2e/`.
+
+// test helpers: a failed step is a failed test
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Command;
+use std::thread::sleep;
+use std::time::Duration;
+
+use common::{
+    desktop_turn, screenshot_window, wait_for, window_named, window_text, xdotool, App, Home,
+    EXIT_TIMEOUT,
+};
+
+const STEP: Duration = Duration::from_secs(30);
+const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
+
+#[test]
+fn first_run_panel_then_a_profile_added_in_the_window() {
+    let _turn = desktop_turn();
+    let mut app = App::start_in(Home::new(), &[]);
+    let icon = app.wait_for_tray_icon();
+    let profiles = app.home.path("tokentray-config").join("profiles.toml");
+
+    // "Accounts…": with no profile the menu is Add account…, Accounts…, …
+    app.open_tray_menu(icon);
+    xdotool(&["key", "Down", "Down", "Return"]);
+    let window = wait_for(
+        "the accounts window",
+        STEP,
+        || window_named("^Tokentray — Accounts$"),
+        || app.output(),
+    );
+    let text = wait_for(
+        "the first-run panel",
+        STEP,
+        || window_text(window).filter(|text| text.contains("Welcome to Tokentray")),
+        || app.output(),
+    );
+    assert!(text.contains("Add a profile…"), "{text}");
+    screenshot_window("10-first-run", window);
+
+    // "Add account…" while the window is open: it turns to the form, the
+    // provider (Microsoft, the first preset) focused
+    app.open_tray_menu(icon);
+    xdotool(&["key", "Down", "Return"]);
+    wait_for(
+        "the new-profile form",
+        STEP,
+        || window_text(window).filter(|text| text.contains("Add a profile")),
+        || app.output(),
+    );
+    // the text read left the focus on the page: back to the provider field
+    app.open_tray_menu(icon);
+    xdotool(&["key", "Down", "Return"]);
+    sleep(Duration::from_secs(1));
+    xdotool(&["windowfocus", "--sync", &window.to_string()]);
+    xdotool(&["key", "Tab"]);
+    xdotool(&["type", "--delay", "30", "graph"]);
+    xdotool(&["key", "Tab"]);
+    xdotool(&["type", "--delay", "30", "not a tenant!"]);
+    xdotool(&["key", "Tab"]);
+    xdotool(&["type", "--delay", "30", CLIENT_ID]);
+    xdotool(&["key", "Return"]);
+    sleep(Duration::from_secs(1));
+    screenshot_window("11-profile-form-error", window);
+    assert!(!profiles.exists(), "a refused profile is not saved");
+
+    // the tenant field has the focus again: correct it, submit
+    xdotool(&["key", "ctrl+a"]);
+    xdotool(&["type", "--delay", "30", "contoso.onmicrosoft.com"]);
+    xdotool(&["key", "Return"]);
+    let file = wait_for(
+        "the profile in profiles.toml",
+        STEP,
+        || std::fs::read_to_string(&profiles).ok(),
+        || app.output(),
+    );
+    assert!(file.contains("[profiles.graph]"), "{file}");
+    assert!(
+        file.contains("tenant = \"contoso.onmicrosoft.com\""),
+        "{file}"
+    );
+    assert!(file.contains(CLIENT_ID), "{file}");
+    let list = wait_for(
+        "the profile list",
+        STEP,
+        || window_text(window).filter(|text| text.contains("Profiles") && text.contains("graph")),
+        || app.output(),
+    );
+    assert!(list.contains("Microsoft Entra ID"), "{list}");
+    screenshot_window("12-profiles", window);
+
+    // the menu offers the sign-in: it is the first item now
+    app.open_tray_menu(icon);
+    xdotool(&["key", "Down"]);
+    sleep(Duration::from_millis(300));
+    common::screenshot("13-menu-new-profile");
+    xdotool(&["key", "Escape"]);
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &app.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let exit = app.wait_exit(EXIT_TIMEOUT);
+    assert!(exit.success(), "{exit}\n{}", app.output());
+    let log = app.log_file();
+    assert!(
+        log.contains("profile saved from the accounts window"),
+        "{log}"
+    );
+}
