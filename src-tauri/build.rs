@@ -14,6 +14,7 @@ fn main() {
         "remove_profile",
         "get_settings",
         "save_settings",
+        "import_msal",
     ]);
     if let Err(error) =
         tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))

@@ -8,6 +8,8 @@
 //! the runtime (the IPC least-privilege tests run it on tauri's mock
 //! runtime).
 
+use std::path::Path;
+
 use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_autostart::ManagerExt as _;
 use tokentray_core::profile;
@@ -16,14 +18,15 @@ use tokentray_core::vault::KeyringVault;
 use tokentray_core::Secret;
 
 use crate::dto::{
-    AccountRow, AccountStatus, AccountsView, AppInfo, Claims, ProfileForm, ProfilesView,
-    SettingsForm, SettingsView, View,
+    AccountRow, AccountStatus, AccountsView, AppInfo, Claims, ImportReport, ProfileForm,
+    ProfilesView, SettingsForm, SettingsView, View,
 };
 use crate::host::Host;
 use crate::menu::{self, AccountAction, AccountState, TrayState};
 use crate::settings::{self, SettingsState};
 use crate::{
-    accounts_window, actions, claims, login, profile_editor, settings_form, tray, CommandError,
+    accounts_window, actions, claims, import_view, login, profile_editor, settings_form, tray,
+    CommandError,
 };
 
 /// The running app, as the commands use it.
@@ -191,6 +194,28 @@ pub async fn save_settings(
         tray::rebuild(app);
     }
     Ok(())
+}
+
+/// Imports an MSAL token cache (`dry_run`: only says what it would do);
+/// `shred` destroys the file once every account is imported and verified.
+#[tauri::command]
+pub async fn import_msal(
+    desktop: State<'_, Desktop>,
+    path: String,
+    issuer: Option<String>,
+    dry_run: bool,
+    shred: bool,
+) -> Result<ImportReport, CommandError> {
+    let app = desktop.0.clone();
+    let report = blocking(move || {
+        let broker = &app.state::<Host>().broker;
+        import_view::run(broker, Path::new(&path), issuer, dry_run, shred)
+    })
+    .await?;
+    if !dry_run {
+        profiles_changed(&desktop.0);
+    }
+    Ok(report)
 }
 
 /// Runs blocking work (vault, files) off the async runtime's workers.

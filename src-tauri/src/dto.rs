@@ -157,6 +157,34 @@ pub struct SettingsForm {
     pub start_at_login: bool,
 }
 
+/// What an MSAL cache import did (or, dry, would do); no token in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportReport {
+    pub file: String,
+    pub dry_run: bool,
+    pub accounts: Vec<ImportedAccount>,
+    pub shredded: bool,
+    pub plaintext_remains: bool,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportedAccount {
+    pub account: String,
+    pub client_id: String,
+    pub environment: String,
+    pub profile: Option<String>,
+    pub profile_created: bool,
+    /// `imported`, `would_import`, `already_present`, `rolled_back` or
+    /// `failed` (the CLI's `--json` words).
+    pub status: String,
+    pub verified: bool,
+    pub access_tokens: usize,
+    pub reason: Option<String>,
+}
+
 /// Which view the accounts window shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "view", rename_all = "camelCase")]
@@ -167,6 +195,7 @@ pub enum View {
     AddProfile,
     EditProfile { name: String },
     Settings,
+    Import,
 }
 
 #[cfg(test)]
@@ -190,6 +219,8 @@ mod tests {
             ProfilesView::decl(&config),
             SettingsView::decl(&config),
             SettingsForm::decl(&config),
+            ImportReport::decl(&config),
+            ImportedAccount::decl(&config),
             View::decl(&config),
             crate::CommandError::decl(&config),
         ];

@@ -11,21 +11,21 @@ use tauri::webview::InvokeRequest;
 use tauri::{App, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
 const LOCAL: &str = "tauri://localhost";
-/// Every command the app registers (`lib.rs`); the file-level test in
-/// `tests/capabilities.rs` checks that this is all of them.
-const COMMANDS: [&str; 11] = [
-    "app_info",
-    "take_view",
-    "list_accounts",
-    "account_action",
-    "sign_in",
-    "show_claims",
-    "list_profiles",
-    "save_profile",
-    "remove_profile",
-    "get_settings",
-    "save_settings",
-];
+/// Every command the app declares in its manifest (`build.rs`; the
+/// file-level test in `tests/capabilities.rs` checks that every registered
+/// command is declared there).
+fn commands() -> Vec<&'static str> {
+    let build = include_str!("../build.rs");
+    let start = build
+        .find(".commands(&[")
+        .map_or(0, |at| at + ".commands(&[".len());
+    let end = start + build[start..].find(']').unwrap_or(0);
+    build[start..end]
+        .split(',')
+        .map(|item| item.trim().trim_matches('"'))
+        .filter(|item| !item.is_empty())
+        .collect()
+}
 const REMOTE: &str = "https://idp.example/authorize";
 
 fn app() -> App<MockRuntime> {
@@ -72,7 +72,9 @@ fn only_the_local_accounts_window_may_invoke() {
     let app = app();
     let accounts = window(&app, "accounts", WebviewUrl::App("index.html".into()));
     assert_eq!(invoke(&accounts, LOCAL, "app_info"), Ok(()));
-    for command in COMMANDS {
+    let commands = commands();
+    assert!(commands.len() >= 12, "{commands:?}");
+    for &command in &commands {
         // allowed by the ACL (the mock app lacks the state some need)
         if let Err(error) = invoke(&accounts, LOCAL, command) {
             assert!(!error.contains("not allowed"), "{command}: {error}");
@@ -87,7 +89,7 @@ fn only_the_local_accounts_window_may_invoke() {
         WebviewUrl::External(REMOTE.parse().unwrap_or_else(|e| panic!("{e}"))),
     );
     for url in [REMOTE, LOCAL] {
-        for command in COMMANDS {
+        for &command in &commands {
             let answer = invoke(&login, url, command);
             assert_refused(answer, command, &format!("the login window from {url}"));
         }

@@ -6,7 +6,7 @@
 //! `menu`, `login` (sign-in windows), `clipboard`, `notify`, `events`
 //! (broker events → tray and notifications), `settings`, `logging`; the
 //! accounts window's `commands` (with their `dto`s), `accounts_window`,
-//! `claims`, `profile_editor` and `settings_form`.
+//! `claims`, `profile_editor`, `settings_form` and `import_view`.
 
 mod accounts_window;
 mod actions;
@@ -17,6 +17,7 @@ mod dto;
 mod error;
 mod events;
 mod host;
+mod import_view;
 #[cfg(test)]
 mod ipc_tests;
 mod logging;
@@ -91,7 +92,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::save_profile,
         commands::remove_profile,
         commands::get_settings,
-        commands::save_settings
+        commands::save_settings,
+        commands::import_msal
     ])
 }
 

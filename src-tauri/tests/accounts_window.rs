@@ -2,21 +2,21 @@
 //! "Accounts…" opens the window on its first-run panel; "Add account…"
 //! (the window being open) turns it to the new-profile form; a value the
 //! core refuses is not saved and its field gets the focus back; corrected,
-//! the profile lands in `profiles.toml` and in the tray menu. Screenshots go
-//! to `target/tmp/tokentray-app-e2e/`.
+//! the profile lands in `profiles.toml` and in the tray menu. Then the
+//! Import view's dry run reports what an MSAL cache holds and changes
+//! nothing. Screenshots go to `target/tmp/tokentray-app-e2e/`.
 
 // test helpers: a failed step is a failed test
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use std::process::Command;
+use std::path::Path;
 use std::thread::sleep;
 use std::time::Duration;
 
 use common::{
     desktop_turn, screenshot_window, wait_for, window_named, window_text, xdotool, App, Home,
-    EXIT_TIMEOUT,
 };
 
 const STEP: Duration = Duration::from_secs(30);
@@ -98,6 +98,34 @@ fn first_run_panel_then_a_profile_added_in_the_window() {
     assert!(list.contains("Microsoft Entra ID"), "{list}");
     screenshot_window("12-profiles", window);
 
+    // Import… (its nav button's access key, Alt+I): a dry run of a
+    // hand-made MSAL cache with two accounts
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/tokentray-core/tests/fixtures/msal/two-accounts.json");
+    let cache = app.home.path("msal_token_cache.json");
+    std::fs::copy(fixtures, &cache).unwrap();
+    xdotool(&["key", "alt+i"]);
+    sleep(Duration::from_secs(1));
+    // the view focuses the path field; then issuer, shred, "Dry run"
+    xdotool(&["type", "--delay", "20", &cache.display().to_string()]);
+    xdotool(&["key", "Tab", "Tab", "Tab", "Return"]);
+    let report = wait_for(
+        "the dry run's report",
+        STEP,
+        || window_text(window).filter(|text| text.contains("Dry run: nothing was changed")),
+        || app.output(),
+    );
+    assert_eq!(
+        report.matches("would be imported → profile msal-").count(),
+        2,
+        "{report}"
+    );
+    assert!(report.contains("still holds these tokens"), "{report}");
+    screenshot_window("14-import-dry-run", window);
+    let file = std::fs::read_to_string(&profiles).unwrap();
+    assert!(!file.contains("msal-"), "a dry run changes nothing: {file}");
+    assert!(cache.exists());
+
     // the menu offers the sign-in: it is the first item now
     app.open_tray_menu(icon);
     xdotool(&["key", "Down"]);
@@ -105,13 +133,7 @@ fn first_run_panel_then_a_profile_added_in_the_window() {
     common::screenshot("13-menu-new-profile");
     xdotool(&["key", "Escape"]);
 
-    let kill = Command::new("kill")
-        .args(["-TERM", &app.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let exit = app.wait_exit(EXIT_TIMEOUT);
-    assert!(exit.success(), "{exit}\n{}", app.output());
+    app.terminate();
     let log = app.log_file();
     assert!(
         log.contains("profile saved from the accounts window"),

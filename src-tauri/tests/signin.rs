@@ -20,7 +20,7 @@ use std::time::Duration;
 use common::{
     clipboard, desktop_turn, notifications, report_idle, screenshot, screenshot_window,
     tree_processes, tree_rss_kib, wait_for, window_named, window_text, window_title, xdotool, App,
-    Home, EXIT_TIMEOUT,
+    Home,
 };
 use tokentray_core::ipc::client::Client;
 use tokentray_core::ipc::protocol::{SignInState, TokenParams};
@@ -318,13 +318,7 @@ fn sign_in_copy_and_sign_out_from_the_tray() {
     );
 
     // 8. quit: the socket goes away with the app
-    let kill = Command::new("kill")
-        .args(["-TERM", &app.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let exit = app.wait_exit(EXIT_TIMEOUT);
-    assert!(exit.success(), "{exit}\n{}", app.output());
+    app.terminate();
     assert!(!socket.exists(), "the socket is removed on quit");
     let log = app.log_file();
     assert!(!log.contains(&token), "no token in the log (S32)");
@@ -604,13 +598,7 @@ fn browser_and_device_modes() {
         || clipboard("clipboard").filter(|text| *text != user_code),
         || app.output(),
     );
-    let kill = Command::new("kill")
-        .args(["-TERM", &app.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let exit = app.wait_exit(EXIT_TIMEOUT);
-    assert!(exit.success(), "{exit}\n{}", app.output());
+    app.terminate();
     let log = app.log_file();
     assert!(
         log.contains("cleared the copied token from the clipboard on quit"),

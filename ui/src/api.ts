@@ -7,6 +7,7 @@ import type {
   AppInfo,
   Claims,
   CommandError,
+  ImportReport,
   ProfileForm,
   ProfilesView,
   SettingsForm,
@@ -46,3 +47,5 @@ export const saveProfile = (
 export const removeProfile = (name: string): Promise<void> => invoke<void>("remove_profile", { name });
 export const getSettings = (): Promise<SettingsView> => invoke<SettingsView>("get_settings");
 export const saveSettings = (form: SettingsForm): Promise<void> => invoke<void>("save_settings", { form });
+export const importMsal = (path: string, issuer: string | null, dryRun: boolean, shred: boolean): Promise<ImportReport> =>
+  invoke<ImportReport>("import_msal", { path, issuer, dryRun, shred });

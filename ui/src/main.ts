@@ -7,6 +7,7 @@ import { byId } from "./dom";
 import { ACCOUNTS_CHANGED, NAVIGATE, type View } from "./generated/dto";
 import * as accounts from "./views/accounts";
 import * as claims from "./views/claims";
+import * as importView from "./views/import";
 import * as profiles from "./views/profiles";
 import * as settings from "./views/settings";
 
@@ -43,6 +44,9 @@ async function show(view: View): Promise<void> {
         break;
       case "settings":
         cleanup = await settings.render(root);
+        break;
+      case "import":
+        cleanup = importView.render(root);
         break;
     }
   } catch (error) {

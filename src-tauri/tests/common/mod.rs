@@ -238,6 +238,17 @@ impl App {
         }
     }
 
+    /// SIGTERM, and the app quits cleanly (exit status 0) in time.
+    pub fn terminate(&mut self) {
+        let kill = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let exit = self.wait_exit(EXIT_TIMEOUT);
+        assert!(exit.success(), "{exit}\n{}", self.output());
+    }
+
     pub fn log_file(&self) -> String {
         let path = self
             .home

@@ -81,7 +81,16 @@ problem: string | null, };
 
 export type SettingsForm = { clipboardClearSecs: number, reminderLeadSecs: number, defaultRefreshMarginSecs: number, startAtLogin: boolean, };
 
-export type View = { "view": "accounts" } | { "view": "claims", profile: string, } | { "view": "profiles" } | { "view": "addProfile" } | { "view": "editProfile", name: string, } | { "view": "settings" };
+export type ImportReport = { file: string, dryRun: boolean, accounts: Array<ImportedAccount>, shredded: boolean, plaintextRemains: boolean, note: string, };
+
+export type ImportedAccount = { account: string, clientId: string, environment: string, profile: string | null, profileCreated: boolean, 
+/**
+ * `imported`, `would_import`, `already_present`, `rolled_back` or
+ * `failed` (the CLI's `--json` words).
+ */
+status: string, verified: boolean, accessTokens: number, reason: string | null, };
+
+export type View = { "view": "accounts" } | { "view": "claims", profile: string, } | { "view": "profiles" } | { "view": "addProfile" } | { "view": "editProfile", name: string, } | { "view": "settings" } | { "view": "import" };
 
 export type CommandError = { kind: string, message: string, field?: string, };
 
