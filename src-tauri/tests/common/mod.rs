@@ -323,7 +323,16 @@ pub struct WindowTree {
 
 impl WindowTree {
     pub fn read() -> WindowTree {
-        let out = run_tool("xwininfo", &["-root", "-tree"]);
+        // a window that goes away during the walk fails it (BadWindow):
+        // walk again
+        let mut out = run_tool("xwininfo", &["-root", "-tree"]);
+        for _ in 0..5 {
+            if out.status.success() {
+                break;
+            }
+            sleep(POLL);
+            out = run_tool("xwininfo", &["-root", "-tree"]);
+        }
         assert!(
             out.status.success(),
             "xwininfo: {}",
