@@ -4,7 +4,8 @@
 //! core refuses is not saved and its field gets the focus back; corrected,
 //! the profile lands in `profiles.toml` and in the tray menu. Then the
 //! Import view's dry run reports what an MSAL cache holds and changes
-//! nothing. Screenshots go to `target/tmp/tokentray-app-e2e/`.
+//! nothing; the Settings view refuses a clear delay of 0 and saves 7 s to
+//! `settings.toml`. Screenshots go to `target/tmp/tokentray-app-e2e/`.
 
 // test helpers: a failed step is a failed test
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -125,6 +126,36 @@ fn first_run_panel_then_a_profile_added_in_the_window() {
     let file = std::fs::read_to_string(&profiles).unwrap();
     assert!(!file.contains("msal-"), "a dry run changes nothing: {file}");
     assert!(cache.exists());
+
+    // Settings (Alt+S): the clear delay field has the focus
+    let settings = app.home.path("tokentray-config").join("settings.toml");
+    xdotool(&["key", "alt+s"]);
+    sleep(Duration::from_secs(1));
+    xdotool(&["key", "ctrl+a"]);
+    xdotool(&["type", "0"]);
+    xdotool(&["key", "Return"]);
+    let refused = wait_for(
+        "the refused clear delay",
+        STEP,
+        || window_text(window).filter(|text| text.contains("must be between 1 and 3600")),
+        || app.output(),
+    );
+    assert!(refused.contains("`clipboard_clear_secs`"), "{refused}");
+    assert!(!settings.exists(), "a refused value is not saved");
+    xdotool(&["key", "alt+s"]);
+    sleep(Duration::from_secs(1));
+    xdotool(&["key", "ctrl+a"]);
+    xdotool(&["type", "7"]);
+    xdotool(&["key", "Return"]);
+    let saved = wait_for(
+        "settings.toml",
+        STEP,
+        || std::fs::read_to_string(&settings).ok(),
+        || app.output(),
+    );
+    assert!(saved.contains("clipboard_clear_secs = 7\n"), "{saved}");
+    assert!(saved.contains("reminder_lead_secs = 300\n"), "{saved}");
+    screenshot_window("15-settings", window);
 
     // the menu offers the sign-in: it is the first item now
     app.open_tray_menu(icon);

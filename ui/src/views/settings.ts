@@ -70,5 +70,6 @@ export async function render(root: HTMLElement): Promise<() => void> {
     ...(view.problem ? [el("p", { class: "bad", role: "alert" }, `Not applied: ${view.problem}`)] : []),
     form,
   );
+  inputs.get("clipboard_clear_secs")?.focus();
   return () => {};
 }
