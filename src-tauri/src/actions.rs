@@ -12,19 +12,29 @@ use tokentray_core::Secret;
 use crate::clipboard::{self, ClipboardError};
 use crate::host::Host;
 use crate::menu::AccountAction;
-use crate::{notify, settings, tray};
+use crate::{notify, settings, tray, CommandError};
 
 /// A copied access token stays valid at least this long.
 const COPY_MIN_VALID: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
-enum ActionError {
+pub enum ActionError {
     #[error(transparent)]
     Core(#[from] tokentray_core::Error),
     #[error(transparent)]
     Clipboard(#[from] ClipboardError),
     #[error("the provider sent no ID token for {0}")]
     NoIdToken(String),
+}
+
+impl From<ActionError> for CommandError {
+    fn from(error: ActionError) -> Self {
+        match error {
+            ActionError::Core(error) => error.into(),
+            ActionError::Clipboard(error) => CommandError::new("clipboard", error.to_string()),
+            ActionError::NoIdToken(_) => CommandError::new("not_found", error.to_string()),
+        }
+    }
 }
 
 /// Runs `action` on `profile`'s account in the background; a failure is
@@ -39,7 +49,9 @@ pub fn account(app: &AppHandle, action: AccountAction, profile: String) {
     });
 }
 
-async fn run(app: &AppHandle, action: AccountAction, profile: &str) -> Result<(), ActionError> {
+/// Runs `action` on `profile`'s account (for the accounts window, which
+/// shows the error itself).
+pub async fn run(app: &AppHandle, action: AccountAction, profile: &str) -> Result<(), ActionError> {
     let (broker, schedule) = {
         let host = app.state::<Host>();
         (host.broker.clone(), host.schedule.clone())
@@ -94,14 +106,22 @@ async fn run(app: &AppHandle, action: AccountAction, profile: &str) -> Result<()
 
 /// Turns start at login on or off, then shows the truth in the menu.
 pub fn toggle_autostart(app: &AppHandle) {
-    let manager = app.autolaunch();
-    let toggled = match manager.is_enabled() {
-        Ok(true) => manager.disable(),
-        Ok(false) => manager.enable(),
-        Err(error) => Err(error),
-    };
+    let toggled = app
+        .autolaunch()
+        .is_enabled()
+        .and_then(|enabled| set_autostart(app, !enabled));
     if let Err(error) = toggled {
         tracing::warn!(%error, "cannot change start at login");
     }
     tray::rebuild(app);
+}
+
+/// Turns start at login on or off (the XDG autostart entry on Linux).
+pub fn set_autostart(app: &AppHandle, enabled: bool) -> Result<(), tauri_plugin_autostart::Error> {
+    let manager = app.autolaunch();
+    if enabled {
+        manager.enable()
+    } else {
+        manager.disable()
+    }
 }

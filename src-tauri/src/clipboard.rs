@@ -12,6 +12,9 @@ use tokentray_core::Secret;
 
 use crate::settings;
 
+/// How long quitting waits for the clipboard's answer.
+const QUIT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 #[derive(Default)]
 pub struct ClipboardState {
     inner: Mutex<Inner>,
@@ -131,11 +134,23 @@ impl ClipboardState {
     }
 }
 
-/// On quit: clears our token if it is still on the clipboard.
+/// On quit: clears our token if it is still on the clipboard. Runs on the
+/// main thread, which also serves what the app's own webview copied: when
+/// that is on the clipboard, reading it would wait for this very thread,
+/// so the check runs aside and is given up after [`QUIT_WAIT`] (our token
+/// is served by arboard's own thread and answers at once).
 pub fn clear_on_quit(app: &AppHandle) {
-    if let Some(state) = app.try_state::<ClipboardState>() {
-        if state.clear_if_ours(None) {
-            tracing::info!("cleared the copied token from the clipboard on quit");
-        }
+    if app.try_state::<ClipboardState>().is_none() {
+        return;
+    }
+    let (done, cleared) = std::sync::mpsc::channel();
+    let app = app.clone();
+    std::thread::spawn(move || {
+        let _ = done.send(app.state::<ClipboardState>().clear_if_ours(None));
+    });
+    match cleared.recv_timeout(QUIT_WAIT) {
+        Ok(true) => tracing::info!("cleared the copied token from the clipboard on quit"),
+        Ok(false) => {}
+        Err(_) => tracing::info!("the clipboard holds what a window of ours copied; left alone"),
     }
 }

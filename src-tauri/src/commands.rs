@@ -1,17 +1,39 @@
-//! The commands the accounts window may call (each one granted explicitly in
-//! `capabilities/`). Thin: one call into the core, DTOs out, no secrets.
+//! The commands the accounts window may call (each declared in `build.rs`
+//! and granted explicitly in `capabilities/`, S17). Thin and async: one
+//! call into the core or into the module that owns the concern; profile
+//! names in, DTOs out; no token ever goes back (S20).
+//!
+//! Commands reach the app through the managed [`Desktop`] handle rather
+//! than an `AppHandle<R>` argument, so the command set stays generic over
+//! the runtime (the IPC least-privilege tests run it on tauri's mock
+//! runtime).
 
-use serde::Serialize;
-use tauri::{AppHandle, Runtime};
+use std::path::Path;
 
-use crate::CommandError;
+use tauri::{AppHandle, Manager, Runtime, State};
+use tauri_plugin_autostart::ManagerExt as _;
+use tokentray_core::profile;
+use tokentray_core::token::{now, EpochSecs};
+use tokentray_core::vault::KeyringVault;
+use tokentray_core::Secret;
 
-/// What the accounts window shows about the running app.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AppInfo {
-    pub version: String,
-    pub config_dir: String,
+use crate::dto::{
+    AccountRow, AccountStatus, AccountsView, AppInfo, Claims, ImportReport, ProfileForm,
+    ProfilesView, SettingsForm, SettingsView, View,
+};
+use crate::host::Host;
+use crate::menu::{self, AccountAction, AccountState, TrayState};
+use crate::settings::{self, SettingsState};
+use crate::{
+    accounts_window, actions, claims, import_view, login, profile_editor, settings_form, tray,
+    CommandError,
+};
+
+/// The running app, as the commands use it.
+pub struct Desktop(pub AppHandle);
+
+pub fn init(app: &AppHandle) {
+    app.manage(Desktop(app.clone()));
 }
 
 #[tauri::command]
@@ -23,28 +45,279 @@ pub async fn app_info<R: Runtime>(app: AppHandle<R>) -> Result<AppInfo, CommandE
     })
 }
 
+/// The view the window should show now (the tray may have asked for one).
+#[tauri::command]
+pub async fn take_view<R: Runtime>(app: AppHandle<R>) -> Result<View, CommandError> {
+    Ok(accounts_window::take_view(&app))
+}
+
+/// The accounts with their state, read as the tray menu reads them.
+#[tauri::command]
+pub async fn list_accounts(desktop: State<'_, Desktop>) -> Result<AccountsView, CommandError> {
+    let app = desktop.0.clone();
+    let state = blocking(move || Ok(tray::snapshot(&app))).await?;
+    Ok(accounts_view(&state, now()))
+}
+
+/// Copy a token (in Rust, to the clipboard), refresh now or sign out.
+#[tauri::command]
+pub async fn account_action(
+    desktop: State<'_, Desktop>,
+    profile: String,
+    action: AccountAction,
+) -> Result<(), CommandError> {
+    actions::run(&desktop.0, action, &profile).await?;
+    Ok(())
+}
+
+/// Starts a sign-in to `profile` (the sign-in window or the browser
+/// opens; the outcome is notified and the accounts change).
+#[tauri::command]
+pub async fn sign_in(desktop: State<'_, Desktop>, profile: String) -> Result<(), CommandError> {
+    login::start(&desktop.0, profile);
+    Ok(())
+}
+
+/// The decoded (NOT verified) header and claims of `profile`'s tokens.
+#[tauri::command]
+pub async fn show_claims(
+    desktop: State<'_, Desktop>,
+    profile: String,
+) -> Result<Claims, CommandError> {
+    let app = desktop.0.clone();
+    blocking(move || Ok(claims::for_profile(&app.state::<Host>().broker, &profile)?)).await
+}
+
+/// The profiles as the editor shows them, with the presets it offers.
+#[tauri::command]
+pub async fn list_profiles(desktop: State<'_, Desktop>) -> Result<ProfilesView, CommandError> {
+    let app = desktop.0.clone();
+    let profiles = blocking(move || Ok(app.state::<Host>().broker.profiles().load()?)).await?;
+    Ok(ProfilesView {
+        profiles: profiles.iter().map(profile_editor::form).collect(),
+        presets: profile_editor::presets(),
+        login_modes: profile_editor::login_modes(),
+        default_refresh_margin: i64::try_from(
+            settings::get(&desktop.0).default_refresh_margin_secs,
+        )
+        .unwrap_or(i64::MAX),
+    })
+}
+
+/// Adds a profile (`original: null`) or changes the one named `original`;
+/// the client secret, when given, goes to the vault. Errors name the
+/// form's field.
+#[tauri::command]
+pub async fn save_profile(
+    desktop: State<'_, Desktop>,
+    original: Option<String>,
+    form: ProfileForm,
+    client_secret: Option<String>,
+) -> Result<(), CommandError> {
+    let app = desktop.0.clone();
+    let client_secret = client_secret.map(Secret::new);
+    let saved = blocking(move || {
+        let host = app.state::<Host>();
+        profile_editor::save(
+            host.broker.profiles(),
+            &KeyringVault::os(),
+            original.as_deref(),
+            form,
+            client_secret,
+        )
+    })
+    .await?;
+    tracing::info!(profile = %saved.name, "profile saved from the accounts window");
+    profiles_changed(&desktop.0);
+    Ok(())
+}
+
+/// Signs the profile's account out (revoking its refresh token), then
+/// removes the profile and its client secret.
+#[tauri::command]
+pub async fn remove_profile(desktop: State<'_, Desktop>, name: String) -> Result<(), CommandError> {
+    let broker = desktop.0.state::<Host>().broker.clone();
+    broker.sign_out(&name).await?;
+    blocking(move || {
+        profile::remove_profile(broker.profiles(), &KeyringVault::os(), &name)?;
+        tracing::info!(profile = %name, "profile removed from the accounts window");
+        Ok(())
+    })
+    .await?;
+    profiles_changed(&desktop.0);
+    Ok(())
+}
+
+/// The menu and the window show the profiles anew.
+fn profiles_changed(app: &AppHandle) {
+    tray::rebuild(app);
+    accounts_window::accounts_changed(app);
+}
+
+/// The settings, where they come from, and whether start at login is on.
+#[tauri::command]
+pub async fn get_settings(desktop: State<'_, Desktop>) -> Result<SettingsView, CommandError> {
+    let app = &desktop.0;
+    let (current, problem) = settings::current(app);
+    let start_at_login = app
+        .autolaunch()
+        .is_enabled()
+        .map_err(|error| CommandError::new("autostart", error.to_string()))?;
+    Ok(SettingsView {
+        values: settings_form::form(current, start_at_login),
+        overridden: settings::overridden(|name| std::env::var(name).ok()),
+        file: app.state::<SettingsState>().path.display().to_string(),
+        problem,
+    })
+}
+
+/// Checks and saves the settings (atomically, to `settings.toml`), applies
+/// them, and turns start at login on or off.
+#[tauri::command]
+pub async fn save_settings(
+    desktop: State<'_, Desktop>,
+    form: SettingsForm,
+) -> Result<(), CommandError> {
+    let checked = settings_form::settings(&form)?;
+    let app = desktop.0.clone();
+    blocking(move || Ok(settings::save(&app, checked)?)).await?;
+    let app = &desktop.0;
+    let autostart = app
+        .autolaunch()
+        .is_enabled()
+        .map_err(|error| CommandError::new("autostart", error.to_string()))?;
+    if autostart != form.start_at_login {
+        actions::set_autostart(app, form.start_at_login).map_err(|error| CommandError {
+            field: Some("start_at_login".into()),
+            ..CommandError::new("autostart", error.to_string())
+        })?;
+        tray::rebuild(app);
+    }
+    Ok(())
+}
+
+/// Imports an MSAL token cache (`dry_run`: only says what it would do);
+/// `shred` destroys the file once every account is imported and verified.
+#[tauri::command]
+pub async fn import_msal(
+    desktop: State<'_, Desktop>,
+    path: String,
+    issuer: Option<String>,
+    dry_run: bool,
+    shred: bool,
+) -> Result<ImportReport, CommandError> {
+    let app = desktop.0.clone();
+    let report = blocking(move || {
+        let broker = &app.state::<Host>().broker;
+        import_view::run(broker, Path::new(&path), issuer, dry_run, shred)
+    })
+    .await?;
+    if !dry_run {
+        profiles_changed(&desktop.0);
+    }
+    Ok(report)
+}
+
+/// Runs blocking work (vault, files) off the async runtime's workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, CommandError> + Send + 'static,
+) -> Result<T, CommandError> {
+    tauri::async_runtime::spawn_blocking(work)
+        .await
+        .map_err(|error| CommandError::new("internal", error.to_string()))?
+}
+
+/// The tray's view of the accounts, as the window's DTO.
+fn accounts_view(state: &TrayState, now: EpochSecs) -> AccountsView {
+    AccountsView {
+        now,
+        profiles: state.profiles.clone(),
+        accounts: menu::ordered_accounts(state)
+            .into_iter()
+            .map(|account| AccountRow {
+                profile: account.profile.clone(),
+                user: account.user.clone(),
+                status: match &account.state {
+                    AccountState::SignedIn { expires_at } => AccountStatus::SignedIn {
+                        expires_at: *expires_at,
+                    },
+                    AccountState::Refreshing => AccountStatus::Refreshing,
+                    AccountState::RefreshFailed { code } => {
+                        AccountStatus::RefreshFailed { code: code.clone() }
+                    }
+                    AccountState::SignInRequired => AccountStatus::SignInRequired,
+                },
+            })
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::menu::AccountView;
 
     // S20: the accounts window never receives refresh tokens
     #[test]
-    fn dtos_serialize_as_the_ui_expects() {
-        let info = AppInfo {
-            version: "1.2.3".into(),
-            config_dir: "/c".into(),
+    fn the_window_sees_the_menus_accounts_in_profile_order() {
+        let state = TrayState {
+            profiles: vec!["a".into(), "b".into(), "c".into()],
+            accounts: vec![
+                AccountView {
+                    profile: "b".into(),
+                    user: "bob".into(),
+                    state: AccountState::RefreshFailed {
+                        code: "invalid_client".into(),
+                    },
+                },
+                AccountView {
+                    profile: "gone".into(),
+                    user: "zed".into(),
+                    state: AccountState::SignInRequired,
+                },
+                AccountView {
+                    profile: "a".into(),
+                    user: "alice".into(),
+                    state: AccountState::SignedIn {
+                        expires_at: Some(1_000),
+                    },
+                },
+                AccountView {
+                    profile: "c".into(),
+                    user: "carol".into(),
+                    state: AccountState::Refreshing,
+                },
+            ],
+            autostart: false,
         };
+        let view = accounts_view(&state, 900);
+        assert_eq!(view.now, 900);
+        assert_eq!(view.profiles, ["a", "b", "c"]);
+        let rows: Vec<(&str, &str, &AccountStatus)> = view
+            .accounts
+            .iter()
+            .map(|row| (row.profile.as_str(), row.user.as_str(), &row.status))
+            .collect();
         assert_eq!(
-            serde_json::to_value(info).unwrap(),
-            serde_json::json!({"version": "1.2.3", "configDir": "/c"})
-        );
-        let error = CommandError {
-            kind: "config".into(),
-            message: "boom".into(),
-        };
-        assert_eq!(
-            serde_json::to_value(error).unwrap(),
-            serde_json::json!({"kind": "config", "message": "boom"})
+            rows,
+            [
+                (
+                    "a",
+                    "alice",
+                    &AccountStatus::SignedIn {
+                        expires_at: Some(1_000)
+                    }
+                ),
+                (
+                    "b",
+                    "bob",
+                    &AccountStatus::RefreshFailed {
+                        code: "invalid_client".into()
+                    }
+                ),
+                ("c", "carol", &AccountStatus::Refreshing),
+                ("gone", "zed", &AccountStatus::SignInRequired),
+            ]
         );
     }
 }

@@ -19,19 +19,30 @@ pub enum Error {
     Core(#[from] tokentray_core::Error),
 }
 
-/// A command's error as the webview sees it; the UI branches on `kind`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A command's error as the webview sees it; the UI branches on `kind`,
+/// and shows it next to `field` when the error is about one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct CommandError {
     pub kind: String,
     pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub field: Option<String>,
+}
+
+impl CommandError {
+    pub fn new(kind: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            kind: kind.into(),
+            message: message.into(),
+            field: None,
+        }
+    }
 }
 
 impl From<tokentray_core::Error> for CommandError {
     fn from(error: tokentray_core::Error) -> Self {
-        Self {
-            kind: error.kind().to_owned(),
-            message: error.to_string(),
-        }
+        Self::new(error.kind(), error.to_string())
     }
 }
 

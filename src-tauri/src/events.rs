@@ -7,7 +7,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::host::Host;
 use crate::menu::AccountAction;
-use crate::{actions, login, notify, tray};
+use crate::{accounts_window, actions, login, notify, tray};
 
 pub fn init(app: &AppHandle) {
     let (mut events, shutdown) = {
@@ -41,6 +41,7 @@ fn on_event(app: &AppHandle, event: &Event) {
         }
         _ => tray::rebuild(app),
     }
+    accounts_window::accounts_changed(app);
     if let Some(note) = notify::for_event(event, now()) {
         notify::show_with_click(note, on_click(app, event));
     }

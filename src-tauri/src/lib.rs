@@ -4,21 +4,29 @@
 //! SIGTERM). Each concern is a small module with an `init`, its state
 //! managed by the app: `host` (broker, scheduler, agent socket), `tray` and
 //! `menu`, `login` (sign-in windows), `clipboard`, `notify`, `events`
-//! (broker events → tray and notifications), `settings`, `logging`.
+//! (broker events → tray and notifications), `settings`, `logging`; the
+//! accounts window's `commands` (with their `dto`s), `accounts_window`,
+//! `claims`, `profile_editor`, `settings_form` and `import_view`.
 
+mod accounts_window;
 mod actions;
+mod claims;
 mod clipboard;
 mod commands;
+mod dto;
 mod error;
 mod events;
 mod host;
+mod import_view;
 #[cfg(test)]
 mod ipc_tests;
 mod logging;
 pub mod login;
 pub mod menu;
 mod notify;
+mod profile_editor;
 mod settings;
+mod settings_form;
 mod sign_in_window;
 mod tray;
 
@@ -73,7 +81,20 @@ fn build() -> Result<App, Error> {
 /// its permission in a capability). Generic, so that the IPC least-privilege
 /// tests run them on tauri's mock runtime.
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    builder.invoke_handler(tauri::generate_handler![commands::app_info])
+    builder.invoke_handler(tauri::generate_handler![
+        commands::app_info,
+        commands::take_view,
+        commands::list_accounts,
+        commands::account_action,
+        commands::sign_in,
+        commands::show_claims,
+        commands::list_profiles,
+        commands::save_profile,
+        commands::remove_profile,
+        commands::get_settings,
+        commands::save_settings,
+        commands::import_msal
+    ])
 }
 
 /// The app's context (config, capabilities, assets), generated once.
@@ -84,12 +105,14 @@ fn context() -> tauri::Context {
 fn setup(app: &AppHandle) -> Result<(), Error> {
     logging::init(app)?;
     tracing::info!(version = %app.package_info().version, "tokentray-app starting");
-    settings::init(app);
+    settings::init(app)?;
     clipboard::init(app);
     login::init(app);
     host::init(app, Arc::new(login::SocketLogin::new(app.clone())))?;
     tray::init(app)?;
     events::init(app);
+    accounts_window::init(app);
+    commands::init(app);
     host::stop_on_signals(app);
     Ok(())
 }

@@ -12,8 +12,10 @@ use tokentray_core::token::EpochSecs;
 /// (the tray icon turns to its warning state).
 pub const EXPIRING_SOON_SECS: EpochSecs = 5 * 60;
 
-/// What a click on an account's submenu does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What a click on an account's submenu does (the accounts window's
+/// buttons do the same through the `account_action` command).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
 pub enum AccountAction {
     CopyAccessToken,
     CopyBearerHeader,
@@ -65,6 +67,12 @@ pub enum MenuId {
     Action(AccountAction, String),
     /// "Sign in to PROFILE…".
     SignIn(String),
+    /// "Show claims…" of an account: the accounts window's claims view.
+    ShowClaims(String),
+    /// "Add account…": the accounts window's new-profile form.
+    AddAccount,
+    /// "Accounts…": the accounts window.
+    Accounts,
     /// The start-at-login checkbox.
     Autostart,
     Quit,
@@ -72,8 +80,14 @@ pub enum MenuId {
 
 const ACCOUNT_KEY: &str = "account";
 const SIGN_IN_KEY: &str = "sign-in";
+const SHOW_CLAIMS_KEY: &str = "claims";
+const ADD_ACCOUNT_KEY: &str = "add-account";
+const ACCOUNTS_KEY: &str = "accounts";
 const AUTOSTART_KEY: &str = "autostart";
 const QUIT_KEY: &str = "quit";
+const SHOW_CLAIMS_LABEL: &str = "Show claims…";
+const ADD_ACCOUNT_LABEL: &str = "Add account…";
+const ACCOUNTS_LABEL: &str = "Accounts…";
 const AUTOSTART_LABEL: &str = "Start at login";
 const QUIT_LABEL: &str = "Quit";
 
@@ -85,6 +99,9 @@ impl MenuId {
             MenuId::Account(profile) => with_profile(ACCOUNT_KEY, profile),
             MenuId::Action(action, profile) => with_profile(action.key(), profile),
             MenuId::SignIn(profile) => with_profile(SIGN_IN_KEY, profile),
+            MenuId::ShowClaims(profile) => with_profile(SHOW_CLAIMS_KEY, profile),
+            MenuId::AddAccount => ADD_ACCOUNT_KEY.to_owned(),
+            MenuId::Accounts => ACCOUNTS_KEY.to_owned(),
             MenuId::Autostart => AUTOSTART_KEY.to_owned(),
             MenuId::Quit => QUIT_KEY.to_owned(),
         }
@@ -93,6 +110,8 @@ impl MenuId {
     pub fn parse(id: &str) -> Option<MenuId> {
         let Some((key, hex)) = id.split_once(':') else {
             return match id {
+                ADD_ACCOUNT_KEY => Some(MenuId::AddAccount),
+                ACCOUNTS_KEY => Some(MenuId::Accounts),
                 AUTOSTART_KEY => Some(MenuId::Autostart),
                 QUIT_KEY => Some(MenuId::Quit),
                 _ => None,
@@ -104,6 +123,9 @@ impl MenuId {
         }
         if key == SIGN_IN_KEY {
             return Some(MenuId::SignIn(profile));
+        }
+        if key == SHOW_CLAIMS_KEY {
+            return Some(MenuId::ShowClaims(profile));
         }
         AccountAction::ALL
             .iter()
@@ -207,8 +229,8 @@ pub struct MenuModel {
 }
 
 /// The menu for `state` at `now`: one submenu per account, "Sign in to
-/// PROFILE…" per profile without one, then "Start at login" and "Quit"
-/// (always last).
+/// PROFILE…" per profile without one, then "Add account…", "Accounts…",
+/// "Start at login" and "Quit" (always last).
 pub fn menu(state: &TrayState, now: EpochSecs) -> MenuModel {
     let mut entries = Vec::new();
     let mut next_change: Option<EpochSecs> = None;
@@ -244,6 +266,14 @@ pub fn menu(state: &TrayState, now: EpochSecs) -> MenuModel {
     if !entries.is_empty() {
         entries.push(MenuEntry::Separator);
     }
+    entries.push(MenuEntry::Item {
+        id: MenuId::AddAccount,
+        label: ADD_ACCOUNT_LABEL.to_owned(),
+    });
+    entries.push(MenuEntry::Item {
+        id: MenuId::Accounts,
+        label: ACCOUNTS_LABEL.to_owned(),
+    });
     entries.push(MenuEntry::Check {
         id: MenuId::Autostart,
         label: AUTOSTART_LABEL.to_owned(),
@@ -264,7 +294,7 @@ pub fn menu(state: &TrayState, now: EpochSecs) -> MenuModel {
 
 /// Accounts in the profiles' order; accounts of profiles no longer in the
 /// file come last (they can still be signed out).
-fn ordered_accounts(state: &TrayState) -> Vec<&AccountView> {
+pub fn ordered_accounts(state: &TrayState) -> Vec<&AccountView> {
     let position = |account: &AccountView| {
         state
             .profiles
@@ -292,7 +322,16 @@ fn account_entries(account: &AccountView) -> Vec<MenuEntry> {
             action(AccountAction::SignOut),
         ];
     }
-    AccountAction::ALL.iter().copied().map(action).collect()
+    let mut entries: Vec<MenuEntry> = AccountAction::ALL.iter().copied().map(action).collect();
+    // before "Sign out", which stays last
+    entries.insert(
+        entries.len() - 1,
+        MenuEntry::Item {
+            id: MenuId::ShowClaims(profile.clone()),
+            label: SHOW_CLAIMS_LABEL.to_owned(),
+        },
+    );
+    entries
 }
 
 /// An account's status text and what it means for the icon.
@@ -425,17 +464,23 @@ mod tests {
     #[test]
     fn ids_round_trip_and_are_unique() {
         let names = ["graph", "a:b", "dé jà", "x", "sign-in:66", ""];
-        let mut ids = vec![MenuId::Autostart, MenuId::Quit];
+        let mut ids = vec![
+            MenuId::Autostart,
+            MenuId::Quit,
+            MenuId::AddAccount,
+            MenuId::Accounts,
+        ];
         for name in names {
             ids.push(MenuId::Account(name.into()));
             ids.push(MenuId::SignIn(name.into()));
+            ids.push(MenuId::ShowClaims(name.into()));
             for action in AccountAction::ALL {
                 ids.push(MenuId::Action(action, name.into()));
             }
         }
         for id in &ids {
             let encoded = id.encode();
-            if matches!(id, MenuId::Account(p) | MenuId::SignIn(p) | MenuId::Action(_, p) if p.is_empty())
+            if matches!(id, MenuId::Account(p) | MenuId::SignIn(p) | MenuId::ShowClaims(p) | MenuId::Action(_, p) if p.is_empty())
             {
                 // profile names are never empty; such an id does not parse
                 assert_eq!(MenuId::parse(&encoded), None, "{encoded}");
@@ -458,6 +503,8 @@ mod tests {
             "copy-access:6",
             "unknown:6161",
             "sign-in:ff",
+            "claims",
+            "accounts:61",
         ] {
             assert_eq!(MenuId::parse(id), None, "{id}");
         }
@@ -466,7 +513,10 @@ mod tests {
     #[test]
     fn no_profile_no_account() {
         let model = menu(&TrayState::default(), NOW);
-        assert_eq!(labels(&model.entries), ["Start at login", "Quit"]);
+        assert_eq!(
+            labels(&model.entries),
+            ["Add account…", "Accounts…", "Start at login", "Quit"]
+        );
         assert_eq!(model.icon, IconState::Ok);
         assert_eq!(model.next_change, None);
         assert_eq!(model.tooltip, "Tokentray — no profile yet");
@@ -486,6 +536,8 @@ mod tests {
                 "Sign in to graph…",
                 "Sign in to demo…",
                 "---",
+                "Add account…",
+                "Accounts…",
                 "Start at login",
                 "Quit"
             ]
@@ -555,7 +607,14 @@ mod tests {
             assert_eq!(model.icon, icon, "at +{offset}");
             assert_eq!(
                 labels(&model.entries)[1..],
-                ["Sign in to demo…", "---", "Start at login", "Quit"]
+                [
+                    "Sign in to demo…",
+                    "---",
+                    "Add account…",
+                    "Accounts…",
+                    "Start at login",
+                    "Quit"
+                ]
             );
         }
         let MenuEntry::Submenu { id, entries, .. } = &menu(&state, NOW).entries[0] else {
@@ -569,6 +628,7 @@ mod tests {
                 "Copy as Authorization: Bearer header",
                 "Copy ID token",
                 "Refresh now",
+                "Show claims…",
                 "Sign out"
             ]
         );
@@ -576,7 +636,8 @@ mod tests {
         all_ids(entries, &mut ids);
         assert!(ids
             .iter()
-            .all(|id| matches!(id, MenuId::Action(_, p) if p == "graph")));
+            .all(|id| matches!(id, MenuId::Action(_, p) | MenuId::ShowClaims(p) if p == "graph")));
+        assert_eq!(ids[4], MenuId::ShowClaims("graph".into()));
         // the one timer: the next minute boundary, then none after expiry
         assert_eq!(menu(&state, NOW).next_change, Some(NOW + 1));
         assert_eq!(menu(&state, NOW + 1).next_change, Some(NOW + 61));
@@ -624,7 +685,8 @@ mod tests {
             if icon == IconState::SignInRequired {
                 assert_eq!(labels(entries), ["Sign in to p again…", "Sign out"]);
             } else {
-                assert_eq!(entries.len(), AccountAction::ALL.len());
+                assert_eq!(entries.len(), AccountAction::ALL.len() + 1);
+                assert_eq!(labels(entries)[4], "Show claims…");
             }
         }
     }
@@ -645,8 +707,8 @@ mod tests {
         for offset in [0, 1, 59, 60, 3 * 60, 42 * 60, 3600] {
             let model = menu(&state, NOW + offset);
             let labels = labels(&model.entries);
-            // 30 accounts in profile order, 2 sign-ins, separator, 2 fixed
-            assert_eq!(labels.len(), 35);
+            // 30 accounts in profile order, 2 sign-ins, separator, 4 fixed
+            assert_eq!(labels.len(), 37);
             for (i, label) in labels[..30].iter().enumerate() {
                 assert!(
                     label.starts_with(&format!("user{i}@example.test · profile{i:02} · ")),
@@ -655,7 +717,10 @@ mod tests {
             }
             assert_eq!(labels[30], "Sign in to profile30…");
             assert_eq!(labels[31], "Sign in to profile31…");
-            assert_eq!(labels[32..], ["---", "Start at login", "Quit"]);
+            assert_eq!(
+                labels[32..],
+                ["---", "Add account…", "Accounts…", "Start at login", "Quit"]
+            );
             // one account needs a sign-in: that wins
             assert_eq!(model.icon, IconState::SignInRequired);
             let mut ids = Vec::new();

@@ -71,6 +71,14 @@ pub fn failed(what: &str, profile: &str, error: &dyn std::fmt::Display) -> Note 
     Note::new(format!("{what} failed for {profile}"), &error.to_string())
 }
 
+/// The settings file could not be read: the app runs without it.
+pub fn settings_not_applied(error: &dyn std::fmt::Display) -> Note {
+    Note::new(
+        "Tokentray settings not applied".to_owned(),
+        &error.to_string(),
+    )
+}
+
 /// Whole minutes, rounded to the nearest (a reminder at 300 s says 5 min).
 fn minutes(secs: EpochSecs) -> String {
     let minutes = (secs.max(0) + 30) / 60;

@@ -19,11 +19,12 @@ use tauri_plugin_autostart::ManagerExt as _;
 use tokentray_core::token::{now, ScopeSet};
 use tokio::sync::Notify;
 
+use crate::dto::View;
 use crate::host::Host;
 use crate::menu::{
     self, AccountState, AccountView, IconState, MenuEntry, MenuId, MenuModel, TrayState,
 };
-use crate::{actions, login};
+use crate::{accounts_window, actions, login};
 
 const TRAY_ID: &str = "main";
 const ICON_OK: &[u8] = include_bytes!("../../icons/tray-ok.png");
@@ -96,6 +97,7 @@ fn update(app: &AppHandle, change: impl FnOnce(&mut Activity)) {
         change(&mut tray.activity.lock().unwrap_or_else(|p| p.into_inner()));
         tray.wake.notify_one();
     }
+    accounts_window::accounts_changed(app);
 }
 
 /// The menu task: render, then sleep until the next label change or a
@@ -136,9 +138,9 @@ async fn sleep_for(duration: Duration) {
     }
 }
 
-/// The accounts' state as the menu needs it (reads the vault the first
-/// time an account is shown: blocking).
-fn snapshot(app: &AppHandle) -> TrayState {
+/// The accounts' state as the menu and the accounts window show it
+/// (reads the vault the first time an account is shown: blocking).
+pub fn snapshot(app: &AppHandle) -> TrayState {
     let host = app.state::<Host>();
     let broker = &host.broker;
     let profiles = broker.profiles().load().unwrap_or_else(|error| {
@@ -264,6 +266,9 @@ fn on_menu_event(app: &AppHandle, event: MenuEvent) {
         }
         Some(MenuId::Autostart) => actions::toggle_autostart(app),
         Some(MenuId::SignIn(profile)) => login::start(app, profile),
+        Some(MenuId::ShowClaims(profile)) => accounts_window::open(app, View::Claims { profile }),
+        Some(MenuId::AddAccount) => accounts_window::open(app, View::AddProfile),
+        Some(MenuId::Accounts) => accounts_window::open(app, View::Accounts),
         Some(MenuId::Action(action, profile)) => actions::account(app, action, profile),
         Some(MenuId::Account(_)) => {}
         None => tracing::warn!(id = event.id().as_ref(), "unknown tray menu id"),

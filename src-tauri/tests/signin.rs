@@ -4,8 +4,9 @@
 //! pages with xdotool), see the account in the vault, in the agent socket's
 //! status and in the menu; copy an access token that the IdP's userinfo
 //! endpoint accepts, get the "expires soon" reminder, watch the clipboard
-//! clear itself; sign out from the menu and see the vault emptied; quit and
-//! see the socket gone. Screenshots go to `target/tmp/tokentray-app-e2e/`.
+//! clear itself; open the accounts window from the menu ("Accounts…") and
+//! read the account and its live countdown there; sign out from the menu
+//! and see the window and the vault follow; quit and see the socket gone. Screenshots go to `target/tmp/tokentray-app-e2e/`.
 
 // test helpers: a failed step is a failed test
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -17,8 +18,9 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use common::{
-    clipboard, desktop_turn, notifications, report_idle, screenshot, tree_processes, tree_rss_kib,
-    wait_for, window_named, window_title, xdotool, App, Home, EXIT_TIMEOUT,
+    clipboard, desktop_turn, notifications, report_idle, screenshot, screenshot_window,
+    tree_processes, tree_rss_kib, wait_for, window_named, window_text, window_title, xdotool, App,
+    Home,
 };
 use tokentray_core::ipc::client::Client;
 use tokentray_core::ipc::protocol::{SignInState, TokenParams};
@@ -30,7 +32,7 @@ const USER: &str = "alice";
 const CLEAR_SECS: u64 = 6;
 const STEP: Duration = Duration::from_secs(30);
 
-// S1 S18 S19 S22 S30 S31: login modes, login navigation locked down, ephemeral login data store, vault entries and sign-out, clipboard written from Rust with hints, clipboard auto-clear
+// S1 S18 S19 S20 S22 S30 S31: login modes, navigation locked down, ephemeral login store, the accounts window shows no token, sign-out empties the vault, clipboard hints and auto-clear
 #[test]
 fn sign_in_copy_and_sign_out_from_the_tray() {
     let _turn = desktop_turn();
@@ -119,7 +121,10 @@ fn sign_in_copy_and_sign_out_from_the_tray() {
         notifications,
     );
 
-    // 4. the menu shows the account; Copy access token
+    // 4. the menu shows the account; Copy access token. (The IdP's tokens
+    // live 300 s: the label's first change, 5 → 4 min, comes 1 s after the
+    // sign-in and rebuilds the menu; a menu open across it loses the click.)
+    sleep(Duration::from_secs(2));
     app.open_tray_menu(icon);
     xdotool(&["key", "Down", "Right"]);
     sleep(Duration::from_millis(300));
@@ -199,11 +204,115 @@ fn sign_in_copy_and_sign_out_from_the_tray() {
     );
     sleep(Duration::from_secs(1)); // the menu shows the new expiry
 
-    // 6. Sign out (the submenu's last item)
+    // 6. "Accounts…" (after the account, "Add account…"): the window lists
+    // the account with a countdown that runs by itself
     app.open_tray_menu(icon);
-    xdotool(&["key", "Down", "Right", "Down", "Down", "Down", "Down"]);
+    xdotool(&["key", "Down", "Down", "Down"]);
     sleep(Duration::from_millis(300));
-    screenshot("06-menu-sign-out");
+    screenshot("06a-menu-accounts");
+    xdotool(&["key", "Return"]);
+    let accounts = wait_for(
+        "the accounts window",
+        STEP,
+        || window_named("^Tokentray — Accounts$"),
+        || app.output(),
+    );
+    sleep(Duration::from_secs(2)); // the page renders
+    screenshot_window("06b-accounts-window", accounts);
+    let text = wait_for(
+        "the account and its countdown in the accounts window",
+        STEP,
+        || window_text(accounts).filter(|text| text.contains("expires in")),
+        || app.output(),
+    );
+    assert!(
+        text.contains(&format!("{USER} · {PROFILE} · expires in ")),
+        "{text}"
+    );
+    assert!(text.contains("Copy access token") && text.contains("Show claims…"));
+    assert!(!text.contains(&token), "no token in the window (S20)");
+    let countdown = |text: &str| {
+        text.lines()
+            .find(|line| line.contains("expires in"))
+            .map(str::to_owned)
+    };
+    wait_for(
+        "the countdown ticks without the app",
+        STEP,
+        || {
+            let later = window_text(accounts)?;
+            (countdown(&later) != countdown(&text)).then_some(())
+        },
+        || app.output(),
+    );
+    // the window's "Copy access token" (first button of the account's card,
+    // as laid out in the screenshot) copies in the app: the account's
+    // current token (the refreshed one) lands on the clipboard
+    let mut marker = Command::new("xclip")
+        .args(["-selection", "clipboard"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut marker.stdin.take().unwrap(), b"marker").unwrap();
+    assert!(marker.wait().unwrap().success());
+    common::click(accounts, 60, 148);
+    let copied = wait_for(
+        "a token copied from the window",
+        STEP,
+        || {
+            clipboard("clipboard")
+                .filter(|text| text != "marker" && !text.contains(char::is_whitespace))
+        },
+        || app.output(),
+    );
+    let served = agent
+        .token(TokenParams::for_profile(PROFILE))
+        .unwrap()
+        .unwrap();
+    assert!(
+        copied == served.access_token.expose(),
+        "the window copied the account's current access token"
+    );
+
+    // "Show claims…" (the submenu's fifth item): the window shows the
+    // decoded tokens, labelled NOT VERIFIED, and never the tokens
+    menu_action(&mut app, icon, 4);
+    let claims = wait_for(
+        "the claims view",
+        STEP,
+        || window_text(accounts).filter(|text| text.contains("NOT VERIFIED")),
+        || app.output(),
+    );
+    assert!(
+        claims.contains("Access token") && claims.contains("ID token"),
+        "{claims}"
+    );
+    assert!(
+        claims.contains("\"iss\":") && claims.contains("\"sub\":"),
+        "{claims}"
+    );
+    assert!(
+        !claims.contains(&token) && !claims.contains(&id_token),
+        "no token in the claims view (S20)"
+    );
+    screenshot_window("06d-claims", accounts);
+    // back to the list through the menu: the open window navigates
+    app.open_tray_menu(icon);
+    xdotool(&["key", "Down", "Down", "Down", "Return"]);
+    wait_for(
+        "the accounts list again",
+        STEP,
+        || window_text(accounts).filter(|text| text.contains("Copy access token")),
+        || app.output(),
+    );
+
+    // 7. Sign out (the submenu's last item); the window follows
+    app.open_tray_menu(icon);
+    xdotool(&[
+        "key", "Down", "Right", "Down", "Down", "Down", "Down", "Down",
+    ]);
+    sleep(Duration::from_millis(300));
+    screenshot("06c-menu-sign-out");
     xdotool(&["key", "Return"]);
     wait_for(
         "the vault forgets the account",
@@ -223,20 +332,24 @@ fn sign_in_copy_and_sign_out_from_the_tray() {
         .find(|p| p.name == PROFILE)
         .unwrap();
     assert_eq!(demo.state, SignInState::SignedOut);
+    wait_for(
+        "the accounts window shows the sign-out",
+        STEP,
+        || {
+            window_text(accounts)
+                .filter(|text| text.contains(&format!("{PROFILE} — not signed in")))
+                .map(|_| ())
+        },
+        || app.output(),
+    );
     assert_eq!(
         userinfo_status(&userinfo, &token),
         "401",
         "signing out revoked the grant"
     );
 
-    // 7. quit: the socket goes away with the app
-    let kill = Command::new("kill")
-        .args(["-TERM", &app.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let exit = app.wait_exit(EXIT_TIMEOUT);
-    assert!(exit.success(), "{exit}\n{}", app.output());
+    // 8. quit: the socket goes away with the app
+    app.terminate();
     assert!(!socket.exists(), "the socket is removed on quit");
     let log = app.log_file();
     assert!(!log.contains(&token), "no token in the log (S32)");
@@ -517,13 +630,7 @@ fn browser_and_device_modes() {
         || clipboard("clipboard").filter(|text| *text != user_code),
         || app.output(),
     );
-    let kill = Command::new("kill")
-        .args(["-TERM", &app.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let exit = app.wait_exit(EXIT_TIMEOUT);
-    assert!(exit.success(), "{exit}\n{}", app.output());
+    app.terminate();
     let log = app.log_file();
     assert!(
         log.contains("cleared the copied token from the clipboard on quit"),

@@ -1,24 +1,79 @@
-// Accounts window entry point: for now it shows what `app_info` returns.
+// Accounts window entry point: shows one view at a time, re-renders it when
+// the app says the accounts changed, and goes where the tray asks.
 import "./style.css";
-import { appInfo, isCommandError } from "./api";
+import { listen } from "@tauri-apps/api/event";
+import { appInfo, describe, takeView } from "./api";
+import { byId } from "./dom";
+import { ACCOUNTS_CHANGED, NAVIGATE, type View } from "./generated/dto";
+import * as accounts from "./views/accounts";
+import * as claims from "./views/claims";
+import * as importView from "./views/import";
+import * as profiles from "./views/profiles";
+import * as settings from "./views/settings";
 
-function byId(id: string): HTMLElement {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`missing #${id}`);
-  return el;
+const root = byId("view");
+const errorLine = byId("error");
+let current: View = { view: "accounts" };
+let cleanup: () => void = () => {};
+
+/** Shows `view` (again). */
+async function show(view: View): Promise<void> {
+  current = view;
+  cleanup();
+  cleanup = () => {};
+  errorLine.hidden = true;
+  for (const item of document.querySelectorAll<HTMLElement>("#nav [data-view]")) {
+    item.classList.toggle("active", item.dataset.view === view.view);
+  }
+  try {
+    switch (view.view) {
+      case "accounts":
+        cleanup = await accounts.render(root, navigate);
+        break;
+      case "claims":
+        cleanup = await claims.render(root, navigate, view.profile);
+        break;
+      case "profiles":
+        cleanup = await profiles.renderList(root, navigate);
+        break;
+      case "addProfile":
+        cleanup = await profiles.renderForm(root, navigate, null);
+        break;
+      case "editProfile":
+        cleanup = await profiles.renderForm(root, navigate, view.name);
+        break;
+      case "settings":
+        cleanup = await settings.render(root);
+        break;
+      case "import":
+        cleanup = importView.render(root);
+        break;
+    }
+  } catch (error) {
+    errorLine.textContent = describe(error);
+    errorLine.hidden = false;
+  }
+}
+
+function navigate(view: View): void {
+  void show(view);
 }
 
 async function main(): Promise<void> {
+  for (const item of document.querySelectorAll<HTMLElement>("#nav [data-view]")) {
+    item.addEventListener("click", () => navigate({ view: item.dataset.view } as View));
+  }
+  await listen(ACCOUNTS_CHANGED, () => {
+    if (current.view === "accounts" || current.view === "claims") void show(current);
+  });
+  await listen(NAVIGATE, async () => navigate(await takeView()));
   try {
     const info = await appInfo();
-    byId("version").textContent = info.version;
-    byId("config-dir").textContent = info.configDir;
-    byId("info").hidden = false;
-  } catch (err) {
-    const error = byId("error");
-    error.textContent = isCommandError(err) ? `${err.kind}: ${err.message}` : String(err);
-    error.hidden = false;
+    byId("footer").textContent = `Tokentray ${info.version} · profiles in ${info.configDir}`;
+  } catch (error) {
+    byId("footer").textContent = describe(error);
   }
+  navigate(await takeView());
 }
 
 void main();

@@ -1,273 +1,52 @@
 //! `tokentray import msal PATH`: takes the accounts of a plaintext MSAL
 //! token cache over into profiles and the OS vault, proves each with one
-//! refresh, and (with `--shred`) destroys the plaintext file.
-//!
-//! All or nothing unless `--partial`: when an account fails, whatever this
-//! run stored (accounts, and profiles it created) is removed again. No
-//! token is ever printed: the report names accounts, clients and profiles.
+//! refresh, and (with `--shred`) destroys the plaintext file. The steps are
+//! the core's ([`tokentray_core::import::takeover`], which the tray app's
+//! Import view runs too); this face prints the report and picks the exit
+//! code. No token is ever printed.
 
 use crate::cli::ImportMsalArgs;
 use crate::direct;
 use crate::exit;
 use crate::output::{print_json, print_text, Failure};
 use crate::store::Store;
-use serde::Serialize;
-use std::collections::BTreeSet;
 use std::process::ExitCode;
-use tokentray_core::account::{Account, CachedToken};
-use tokentray_core::broker::{Broker, TokenRequest};
-use tokentray_core::flow::OAuth;
-use tokentray_core::import::msal::{self, Authority, Import};
-use tokentray_core::import::shred::shred_file;
-use tokentray_core::profile::{LoginMode, Preset, Profile, ProfileFields, Provider, MAX_NAME_LEN};
-use tokentray_core::token::{now, ScopeSet, TokenSet};
-use tokentray_core::{Error, Secret};
-
-/// What became of one account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-enum Status {
-    /// Stored (and verified, unless `--no-verify`).
-    Imported,
-    /// `--dry-run`: would be stored.
-    WouldImport,
-    /// The vault already holds this account under the profile.
-    AlreadyPresent,
-    /// Stored, then removed again because another account failed.
-    RolledBack,
-    /// Not imported.
-    Failed,
-}
-
-#[derive(Debug, Serialize)]
-struct AccountReport {
-    account: String,
-    client_id: String,
-    environment: String,
-    profile: Option<String>,
-    profile_created: bool,
-    status: Status,
-    verified: bool,
-    access_tokens: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<String>,
-    #[serde(skip)]
-    kind: Option<&'static str>,
-}
-
-#[derive(Debug, Serialize)]
-struct Report {
-    file: String,
-    dry_run: bool,
-    accounts: Vec<AccountReport>,
-    shredded: bool,
-    plaintext_remains: bool,
-    note: String,
-}
-
-/// A profile to use for an account: an existing one, or one to create.
-struct Target {
-    profile: Profile,
-    create: bool,
-}
+use tokentray_core::broker::lock;
+use tokentray_core::import::takeover::{self, Options, Report, Status};
 
 pub fn msal(args: &ImportMsalArgs, vault: &Store) -> Result<ExitCode, Failure> {
-    if args.shred && (args.dry_run || args.no_verify) {
-        return Err(Error::InvalidInput(format!(
-            "--shred refused: the file is only shredded after every account was imported and verified, and {} skips that",
-            if args.dry_run { "--dry-run" } else { "--no-verify" }
-        ))
-        .into());
-    }
-    if let Some(issuer) = &args.issuer {
-        // Same rules as a profile's issuer, checked before anything else.
-        Profile::from_fields(
-            "import-check",
-            ProfileFields {
-                provider: Some(Preset::Oidc),
-                issuer: Some(issuer.clone()),
-                client_id: Some("x".into()),
-                ..ProfileFields::default()
-            },
-        )
-        .map_err(|e| Error::InvalidInput(format!("--issuer: {}", e.message)))?;
-    }
-    let imports = msal::read_cache(&args.path, now())?;
-    if imports.is_empty() {
-        return Err(Error::InvalidInput(format!(
-            "{} holds no account: nothing to import",
-            args.path.display()
-        ))
-        .into());
-    }
-
-    let broker = direct::broker(vault)?;
-    let runtime = direct::runtime()?;
-    let mut reports = Vec::new();
-    let mut stored: Vec<(usize, Account)> = Vec::new();
-    let mut created: Vec<String> = Vec::new();
-    let mut taken: BTreeSet<String> = broker
-        .profiles()
-        .load()?
-        .into_iter()
-        .map(|p| p.name)
-        .collect();
-
-    for import in &imports {
-        let mut report = AccountReport {
-            account: import.label(),
-            client_id: import.client_id.clone(),
-            environment: import.environment.clone(),
-            profile: None,
-            profile_created: false,
-            status: Status::Failed,
-            verified: false,
-            access_tokens: import.access_tokens.len(),
-            reason: None,
-            kind: None,
-        };
-        match plan(&broker, import, args, &mut taken) {
-            Err(error) => fail(&mut report, &error),
-            Ok((target, tokens, present)) => {
-                report.profile = Some(target.profile.name.clone());
-                report.profile_created = target.create;
-                if present {
-                    report.status = Status::AlreadyPresent;
-                    report.reason = Some(
-                        "this account is already in the vault under the profile; left as it is"
-                            .into(),
-                    );
-                } else if args.dry_run {
-                    report.status = Status::WouldImport;
-                } else {
-                    match store(&broker, &target, import, &tokens) {
-                        Ok(account) => {
-                            if target.create {
-                                created.push(target.profile.name.clone());
-                            }
-                            stored.push((reports.len(), account));
-                            report.status = Status::Imported;
-                        }
-                        Err(error) => {
-                            if target.create {
-                                // `store` created it before failing.
-                                let _ = broker.profiles().remove(&target.profile.name);
-                            }
-                            fail(&mut report, &error);
-                        }
-                    }
-                }
-            }
-        }
-        reports.push(report);
-    }
-
-    // Prove each account with one refresh: the stored ones, and the ones
-    // already present (so --shred never relies on an unproven copy).
-    if !args.dry_run && !args.no_verify {
-        for report in reports
-            .iter_mut()
-            .filter(|r| matches!(r.status, Status::Imported | Status::AlreadyPresent))
-        {
-            let Some(profile) = report.profile.clone() else {
-                continue;
-            };
-            let request = TokenRequest {
-                force_refresh: true,
-                ..TokenRequest::for_profile(&profile)
-            };
-            match runtime.block_on(broker.token(&request)) {
-                Ok(_) => report.verified = true,
-                Err(error) => {
-                    fail(report, &error);
-                    report.reason = Some(format!("the verifying refresh failed: {error}"));
-                }
-            }
-        }
-    }
-
-    // Undo: the failed ones always; everything unless --partial.
-    let any_failed = reports.iter().any(|r| r.status == Status::Failed);
-    for (index, account) in &stored {
-        let failed = reports[*index].status == Status::Failed;
-        if failed || (any_failed && !args.partial) {
-            let _lock = direct::lock_profile(&account.profile)?;
-            broker.accounts().remove(account)?;
-            if created.contains(&account.profile) {
-                broker.profiles().remove(&account.profile)?;
-            }
-            if !failed {
-                let report = &mut reports[*index];
-                report.status = Status::RolledBack;
-                report.verified = false;
-                report.reason = Some(
-                    "removed again: another account failed (all or nothing; --partial keeps the ones that work)"
-                        .into(),
-                );
-            }
-        }
-    }
-
-    let all_good = reports
-        .iter()
-        .all(|r| matches!(r.status, Status::Imported | Status::AlreadyPresent));
-    let all_verified = reports.iter().all(|r| r.verified);
-    let mut shredded = false;
-    let mut shred_refusal = None;
-    if args.shred {
-        if !all_good {
-            shred_refusal = Some("--shred refused: not every account was imported".to_string());
-        } else if !all_verified {
-            shred_refusal = Some("--shred refused: not every account was verified".to_string());
-        } else {
-            shred_file(&args.path)?;
-            shredded = true;
-        }
-    }
-    let path = msal::display_path(&args.path);
-    let note = if shredded {
-        format!(
-            "{} was overwritten and deleted: the tokens are only in the OS vault now",
-            args.path.display()
-        )
-    } else {
-        let mut note = format!(
-            "the plaintext file {} still holds these tokens: delete it (or run again with --shred) once you no longer use it with MSAL",
-            path.display()
-        );
-        if let Some(refusal) = &shred_refusal {
-            note = format!("{refusal}; {note}");
-        }
-        note
-    };
-    let report = Report {
-        file: path.display().to_string(),
+    let options = Options {
+        profile_prefix: args.profile_prefix.clone(),
+        issuer: args.issuer.clone(),
         dry_run: args.dry_run,
-        accounts: reports,
-        shredded,
-        plaintext_remains: !shredded,
-        note,
+        no_verify: args.no_verify,
+        partial: args.partial,
+        shred: args.shred,
     };
+    let broker = direct::broker(vault)?;
+    let report = direct::runtime()?.block_on(takeover::import_msal(
+        &broker,
+        &lock::default_dir()?,
+        &args.path,
+        &options,
+    ))?;
     if args.json {
         print_json(&report)?;
     } else {
         print_text(&text(&report))?;
     }
+    let all_good = report
+        .accounts
+        .iter()
+        .all(|r| matches!(r.status, Status::Imported | Status::AlreadyPresent));
     let code = report
         .accounts
         .iter()
         .find_map(|r| r.kind.map(exit::code_for_kind))
         .or_else(|| (!all_good && !args.dry_run).then_some(exit::FAILURE))
-        .or_else(|| shred_refusal.is_some().then_some(exit::FAILURE))
+        .or_else(|| report.shred_refused.then_some(exit::FAILURE))
         .unwrap_or(exit::OK);
     Ok(ExitCode::from(code))
-}
-
-fn fail(report: &mut AccountReport, error: &Error) {
-    report.status = Status::Failed;
-    report.verified = false;
-    report.reason = Some(error.to_string());
-    report.kind = Some(error.kind());
 }
 
 fn text(report: &Report) -> String {
@@ -312,241 +91,4 @@ fn text(report: &Report) -> String {
     }
     out.push_str(&format!("Note: {}\n", report.note));
     out
-}
-
-/// The profile an account goes to, its token set, and whether the vault
-/// holds it already.
-fn plan(
-    broker: &Broker<OAuth>,
-    import: &Import,
-    args: &ImportMsalArgs,
-    taken: &mut BTreeSet<String>,
-) -> tokentray_core::Result<(Target, TokenSet, bool)> {
-    let refresh = import.refresh_token.clone().ok_or_else(|| {
-        Error::InvalidInput(
-            "the cache holds no refresh token for this account and client (nor its family): sign in with `tokentray login` instead"
-                .into(),
-        )
-    })?;
-    let identity = import.claimed_identity().ok_or_else(|| {
-        Error::InvalidInput(
-            "the cache holds no usable ID token for this account and client, so the account cannot be identified"
-                .into(),
-        )
-    })?;
-    let provider = match import.authority() {
-        Authority::Microsoft { tenant } => Provider::Microsoft { tenant },
-        Authority::Other { host } => {
-            let issuer = args.issuer.clone().ok_or_else(|| {
-                Error::InvalidInput(format!(
-                    "the account signed in at `{host}`, which is not Microsoft, and MSAL keeps only the host: give the issuer URL with --issuer https://{host}/..."
-                ))
-            })?;
-            if url_host(&issuer).as_deref() != Some(host.as_str()) {
-                return Err(Error::InvalidInput(format!(
-                    "the account signed in at `{host}`, but --issuer {issuer} is another host"
-                )));
-            }
-            if identity.issuer != issuer {
-                return Err(Error::InvalidInput(format!(
-                    "the account's ID token was issued by {}, not by --issuer {issuer}",
-                    identity.issuer
-                )));
-            }
-            Provider::Oidc { issuer }
-        }
-    };
-    let scopes = import.scopes();
-    let (preset, tenant, issuer, scopes) = match &provider {
-        Provider::Microsoft { tenant } => (
-            Preset::Microsoft,
-            Some(tenant.clone()),
-            None,
-            (!scopes.is_empty()).then_some(scopes),
-        ),
-        Provider::Oidc { issuer } => {
-            let mut all: Vec<String> = ["openid", "profile", "offline_access"]
-                .map(String::from)
-                .to_vec();
-            for scope in scopes {
-                if !all.contains(&scope) {
-                    all.push(scope);
-                }
-            }
-            (Preset::Oidc, None, Some(issuer.clone()), Some(all))
-        }
-        _ => return Err(Error::InvalidInput("unexpected provider".into())),
-    };
-
-    // An existing profile of the same client and authority: the one that
-    // holds this identity, else one with no account.
-    let accounts = broker.accounts().list()?;
-    let same_client: Vec<Profile> = broker
-        .profiles()
-        .load()?
-        .into_iter()
-        .filter(|p| p.client_id == import.client_id && same_provider(&p.provider, &provider))
-        .collect();
-    let holds = |p: &Profile| {
-        let id = Account::id_for(&p.name, &identity);
-        accounts.iter().any(|a| a.profile == p.name && a.id == id)
-    };
-    let empty = |p: &Profile| !accounts.iter().any(|a| a.profile == p.name);
-    let existing = same_client
-        .iter()
-        .find(|p| holds(p))
-        .or_else(|| same_client.iter().find(|p| empty(p)));
-    let (target, present) = match existing {
-        Some(profile) => (
-            Target {
-                profile: profile.clone(),
-                create: false,
-            },
-            holds(profile),
-        ),
-        None => {
-            let name = new_name(&args.profile_prefix, import, taken)?;
-            let fields = ProfileFields {
-                provider: Some(preset),
-                tenant,
-                issuer,
-                client_id: Some(import.client_id.clone()),
-                scopes,
-                login: Some(LoginMode::Device),
-                ..ProfileFields::default()
-            };
-            let profile = Profile::from_fields(&name, fields).map_err(|e| {
-                Error::InvalidInput(format!(
-                    "cannot make a profile for it: {}: {}",
-                    e.field, e.message
-                ))
-            })?;
-            taken.insert(name);
-            (
-                Target {
-                    profile,
-                    create: true,
-                },
-                false,
-            )
-        }
-    };
-
-    // The token set: the longest-valid access token (a placeholder that is
-    // dropped again when none is valid), the refresh and ID tokens.
-    let first = import.access_tokens.iter().max_by_key(|t| t.expires_at);
-    let tokens = TokenSet {
-        access_token: first.map_or_else(|| Secret::new(""), |t| t.token.clone()),
-        token_type: first.map_or_else(|| "Bearer".into(), |t| t.token_type.clone()),
-        expires_at: first.map_or(0, |t| t.expires_at),
-        scopes: first.map(|t| t.scopes.clone()).unwrap_or_default(),
-        refresh_token: Some(refresh),
-        refresh_expires_at: None,
-        id_token: import.id_token.clone(),
-        identity: Some(identity),
-    };
-    Ok((target, tokens, present))
-}
-
-/// The host of an `https://HOST[:PORT]/...` URL, lowercased.
-fn url_host(url: &str) -> Option<String> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let authority = authority.rsplit('@').next()?;
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']').next()?
-    } else {
-        authority.split(':').next()?
-    };
-    Some(host.to_ascii_lowercase())
-}
-
-fn same_provider(a: &Provider, b: &Provider) -> bool {
-    match (a, b) {
-        (Provider::Microsoft { tenant: x }, Provider::Microsoft { tenant: y }) => {
-            x.eq_ignore_ascii_case(y)
-        }
-        (Provider::Oidc { issuer: x }, Provider::Oidc { issuer: y }) => {
-            x.trim_end_matches('/') == y.trim_end_matches('/')
-        }
-        _ => false,
-    }
-}
-
-/// `PREFIX` + the account's username made name-safe, unique among `taken`.
-fn new_name(
-    prefix: &str,
-    import: &Import,
-    taken: &BTreeSet<String>,
-) -> tokentray_core::Result<String> {
-    let user: String = import
-        .label()
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let base: String = format!("{prefix}{user}")
-        .chars()
-        .take(MAX_NAME_LEN - 4)
-        .collect();
-    let base = base.trim_end_matches(['-', '.', '_']).to_string();
-    (1..1000)
-        .map(|n| {
-            if n == 1 {
-                base.clone()
-            } else {
-                format!("{base}-{n}")
-            }
-        })
-        .find(|name| !taken.contains(name))
-        .ok_or_else(|| Error::InvalidInput("no free profile name".into()))
-}
-
-/// Creates the profile when needed, then stores the account with its
-/// refresh token, ID token and every still-valid access token.
-fn store(
-    broker: &Broker<OAuth>,
-    target: &Target,
-    import: &Import,
-    tokens: &TokenSet,
-) -> tokentray_core::Result<Account> {
-    let name = &target.profile.name;
-    let _lock = direct::lock_profile(name)?;
-    if target.create {
-        broker.profiles().add(&target.profile)?;
-    }
-    let asked = ScopeSet::new(&tokens.scopes);
-    let account = broker.accounts().save_sign_in(name, tokens, &asked)?;
-    let stored = (|| {
-        let mut record = broker.accounts().record(&account)?.unwrap_or_default();
-        let at = now();
-        record.access_tokens = import
-            .access_tokens
-            .iter()
-            .filter(|t| t.expires_at > at)
-            .map(|t| CachedToken {
-                scopes: ScopeSet::new(&t.scopes),
-                token: t.token.clone(),
-                token_type: t.token_type.clone(),
-                issued_at: t.cached_at.unwrap_or(at).min(at),
-                expires_at: t.expires_at,
-            })
-            .collect();
-        broker.accounts().write_record(&account, &record)
-    })();
-    match stored {
-        Ok(()) => Ok(account),
-        Err(error) => {
-            let _ = broker.accounts().remove(&account);
-            Err(error)
-        }
-    }
 }

@@ -12,7 +12,7 @@
 // each test binary uses a part of the harness
 #![allow(dead_code)]
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -238,6 +238,17 @@ impl App {
         }
     }
 
+    /// SIGTERM, and the app quits cleanly (exit status 0) in time.
+    pub fn terminate(&mut self) {
+        let kill = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let exit = self.wait_exit(EXIT_TIMEOUT);
+        assert!(exit.success(), "{exit}\n{}", self.output());
+    }
+
     pub fn log_file(&self) -> String {
         let path = self
             .home
@@ -312,8 +323,8 @@ pub struct WindowTree {
 
 impl WindowTree {
     pub fn read() -> WindowTree {
-        // a window that vanishes while xwininfo walks the tree fails the
-        // walk ("Bad Window"): walk again
+        // a window that goes away during the walk fails it (BadWindow):
+        // walk again
         let mut out = run_tool("xwininfo", &["-root", "-tree"]);
         for _ in 0..5 {
             if out.status.success() {
@@ -439,6 +450,70 @@ pub fn screenshot(name: &str) -> PathBuf {
     let path = artefacts().join(format!("{name}.png"));
     match Command::new("import")
         .args(["-window", "root"])
+        .arg(&path)
+        .status()
+    {
+        Ok(status) if status.success() => eprintln!("screenshot {}", path.display()),
+        other => eprintln!("no screenshot {name}: {other:?}"),
+    }
+    path
+}
+
+/// The text a webview window shows: a click on a blank spot (its bottom
+/// right corner) so that no input has the focus, select all, copy, read
+/// the clipboard.
+pub fn window_text(window: u64) -> Option<String> {
+    let id = window.to_string();
+    xdotool(&["windowfocus", "--sync", &id]);
+    let (width, height) = window_size(window);
+    click(
+        window,
+        width.saturating_sub(8).max(1),
+        height.saturating_sub(8).max(1),
+    );
+    xdotool(&["key", "ctrl+a", "ctrl+c"]);
+    std::thread::sleep(Duration::from_millis(300));
+    clipboard("clipboard")
+}
+
+fn window_geometry(window: u64) -> HashMap<String, u32> {
+    let out = run_tool(
+        "xdotool",
+        &["getwindowgeometry", "--shell", &window.to_string()],
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            Some((key.to_owned(), value.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+fn window_size(window: u64) -> (u32, u32) {
+    let geometry = window_geometry(window);
+    (
+        geometry.get("WIDTH").copied().unwrap_or(0),
+        geometry.get("HEIGHT").copied().unwrap_or(0),
+    )
+}
+
+/// One window as it shows on the screen (the root window cropped to its
+/// geometry: WebKit's windows grab as black on their own) into the
+/// artefacts directory; never fails a test.
+pub fn screenshot_window(name: &str, window: u64) -> PathBuf {
+    let path = artefacts().join(format!("{name}.png"));
+    let geometry = window_geometry(window);
+    let value = |key: &str| geometry.get(key).copied().unwrap_or(0);
+    let crop = format!(
+        "{}x{}+{}+{}",
+        value("WIDTH"),
+        value("HEIGHT"),
+        value("X"),
+        value("Y")
+    );
+    match Command::new("import")
+        .args(["-window", "root", "-crop", &crop])
         .arg(&path)
         .status()
     {

@@ -73,10 +73,7 @@ impl RawProfile {
 /// Parses and validates the text of a profiles file; `path` is only used to
 /// name the file in errors. Profiles come back in file order.
 pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<Profile>> {
-    let raw: RawFile = toml::from_str(text).map_err(|error| {
-        let at = error.span().map_or(0, |span| span.start);
-        Error::config(locate(path, text, at, None), error.message().trim_end())
-    })?;
+    let raw: RawFile = parse_toml(path, text)?;
     let mut entries: Vec<_> = raw.profiles.into_iter().collect();
     entries.sort_by_key(|(name, _)| name.span().start);
     entries
@@ -93,6 +90,16 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<Profile>> {
             )
         })
         .collect()
+}
+
+/// Parses one of Tokentray's TOML files (this one, the tray app's
+/// settings) into `T`; a syntax or type error is located by file, line,
+/// column and key.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
+    toml::from_str(text).map_err(|error| {
+        let at = error.span().map_or(0, |span| span.start);
+        Error::config(locate(path, text, at, None), error.message().trim_end())
+    })
 }
 
 /// Turns a byte offset into a location. When the key is not known, it is

@@ -13,8 +13,9 @@ mod manage;
 mod properties;
 mod store;
 
+pub use file::parse_toml;
 pub use manage::{add_profile, remove_profile};
-pub use store::{config_dir, ProfileStore, CONFIG_DIR_ENV, FILE_NAME};
+pub use store::{config_dir, write_config_file, ProfileStore, CONFIG_DIR_ENV, FILE_NAME};
 
 use serde::{Deserialize, Serialize};
 use url::Url;

@@ -142,6 +142,23 @@ impl ProfileStore {
         })
     }
 
+    /// Replaces the profile of the same name where it stands in the file
+    /// (the accounts window's profile editor); the rest of the file,
+    /// comments included, is kept as it was.
+    pub fn replace(&self, profile: &Profile) -> Result<()> {
+        self.edit(|doc, profiles| {
+            if !profiles.iter().any(|p| p.name == profile.name) {
+                return Err(not_found(&profile.name));
+            }
+            let table = doc
+                .get_mut("profiles")
+                .and_then(|t| t.as_table_like_mut())
+                .ok_or_else(|| not_found(&profile.name))?;
+            table.insert(&profile.name, toml_edit::Item::Table(to_table(profile)));
+            Ok(())
+        })
+    }
+
     /// Removes a profile and returns it.
     pub fn remove(&self, name: &str) -> Result<Profile> {
         let mut removed = None;
@@ -243,6 +260,17 @@ fn to_table(profile: &Profile) -> toml_edit::Table {
     table
 }
 
+/// Writes one of Tokentray's config files (the tray app's settings): its
+/// directory created private (0700), the file replaced atomically.
+pub fn write_config_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    create_private_dir(
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new(".")),
+    )?;
+    write_atomically(path, bytes)
+}
+
 /// Creates the directory (and parents) readable by the owner only.
 fn create_private_dir(dir: &Path) -> Result<()> {
     let mut builder = fs::DirBuilder::new();
@@ -327,6 +355,31 @@ mod tests {
             .filter(|n| n.ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn replace_keeps_the_place_and_the_comments() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path().join(FILE_NAME));
+        assert_eq!(
+            store.replace(&profile("one")).unwrap_err().kind(),
+            "not_found"
+        );
+        store.add(&profile("one")).unwrap();
+        store.add(&profile("two")).unwrap();
+        let mut text = fs::read_to_string(store.path()).unwrap();
+        text.push_str("# my own note\n");
+        fs::write(store.path(), text).unwrap();
+        let mut changed = profile("one");
+        changed.client_id = "other-client".into();
+        changed.keep_fresh = true;
+        store.replace(&changed).unwrap();
+        let names: Vec<String> = store.load().unwrap().into_iter().map(|p| p.name).collect();
+        assert_eq!(names, ["one", "two"]);
+        assert_eq!(store.get("one").unwrap(), changed);
+        assert!(fs::read_to_string(store.path())
+            .unwrap()
+            .contains("# my own note"));
     }
 
     #[cfg(unix)]

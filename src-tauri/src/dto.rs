@@ -1,0 +1,303 @@
+//! What the accounts window and the commands exchange, and the TypeScript
+//! it is typed with: `ui/src/generated/dto.ts` is generated from these
+//! types (the test `generated_typescript_is_current` fails when the
+//! committed file differs; `TOKENTRAY_WRITE_TS=1` rewrites it).
+//!
+//! No DTO carries a token (S20): accounts are named by their profile,
+//! claims travel decoded, and the one secret that comes in — a new
+//! profile's client secret — goes straight to the vault.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use ts_rs::TS;
+
+/// The event the app emits to the accounts window when the accounts or
+/// their state change (the window asks for them again).
+pub const ACCOUNTS_CHANGED: &str = "accounts-changed";
+/// The event that asks the accounts window to show another view (it asks
+/// `take_view` which).
+pub const NAVIGATE: &str = "navigate";
+
+/// What the accounts window shows about the running app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    pub version: String,
+    pub config_dir: String,
+}
+
+/// The accounts and the profiles, as the tray menu sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountsView {
+    /// The app's clock (epoch seconds) when this was read.
+    pub now: i64,
+    /// Profile names, in file order.
+    pub profiles: Vec<String>,
+    /// One account per signed-in profile, in the profiles' order.
+    pub accounts: Vec<AccountRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountRow {
+    pub profile: String,
+    /// User name, e-mail or subject.
+    pub user: String,
+    pub status: AccountStatus,
+}
+
+/// An account's state; the window counts down to `expiresAt` itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum AccountStatus {
+    SignedIn {
+        /// Epoch seconds; `null`: no access token cached yet.
+        #[serde(rename = "expiresAt")]
+        expires_at: Option<i64>,
+    },
+    Refreshing,
+    RefreshFailed {
+        code: String,
+    },
+    SignInRequired,
+}
+
+/// The decoded header and claims of a profile's access and ID tokens.
+/// NOT verified: for display only.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Claims {
+    pub profile: String,
+    /// The label shown above every decoded token.
+    pub not_verified: String,
+    pub access_token: TokenClaims,
+    pub id_token: TokenClaims,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum TokenClaims {
+    /// A JWT: its header and claims.
+    Jwt {
+        #[ts(type = "Record<string, unknown>")]
+        header: Map<String, Value>,
+        #[ts(type = "Record<string, unknown>")]
+        claims: Map<String, Value>,
+    },
+    /// Not a JWT: nothing to decode (`why` says what it is).
+    Opaque { why: String },
+    /// No such token cached.
+    Missing,
+}
+
+/// A profile as the editor shows and sends it. Empty optional texts mean
+/// "not set"; empty `scopes` mean the preset's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileForm {
+    pub name: String,
+    /// A preset's `id`.
+    pub provider: String,
+    pub tenant: Option<String>,
+    pub issuer: Option<String>,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    /// A login mode; `null`: the preset's default.
+    pub login: Option<String>,
+    /// Seconds; `null`: the default.
+    pub refresh_margin: Option<i64>,
+    pub keep_fresh: bool,
+}
+
+/// A provider preset the editor offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PresetInfo {
+    pub id: String,
+    pub label: String,
+    /// The field this preset needs (`tenant`, `issuer`), if any.
+    pub needs: Option<String>,
+    pub default_login: String,
+    pub default_scopes: Vec<String>,
+}
+
+/// The profiles, with what the editor offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfilesView {
+    pub profiles: Vec<ProfileForm>,
+    pub presets: Vec<PresetInfo>,
+    pub login_modes: Vec<String>,
+    /// The refresh margin a new profile starts with (a setting).
+    pub default_refresh_margin: i64,
+}
+
+/// The settings as the window shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    pub values: SettingsForm,
+    /// Keys an environment variable overrides while the app runs.
+    pub overridden: Vec<String>,
+    /// The settings file.
+    pub file: String,
+    /// Why the file was not applied, if it was not.
+    pub problem: Option<String>,
+}
+
+/// The settings as the window sends them; an error's `field` is the
+/// file's key (`clipboard_clear_secs`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsForm {
+    pub clipboard_clear_secs: i64,
+    pub reminder_lead_secs: i64,
+    pub default_refresh_margin_secs: i64,
+    pub start_at_login: bool,
+}
+
+/// What an MSAL cache import did (or, dry, would do); no token in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportReport {
+    pub file: String,
+    pub dry_run: bool,
+    pub accounts: Vec<ImportedAccount>,
+    pub shredded: bool,
+    pub plaintext_remains: bool,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportedAccount {
+    pub account: String,
+    pub client_id: String,
+    pub environment: String,
+    pub profile: Option<String>,
+    pub profile_created: bool,
+    /// `imported`, `would_import`, `already_present`, `rolled_back` or
+    /// `failed` (the CLI's `--json` words).
+    pub status: String,
+    pub verified: bool,
+    pub access_tokens: usize,
+    pub reason: Option<String>,
+}
+
+/// Which view the accounts window shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "view", rename_all = "camelCase")]
+pub enum View {
+    Accounts,
+    Claims { profile: String },
+    Profiles,
+    AddProfile,
+    EditProfile { name: String },
+    Settings,
+    Import,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// The generated TypeScript: every DTO, then the event names.
+    pub fn typescript() -> String {
+        let config = ts_rs::Config::new().with_large_int("number");
+        let declarations = [
+            AppInfo::decl(&config),
+            AccountsView::decl(&config),
+            AccountRow::decl(&config),
+            AccountStatus::decl(&config),
+            crate::menu::AccountAction::decl(&config),
+            Claims::decl(&config),
+            TokenClaims::decl(&config),
+            ProfileForm::decl(&config),
+            PresetInfo::decl(&config),
+            ProfilesView::decl(&config),
+            SettingsView::decl(&config),
+            SettingsForm::decl(&config),
+            ImportReport::decl(&config),
+            ImportedAccount::decl(&config),
+            View::decl(&config),
+            crate::CommandError::decl(&config),
+        ];
+        let mut out = String::from(
+        "// Generated from src-tauri/src/dto.rs by its test `generated_typescript_is_current`\n\
+         // (TOKENTRAY_WRITE_TS=1 cargo test -p tokentray-app generated_typescript). Do not edit.\n\n",
+    );
+        for declaration in declarations {
+            out.push_str("export ");
+            out.push_str(&declaration);
+            out.push_str("\n\n");
+        }
+        out.push_str(&format!(
+        "export const ACCOUNTS_CHANGED = {ACCOUNTS_CHANGED:?};\nexport const NAVIGATE = {NAVIGATE:?};\n"
+    ));
+        out
+    }
+
+    #[test]
+    fn generated_typescript_is_current() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/generated/dto.ts");
+        let generated = typescript();
+        if std::env::var_os("TOKENTRAY_WRITE_TS").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{} is not what the Rust DTOs generate; run TOKENTRAY_WRITE_TS=1 cargo test -p tokentray-app generated_typescript",
+            path.display()
+        );
+    }
+
+    #[test]
+    fn dtos_serialize_as_the_generated_types_say() {
+        let view = AccountsView {
+            now: 100,
+            profiles: vec!["graph".into()],
+            accounts: vec![AccountRow {
+                profile: "graph".into(),
+                user: "alice".into(),
+                status: AccountStatus::SignedIn {
+                    expires_at: Some(160),
+                },
+            }],
+        };
+        assert_eq!(
+            serde_json::to_value(view).unwrap(),
+            serde_json::json!({"now": 100, "profiles": ["graph"], "accounts": [
+                {"profile": "graph", "user": "alice", "status": {"state": "signedIn", "expiresAt": 160}}
+            ]})
+        );
+        assert_eq!(
+            serde_json::to_value(AccountStatus::RefreshFailed { code: "x".into() }).unwrap(),
+            serde_json::json!({"state": "refreshFailed", "code": "x"})
+        );
+        let error = crate::CommandError {
+            kind: "config".into(),
+            message: "boom".into(),
+            field: None,
+        };
+        assert_eq!(
+            serde_json::to_value(error).unwrap(),
+            serde_json::json!({"kind": "config", "message": "boom"})
+        );
+        let view: View =
+            serde_json::from_value(serde_json::json!({"view": "claims", "profile": "p"})).unwrap();
+        assert_eq!(
+            view,
+            View::Claims {
+                profile: "p".into()
+            }
+        );
+        assert_eq!(
+            serde_json::to_value(TokenClaims::Missing).unwrap(),
+            serde_json::json!({"kind": "missing"})
+        );
+    }
+}

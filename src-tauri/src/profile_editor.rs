@@ -1,0 +1,313 @@
+//! The accounts window's profile editor: forms in, the core's profiles
+//! out. Every rule is the core's (`Profile::from_fields`); its errors come
+//! back with the field they are about, so the window shows them next to
+//! it. A client secret goes from the form straight to the vault
+//! (`add_profile`) and never back.
+
+use tokentray_core::profile::{
+    self, LoginMode, Preset, Profile, ProfileFields, ProfileStore, Provider,
+};
+use tokentray_core::vault::{client_secret_key, Vault};
+use tokentray_core::Secret;
+
+use crate::dto::{PresetInfo, ProfileForm};
+use crate::CommandError;
+
+/// The presets the form offers, with what each needs.
+pub fn presets() -> Vec<PresetInfo> {
+    Preset::ALL
+        .iter()
+        .map(|preset| PresetInfo {
+            id: preset.as_str().to_owned(),
+            label: match preset {
+                Preset::Microsoft => "Microsoft Entra ID",
+                Preset::Google => "Google",
+                Preset::Github => "GitHub",
+                Preset::Oidc => "Other OpenID Connect provider (issuer URL)",
+            }
+            .to_owned(),
+            needs: match preset {
+                Preset::Microsoft => Some("tenant".to_owned()),
+                Preset::Oidc => Some("issuer".to_owned()),
+                Preset::Google | Preset::Github => None,
+            },
+            default_login: preset.default_login().as_str().to_owned(),
+            default_scopes: preset
+                .default_scopes()
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        })
+        .collect()
+}
+
+/// Every login mode, as the form's choices.
+pub fn login_modes() -> Vec<String> {
+    LoginMode::ALL
+        .iter()
+        .map(|mode| mode.as_str().to_owned())
+        .collect()
+}
+
+/// A profile as the form shows it.
+pub fn form(profile: &Profile) -> ProfileForm {
+    let (tenant, issuer) = match &profile.provider {
+        Provider::Microsoft { tenant } => (Some(tenant.clone()), None),
+        Provider::Oidc { issuer } => (None, Some(issuer.clone())),
+        Provider::Google | Provider::Github => (None, None),
+    };
+    ProfileForm {
+        name: profile.name.clone(),
+        provider: profile.provider.preset().as_str().to_owned(),
+        tenant,
+        issuer,
+        client_id: profile.client_id.clone(),
+        scopes: profile.scopes.clone(),
+        login: Some(profile.login.as_str().to_owned()),
+        refresh_margin: Some(i64::try_from(profile.refresh_margin_secs).unwrap_or(i64::MAX)),
+        keep_fresh: profile.keep_fresh,
+    }
+}
+
+/// Validates a form into a profile; an error names its field.
+pub fn profile(form: ProfileForm) -> Result<Profile, CommandError> {
+    let provider = form
+        .provider
+        .parse::<Preset>()
+        .map_err(|message| field_error("provider", message))?;
+    let login = match non_empty(form.login) {
+        Some(login) => Some(
+            login
+                .parse::<LoginMode>()
+                .map_err(|message| field_error("login", message))?,
+        ),
+        None => None,
+    };
+    let scopes: Vec<String> = form
+        .scopes
+        .into_iter()
+        .map(|scope| scope.trim().to_owned())
+        .filter(|scope| !scope.is_empty())
+        .collect();
+    let fields = ProfileFields {
+        provider: Some(provider),
+        tenant: non_empty(form.tenant),
+        issuer: non_empty(form.issuer),
+        client_id: Some(form.client_id.trim().to_owned()),
+        scopes: (!scopes.is_empty()).then_some(scopes),
+        login,
+        refresh_margin: form.refresh_margin,
+        keep_fresh: Some(form.keep_fresh),
+    };
+    Profile::from_fields(form.name.trim(), fields)
+        .map_err(|error| field_error(error.field, error.message))
+}
+
+/// Adds a new profile (`original: None`) or replaces the one named
+/// `original` (its name cannot change). A client secret, when given, goes
+/// to the vault; a `client_credentials` profile cannot be added without
+/// one.
+pub fn save(
+    store: &ProfileStore,
+    vault: &dyn Vault,
+    original: Option<&str>,
+    form: ProfileForm,
+    client_secret: Option<Secret>,
+) -> Result<Profile, CommandError> {
+    let profile = profile(form)?;
+    let client_secret = client_secret.filter(|secret| !secret.is_empty());
+    match original {
+        None => {
+            if profile.login == LoginMode::ClientCredentials && client_secret.is_none() {
+                return Err(field_error(
+                    "client_secret",
+                    "login client_credentials needs the client secret",
+                ));
+            }
+            profile::add_profile(store, vault, &profile, client_secret.as_ref())?;
+        }
+        Some(original) => {
+            if original != profile.name {
+                return Err(field_error(
+                    "name",
+                    "a profile cannot be renamed (its accounts are stored under its name); add a new one instead",
+                ));
+            }
+            if let Some(secret) = &client_secret {
+                vault.put(&client_secret_key(&profile.name), secret)?;
+            }
+            store.replace(&profile)?;
+        }
+    }
+    Ok(profile)
+}
+
+fn field_error(field: &str, message: impl Into<String>) -> CommandError {
+    CommandError {
+        field: Some(field.to_owned()),
+        ..CommandError::new("invalid_input", message)
+    }
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokentray_core::profile::FILE_NAME;
+    use tokentray_core::vault::MemoryVault;
+
+    fn microsoft(name: &str) -> ProfileForm {
+        ProfileForm {
+            name: name.into(),
+            provider: "microsoft".into(),
+            tenant: Some("contoso.onmicrosoft.com".into()),
+            issuer: Some(" ".into()),
+            client_id: " 11111111-2222-3333-4444-555555555555 ".into(),
+            scopes: vec![],
+            login: None,
+            refresh_margin: None,
+            keep_fresh: false,
+        }
+    }
+
+    #[test]
+    fn a_form_becomes_the_cores_profile_with_the_presets_defaults() {
+        let profile = profile(microsoft("graph")).unwrap();
+        assert_eq!(
+            profile.provider,
+            Provider::Microsoft {
+                tenant: "contoso.onmicrosoft.com".into()
+            }
+        );
+        assert_eq!(profile.client_id, "11111111-2222-3333-4444-555555555555");
+        assert_eq!(profile.scopes, ["https://graph.microsoft.com/.default"]);
+        assert_eq!(profile.login, LoginMode::Embedded);
+        assert_eq!(
+            form(&profile).tenant.as_deref(),
+            Some("contoso.onmicrosoft.com")
+        );
+        assert_eq!(super::profile(form(&profile)).unwrap(), profile);
+    }
+
+    #[test]
+    fn the_cores_errors_name_their_field() {
+        let cases: Vec<(ProfileForm, &str)> = vec![
+            (
+                ProfileForm {
+                    name: "bad name!".into(),
+                    ..microsoft("x")
+                },
+                "name",
+            ),
+            (
+                ProfileForm {
+                    provider: "okta".into(),
+                    ..microsoft("x")
+                },
+                "provider",
+            ),
+            (
+                ProfileForm {
+                    provider: "oidc".into(),
+                    tenant: None,
+                    issuer: Some("http://idp.example.com".into()),
+                    ..microsoft("x")
+                },
+                "issuer",
+            ),
+            (
+                ProfileForm {
+                    provider: "google".into(),
+                    tenant: None,
+                    login: Some("embedded".into()),
+                    ..microsoft("x")
+                },
+                "login",
+            ),
+            (
+                ProfileForm {
+                    login: Some("telepathy".into()),
+                    ..microsoft("x")
+                },
+                "login",
+            ),
+            (
+                ProfileForm {
+                    client_id: "  ".into(),
+                    ..microsoft("x")
+                },
+                "client_id",
+            ),
+            (
+                ProfileForm {
+                    refresh_margin: Some(-1),
+                    ..microsoft("x")
+                },
+                "refresh_margin",
+            ),
+        ];
+        for (form, field) in cases {
+            let error = profile(form).unwrap_err();
+            assert_eq!(error.kind, "invalid_input");
+            assert_eq!(error.field.as_deref(), Some(field), "{}", error.message);
+        }
+    }
+
+    // S9: the client secret goes to the vault, never into the profiles file
+    #[test]
+    fn add_edit_with_the_secret_in_the_vault() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path().join(FILE_NAME));
+        let vault = MemoryVault::in_memory();
+        let service = ProfileForm {
+            provider: "oidc".into(),
+            tenant: None,
+            issuer: Some("http://127.0.0.1:9".into()),
+            login: Some("client_credentials".into()),
+            scopes: vec!["api.read".into()],
+            ..microsoft("svc")
+        };
+        let missing = save(&store, &vault, None, service.clone(), None).unwrap_err();
+        assert_eq!(missing.field.as_deref(), Some("client_secret"));
+        save(
+            &store,
+            &vault,
+            None,
+            service.clone(),
+            Some(Secret::new("secret-canary")),
+        )
+        .unwrap();
+        assert_eq!(
+            vault.get(&client_secret_key("svc")).unwrap(),
+            Some(Secret::new("secret-canary"))
+        );
+        assert!(!std::fs::read_to_string(store.path())
+            .unwrap()
+            .contains("secret-canary"));
+
+        let again = save(
+            &store,
+            &vault,
+            None,
+            service.clone(),
+            Some(Secret::new("x")),
+        );
+        assert_eq!(again.unwrap_err().kind, "already_exists");
+        let edited = ProfileForm {
+            keep_fresh: true,
+            ..service.clone()
+        };
+        save(&store, &vault, Some("svc"), edited, None).unwrap();
+        assert!(store.get("svc").unwrap().keep_fresh);
+        assert_eq!(
+            vault.get(&client_secret_key("svc")).unwrap(),
+            Some(Secret::new("secret-canary")),
+            "an edit without a secret keeps the stored one"
+        );
+        let renamed = save(&store, &vault, Some("other"), service, None).unwrap_err();
+        assert_eq!(renamed.field.as_deref(), Some("name"));
+    }
+}

@@ -1,0 +1,98 @@
+// Generated from src-tauri/src/dto.rs by its test `generated_typescript_is_current`
+// (TOKENTRAY_WRITE_TS=1 cargo test -p tokentray-app generated_typescript). Do not edit.
+
+export type AppInfo = { version: string, configDir: string, };
+
+export type AccountsView = { 
+/**
+ * The app's clock (epoch seconds) when this was read.
+ */
+now: number, 
+/**
+ * Profile names, in file order.
+ */
+profiles: Array<string>, 
+/**
+ * One account per signed-in profile, in the profiles' order.
+ */
+accounts: Array<AccountRow>, };
+
+export type AccountRow = { profile: string, 
+/**
+ * User name, e-mail or subject.
+ */
+user: string, status: AccountStatus, };
+
+export type AccountStatus = { "state": "signedIn", 
+/**
+ * Epoch seconds; `null`: no access token cached yet.
+ */
+expiresAt: number | null, } | { "state": "refreshing" } | { "state": "refreshFailed", code: string, } | { "state": "signInRequired" };
+
+export type AccountAction = "copyAccessToken" | "copyBearerHeader" | "copyIdToken" | "refreshNow" | "signOut";
+
+export type Claims = { profile: string, 
+/**
+ * The label shown above every decoded token.
+ */
+notVerified: string, accessToken: TokenClaims, idToken: TokenClaims, };
+
+export type TokenClaims = { "kind": "jwt", header: Record<string, unknown>, claims: Record<string, unknown>, } | { "kind": "opaque", why: string, } | { "kind": "missing" };
+
+export type ProfileForm = { name: string, 
+/**
+ * A preset's `id`.
+ */
+provider: string, tenant: string | null, issuer: string | null, clientId: string, scopes: Array<string>, 
+/**
+ * A login mode; `null`: the preset's default.
+ */
+login: string | null, 
+/**
+ * Seconds; `null`: the default.
+ */
+refreshMargin: number | null, keepFresh: boolean, };
+
+export type PresetInfo = { id: string, label: string, 
+/**
+ * The field this preset needs (`tenant`, `issuer`), if any.
+ */
+needs: string | null, defaultLogin: string, defaultScopes: Array<string>, };
+
+export type ProfilesView = { profiles: Array<ProfileForm>, presets: Array<PresetInfo>, loginModes: Array<string>, 
+/**
+ * The refresh margin a new profile starts with (a setting).
+ */
+defaultRefreshMargin: number, };
+
+export type SettingsView = { values: SettingsForm, 
+/**
+ * Keys an environment variable overrides while the app runs.
+ */
+overridden: Array<string>, 
+/**
+ * The settings file.
+ */
+file: string, 
+/**
+ * Why the file was not applied, if it was not.
+ */
+problem: string | null, };
+
+export type SettingsForm = { clipboardClearSecs: number, reminderLeadSecs: number, defaultRefreshMarginSecs: number, startAtLogin: boolean, };
+
+export type ImportReport = { file: string, dryRun: boolean, accounts: Array<ImportedAccount>, shredded: boolean, plaintextRemains: boolean, note: string, };
+
+export type ImportedAccount = { account: string, clientId: string, environment: string, profile: string | null, profileCreated: boolean, 
+/**
+ * `imported`, `would_import`, `already_present`, `rolled_back` or
+ * `failed` (the CLI's `--json` words).
+ */
+status: string, verified: boolean, accessTokens: number, reason: string | null, };
+
+export type View = { "view": "accounts" } | { "view": "claims", profile: string, } | { "view": "profiles" } | { "view": "addProfile" } | { "view": "editProfile", name: string, } | { "view": "settings" } | { "view": "import" };
+
+export type CommandError = { kind: string, message: string, field?: string, };
+
+export const ACCOUNTS_CHANGED = "accounts-changed";
+export const NAVIGATE = "navigate";
