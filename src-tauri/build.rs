@@ -15,6 +15,7 @@ fn main() {
         "get_settings",
         "save_settings",
         "import_msal",
+        "start_demo",
     ]);
     if let Err(error) =
         tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))

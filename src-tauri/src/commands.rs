@@ -25,8 +25,8 @@ use crate::host::Host;
 use crate::menu::{self, AccountAction, AccountState, TrayState};
 use crate::settings::{self, SettingsState};
 use crate::{
-    accounts_window, actions, claims, import_view, login, profile_editor, settings_form, tray,
-    CommandError,
+    accounts_window, actions, claims, demo, import_view, login, profile_editor, settings_form,
+    tray, CommandError,
 };
 
 /// The running app, as the commands use it.
@@ -216,6 +216,17 @@ pub async fn import_msal(
         profiles_changed(&desktop.0);
     }
     Ok(report)
+}
+
+/// Starts the local demo provider and adds the `demo` profile (the
+/// first-run panel's "Try it with a local demo provider"); returns the
+/// profile's name.
+#[tauri::command]
+pub async fn start_demo(desktop: State<'_, Desktop>) -> Result<String, CommandError> {
+    let app = desktop.0.clone();
+    let profile = blocking(move || Ok(demo::start(&app)?)).await?;
+    profiles_changed(&desktop.0);
+    Ok(profile)
 }
 
 /// Runs blocking work (vault, files) off the async runtime's workers.

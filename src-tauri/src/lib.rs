@@ -13,6 +13,7 @@ mod actions;
 mod claims;
 mod clipboard;
 mod commands;
+mod demo;
 mod dto;
 mod error;
 mod events;
@@ -93,7 +94,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::remove_profile,
         commands::get_settings,
         commands::save_settings,
-        commands::import_msal
+        commands::import_msal,
+        commands::start_demo
     ])
 }
 
@@ -108,6 +110,7 @@ fn setup(app: &AppHandle) -> Result<(), Error> {
     settings::init(app)?;
     clipboard::init(app);
     login::init(app);
+    demo::init(app);
     host::init(app, Arc::new(login::SocketLogin::new(app.clone())))?;
     tray::init(app)?;
     events::init(app);
@@ -134,6 +137,7 @@ fn on_run_event(app: &AppHandle, event: RunEvent) {
         } => api.prevent_exit(),
         RunEvent::Exit => {
             clipboard::clear_on_quit(app);
+            demo::stop(app);
             host::stop(app);
             tracing::info!("tokentray-app exiting");
         }

@@ -49,3 +49,4 @@ export const getSettings = (): Promise<SettingsView> => invoke<SettingsView>("ge
 export const saveSettings = (form: SettingsForm): Promise<void> => invoke<void>("save_settings", { form });
 export const importMsal = (path: string, issuer: string | null, dryRun: boolean, shred: boolean): Promise<ImportReport> =>
   invoke<ImportReport>("import_msal", { path, issuer, dryRun, shred });
+export const startDemo = (): Promise<string> => invoke<string>("start_demo");

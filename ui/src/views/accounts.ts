@@ -1,7 +1,7 @@
 // The accounts list: each account with its state and a live countdown, and
 // the actions of the tray's submenu (they run in Rust: the token never
 // comes here). An empty profile list shows the first-run panel.
-import { accountAction, describe, listAccounts, signIn } from "../api";
+import { accountAction, describe, listAccounts, signIn, startDemo } from "../api";
 import { appNow, expiryText } from "../clock";
 import { button, el } from "../dom";
 import type { AccountAction, AccountRow, AccountsView } from "../generated/dto";
@@ -115,6 +115,7 @@ async function run(status: HTMLElement, done: string, command: () => Promise<voi
 
 /** What a newcomer sees before any profile exists. */
 function firstRun(navigate: Navigate): HTMLElement {
+  const status = el("p", { class: "status", role: "status", id: "first-run-status" });
   return el(
     "section",
     { class: "first-run", id: "first-run" },
@@ -125,6 +126,25 @@ function firstRun(navigate: Navigate): HTMLElement {
       "Tokentray keeps OAuth access tokens fresh and ready to copy, with the tokens in your OS vault. " +
         "Add a profile for your identity provider (Microsoft Entra ID, Google, GitHub or any OpenID Connect issuer), then sign in.",
     ),
-    el("div", { class: "actions", id: "first-run-actions" }, button("Add a profile…", () => navigate({ view: "addProfile" }))),
+    el(
+      "p",
+      {},
+      "No cloud account at hand? The local demo provider runs on this machine (it needs Node.js): " +
+        "sign in with any name and password, then copy tokens, watch them expire and get reminded.",
+    ),
+    el(
+      "div",
+      { class: "actions", id: "first-run-actions" },
+      button(
+        "Try it with a local demo provider",
+        () =>
+          run(status, "Demo provider started: sign in to demo", async () => {
+            await startDemo();
+          }),
+        { accesskey: "d", id: "start-demo" },
+      ),
+      button("Add a profile…", () => navigate({ view: "addProfile" })),
+    ),
+    status,
   );
 }
