@@ -13,7 +13,7 @@ mod watched;
 
 use common::{stderr, stdout, Env};
 use std::process::{Output, Stdio};
-use watched::{refreshes, stored_record, WatchedAgent};
+use watched::{refreshes, stored_record, Watched};
 
 /// A signed-in profile `p` (access tokens live an hour: nothing is due
 /// unless forced).
@@ -57,7 +57,7 @@ fn stored_tokens(env: &Env) -> (String, String) {
 /// stored before the crash.
 fn crash_at(env: &Env, idp: &tokentray_testkit::Idp, point: &str) -> (String, String) {
     let before = stored_tokens(env);
-    let agent = WatchedAgent::start(
+    let agent = Watched::start(
         env,
         &[
             ("FAILPOINTS", &format!("{point}=sleep(120000)")),
@@ -90,7 +90,7 @@ fn crash_at(env: &Env, idp: &tokentray_testkit::Idp, point: &str) -> (String, St
 /// the token stored by the killed agent is served without a refresh, and
 /// the next forced refresh rotates normally.
 fn assert_still_usable(env: &Env, idp: &tokentray_testkit::Idp, before: &(String, String)) {
-    let _agent = WatchedAgent::start(env, &[]);
+    let _agent = Watched::start(env, &[]);
     let stored = stored_tokens(env);
     assert_ne!(stored.0, before.0, "the rotated refresh token was stored");
     assert_eq!(access_token(&token(env, &[])), stored.1);
@@ -103,7 +103,7 @@ fn assert_still_usable(env: &Env, idp: &tokentray_testkit::Idp, before: &(String
 /// After the restart the account is clearly "sign-in required": the one
 /// replay of the retired refresh token fails, and nothing more is sent.
 fn assert_sign_in_required(env: &Env, idp: &tokentray_testkit::Idp, before: &(String, String)) {
-    let _agent = WatchedAgent::start(env, &[]);
+    let _agent = Watched::start(env, &[]);
     assert_eq!(stored_tokens(env), *before, "nothing new was stored");
     // The access token of before the crash is still valid and served.
     assert_eq!(access_token(&token(env, &[])), before.1);
@@ -172,7 +172,7 @@ fn killed_after_the_hand_out_keeps_the_account() {
 #[test]
 fn a_panic_in_the_refresh_path_fails_one_request_and_leaks_nothing() {
     let (env, idp) = signed_in();
-    let mut agent = WatchedAgent::start(
+    let mut agent = Watched::start(
         &env,
         &[
             ("FAILPOINTS", "refresh-after-handout=1*panic"),
@@ -199,4 +199,37 @@ fn a_panic_in_the_refresh_path_fails_one_request_and_leaks_nothing() {
     for secret in [&refresh, &access, &id_token] {
         assert!(!log.contains(secret.as_str()), "a token in the agent's log");
     }
+}
+
+// S15, S13, S14: the same crash without an agent: `tokentray token` itself
+// is killed after the provider rotated the refresh token and before its
+// vault write, holding the profile's cross-process refresh lock. The lock
+// dies with it (no stale lock blocks the next process), and the account
+// ends "sign-in required" after one refused replay.
+#[test]
+fn a_cli_killed_before_the_vault_write_leaves_no_lock_and_one_replay() {
+    let (env, idp) = signed_in();
+    let before = stored_tokens(&env);
+    let cli = Watched::spawn(
+        env.command()
+            .args(["token", "p", "--force-refresh"])
+            .env("FAILPOINTS", "refresh-before-store=sleep(120000)")
+            .env("RUST_LOG", "tokentray::fault=debug"),
+    );
+    cli.wait_for_line(&["fault point reached", "refresh-before-store"]);
+    assert_eq!(refreshes(&idp), (1, 0), "the refresh reached the IdP");
+    cli.kill9();
+    assert_eq!(stored_tokens(&env), before, "nothing new was stored");
+    let out = token(&env, &["--force-refresh"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(refreshes(&idp), (1, 1), "exactly one replay, refused");
+    let again = token(&env, &[]);
+    assert_eq!(again.status.code(), Some(3), "{}", stderr(&again));
+    assert_eq!(refreshes(&idp), (1, 1), "no retry loop");
 }

@@ -32,12 +32,12 @@ pub(crate) use fault_point;
 
 /// The environment variable that arms the points (the `fail` crate's).
 #[cfg(feature = "failpoints")]
-pub const FAILPOINTS_ENV: &str = "FAILPOINTS";
+pub(crate) const FAILPOINTS_ENV: &str = "FAILPOINTS";
 
 /// Arms the points named in `FAILPOINTS` (`name=actions;name=actions`), once
 /// per process. A malformed entry is reported on stderr and ignored.
 #[cfg(feature = "failpoints")]
-pub fn arm_from_env() {
+pub(crate) fn arm_from_env() {
     static ARMED: std::sync::Once = std::sync::Once::new();
     ARMED.call_once(|| {
         let Ok(setting) = std::env::var(FAILPOINTS_ENV) else {
