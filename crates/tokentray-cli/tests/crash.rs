@@ -233,3 +233,41 @@ fn a_cli_killed_before_the_vault_write_leaves_no_lock_and_one_replay() {
     assert_eq!(again.status.code(), Some(3), "{}", stderr(&again));
     assert_eq!(refreshes(&idp), (1, 1), "no retry loop");
 }
+
+// S14, S15, S13: after that crash, two processes ask at once: the first
+// replays the retired refresh token (refused) while the second waits on
+// the profile's lock; the second then sees the account marked and sends
+// nothing — one replay in all, not one per process.
+#[test]
+fn two_processes_after_the_crash_replay_the_retired_token_once() {
+    let (env, idp) = signed_in();
+    let lost = Watched::spawn(
+        env.command()
+            .args(["token", "p", "--force-refresh"])
+            .env("FAILPOINTS", "refresh-before-store=sleep(120000)")
+            .env("RUST_LOG", "tokentray::fault=debug"),
+    );
+    lost.wait_for_line(&["fault point reached", "refresh-before-store"]);
+    lost.kill9();
+
+    // The first holds the lock a few seconds before it sends the replay,
+    // long enough for the second to queue behind it.
+    let mut first = Watched::spawn(
+        env.command()
+            .args(["token", "p", "--force-refresh"])
+            .env("FAILPOINTS", "refresh-before-request=sleep(5000)")
+            .env("RUST_LOG", "tokentray::fault=debug"),
+    );
+    first.wait_for_line(&["fault point reached", "refresh-before-request"]);
+    let mut second = Watched::spawn(
+        env.command()
+            .args(["token", "p", "--force-refresh"])
+            .env("RUST_LOG", "tokentray_core::broker::lock=debug"),
+    );
+    second.wait_for_line(&["waiting for the refresh lock"]);
+    for process in [&mut first, &mut second] {
+        let status = process.child.wait().unwrap();
+        assert_eq!(status.code(), Some(3), "{}", process.stderr());
+    }
+    assert_eq!(refreshes(&idp), (1, 1), "one replay in all");
+}

@@ -3,6 +3,8 @@
 //! builds never contain them), a no-op expansion otherwise.
 //!
 //! The points, in the order a refresh reaches them:
+//! - `refresh-before-request`: the account's locks are held, the refresh
+//!   token is read, nothing is sent yet;
 //! - `refresh-before-store`: the provider answered (a rotated refresh token
 //!   is in hand), nothing is written yet;
 //! - `record-before-readback`: the record is written, not yet read back
