@@ -52,9 +52,10 @@ fn stored_tokens(env: &Env) -> (String, String) {
     )
 }
 
-/// Holds a forced refresh at `point`, checks that it reached the IdP, kills
-/// the agent with SIGKILL there and starts a plain one. Returns the tokens
-/// stored before the crash.
+/// Holds a forced refresh at `point`, checks that it reached the IdP (at
+/// every point after `refresh-before-request`), kills the agent with
+/// SIGKILL there and starts a plain one. Returns the tokens stored before
+/// the crash.
 fn crash_at(env: &Env, idp: &tokentray_testkit::Idp, point: &str) -> (String, String) {
     let before = stored_tokens(env);
     let agent = Watched::start(
@@ -73,7 +74,8 @@ fn crash_at(env: &Env, idp: &tokentray_testkit::Idp, point: &str) -> (String, St
         .spawn()
         .unwrap();
     agent.wait_for_line(&["fault point reached", point]);
-    assert_eq!(refreshes(idp), (1, 0), "the refresh reached the IdP");
+    let sent = u64::from(point != "refresh-before-request");
+    assert_eq!(refreshes(idp), (sent, 0), "the refresh reached the IdP");
     agent.kill9();
     let out = client.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -136,6 +138,18 @@ fn assert_sign_in_required(env: &Env, idp: &tokentray_testkit::Idp, before: &(St
         status["profiles"][0]["state"], "sign_in_required",
         "{status}"
     );
+}
+
+// S15: killed before the refresh request is sent: nothing changed, the
+// account goes on with its refresh token.
+#[test]
+fn killed_before_the_request_keeps_the_account() {
+    let (env, idp) = signed_in();
+    let before = crash_at(&env, &idp, "refresh-before-request");
+    let _agent = Watched::start(&env, &[]);
+    assert_eq!(stored_tokens(&env), before);
+    access_token(&token(&env, &["--force-refresh"]));
+    assert_eq!(refreshes(&idp), (1, 0), "the old refresh token still works");
 }
 
 // S15, S13: killed after the provider rotated the refresh token and before
