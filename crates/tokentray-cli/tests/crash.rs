@@ -40,6 +40,11 @@ fn access_token(out: &Output) -> String {
     reply["access_token"].as_str().unwrap().to_string()
 }
 
+/// Exit 3: sign-in required.
+fn assert_exit_3(out: &Output) {
+    assert_eq!(out.status.code(), Some(3), "{}{}", stdout(out), stderr(out));
+}
+
 /// The stored refresh token and the access token cached in the record.
 fn stored_tokens(env: &Env) -> (String, String) {
     let record = stored_record(env);
@@ -88,6 +93,14 @@ fn crash_at(env: &Env, idp: &tokentray_testkit::Idp, point: &str) -> (String, St
     before
 }
 
+/// Signs in, crashes at `point` ([`crash_at`]) and checks the outcome with
+/// `after`.
+fn crash_then(point: &str, after: fn(&Env, &tokentray_testkit::Idp, &(String, String))) {
+    let (env, idp) = signed_in();
+    let before = crash_at(&env, &idp, point);
+    after(&env, &idp, &before);
+}
+
 /// After the restart the account works on, with the new refresh token:
 /// the token stored by the killed agent is served without a refresh, and
 /// the next forced refresh rotates normally.
@@ -110,13 +123,7 @@ fn assert_sign_in_required(env: &Env, idp: &tokentray_testkit::Idp, before: &(St
     // The access token of before the crash is still valid and served.
     assert_eq!(access_token(&token(env, &[])), before.1);
     let out = token(env, &["--force-refresh"]);
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit_3(&out);
     let error: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(error["error"]["kind"], "sign_in_required");
     assert!(
@@ -128,8 +135,7 @@ fn assert_sign_in_required(env: &Env, idp: &tokentray_testkit::Idp, before: &(St
     );
     assert_eq!(refreshes(idp), (1, 1), "exactly one replay, refused");
     for _ in 0..3 {
-        let out = token(env, &[]);
-        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert_exit_3(&token(env, &[]));
     }
     assert_eq!(refreshes(idp), (1, 1), "no retry loop");
     let status = env.tokentray().args(["status", "--json"]).output().unwrap();
@@ -157,26 +163,20 @@ fn killed_before_the_request_keeps_the_account() {
 // required" after one refused replay, never as a loop.
 #[test]
 fn killed_before_the_vault_write_needs_a_sign_in_after_one_replay() {
-    let (env, idp) = signed_in();
-    let before = crash_at(&env, &idp, "refresh-before-store");
-    assert_sign_in_required(&env, &idp, &before);
+    crash_then("refresh-before-store", assert_sign_in_required);
 }
 
 // S15: killed after the vault write and before the read-back: the rotated
 // refresh token is in the vault and the account goes on.
 #[test]
 fn killed_before_the_read_back_keeps_the_account() {
-    let (env, idp) = signed_in();
-    let before = crash_at(&env, &idp, "record-before-readback");
-    assert_still_usable(&env, &idp, &before);
+    crash_then("record-before-readback", assert_still_usable);
 }
 
 // S15: killed as the new token is handed out: the account goes on.
 #[test]
 fn killed_after_the_hand_out_keeps_the_account() {
-    let (env, idp) = signed_in();
-    let before = crash_at(&env, &idp, "refresh-after-handout");
-    assert_still_usable(&env, &idp, &before);
+    crash_then("refresh-after-handout", assert_still_usable);
 }
 
 // S15, S33: one panic in the refresh path (the canary scan's trigger,
@@ -215,6 +215,19 @@ fn a_panic_in_the_refresh_path_fails_one_request_and_leaks_nothing() {
     }
 }
 
+/// `tokentray token p --force-refresh` without an agent, held at `point`
+/// for `millis` (returns once it is there).
+fn cli_held_at(env: &Env, point: &str, millis: u64) -> Watched {
+    let cli = Watched::spawn(
+        env.command()
+            .args(["token", "p", "--force-refresh"])
+            .env("FAILPOINTS", format!("{point}=sleep({millis})"))
+            .env("RUST_LOG", "tokentray::fault=debug"),
+    );
+    cli.wait_for_line(&["fault point reached", point]);
+    cli
+}
+
 // S15, S13, S14: the same crash without an agent: `tokentray token` itself
 // is killed after the provider rotated the refresh token and before its
 // vault write, holding the profile's cross-process refresh lock. The lock
@@ -224,27 +237,14 @@ fn a_panic_in_the_refresh_path_fails_one_request_and_leaks_nothing() {
 fn a_cli_killed_before_the_vault_write_leaves_no_lock_and_one_replay() {
     let (env, idp) = signed_in();
     let before = stored_tokens(&env);
-    let cli = Watched::spawn(
-        env.command()
-            .args(["token", "p", "--force-refresh"])
-            .env("FAILPOINTS", "refresh-before-store=sleep(120000)")
-            .env("RUST_LOG", "tokentray::fault=debug"),
-    );
-    cli.wait_for_line(&["fault point reached", "refresh-before-store"]);
+    let cli = cli_held_at(&env, "refresh-before-store", 120_000);
     assert_eq!(refreshes(&idp), (1, 0), "the refresh reached the IdP");
     cli.kill9();
     assert_eq!(stored_tokens(&env), before, "nothing new was stored");
     let out = token(&env, &["--force-refresh"]);
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit_3(&out);
     assert_eq!(refreshes(&idp), (1, 1), "exactly one replay, refused");
-    let again = token(&env, &[]);
-    assert_eq!(again.status.code(), Some(3), "{}", stderr(&again));
+    assert_exit_3(&token(&env, &[]));
     assert_eq!(refreshes(&idp), (1, 1), "no retry loop");
 }
 
@@ -255,24 +255,11 @@ fn a_cli_killed_before_the_vault_write_leaves_no_lock_and_one_replay() {
 #[test]
 fn two_processes_after_the_crash_replay_the_retired_token_once() {
     let (env, idp) = signed_in();
-    let lost = Watched::spawn(
-        env.command()
-            .args(["token", "p", "--force-refresh"])
-            .env("FAILPOINTS", "refresh-before-store=sleep(120000)")
-            .env("RUST_LOG", "tokentray::fault=debug"),
-    );
-    lost.wait_for_line(&["fault point reached", "refresh-before-store"]);
-    lost.kill9();
+    cli_held_at(&env, "refresh-before-store", 120_000).kill9();
 
     // The first holds the lock a few seconds before it sends the replay,
     // long enough for the second to queue behind it.
-    let mut first = Watched::spawn(
-        env.command()
-            .args(["token", "p", "--force-refresh"])
-            .env("FAILPOINTS", "refresh-before-request=sleep(5000)")
-            .env("RUST_LOG", "tokentray::fault=debug"),
-    );
-    first.wait_for_line(&["fault point reached", "refresh-before-request"]);
+    let mut first = cli_held_at(&env, "refresh-before-request", 5_000);
     let mut second = Watched::spawn(
         env.command()
             .args(["token", "p", "--force-refresh"])
