@@ -13,7 +13,7 @@ mod watched;
 
 use common::{stderr, stdout, Env};
 use std::process::{Output, Stdio};
-use watched::{refreshes, stored_record, WatchedAgent};
+use watched::{refreshes, stored_record, Watched};
 
 /// A signed-in profile `p` (access tokens live an hour: nothing is due
 /// unless forced).
@@ -40,6 +40,11 @@ fn access_token(out: &Output) -> String {
     reply["access_token"].as_str().unwrap().to_string()
 }
 
+/// Exit 3: sign-in required.
+fn assert_exit_3(out: &Output) {
+    assert_eq!(out.status.code(), Some(3), "{}{}", stdout(out), stderr(out));
+}
+
 /// The stored refresh token and the access token cached in the record.
 fn stored_tokens(env: &Env) -> (String, String) {
     let record = stored_record(env);
@@ -52,12 +57,13 @@ fn stored_tokens(env: &Env) -> (String, String) {
     )
 }
 
-/// Holds a forced refresh at `point`, checks that it reached the IdP, kills
-/// the agent with SIGKILL there and starts a plain one. Returns the tokens
-/// stored before the crash.
+/// Holds a forced refresh at `point`, checks that it reached the IdP (at
+/// every point after `refresh-before-request`), kills the agent with
+/// SIGKILL there and starts a plain one. Returns the tokens stored before
+/// the crash.
 fn crash_at(env: &Env, idp: &tokentray_testkit::Idp, point: &str) -> (String, String) {
     let before = stored_tokens(env);
-    let agent = WatchedAgent::start(
+    let agent = Watched::start(
         env,
         &[
             ("FAILPOINTS", &format!("{point}=sleep(120000)")),
@@ -73,7 +79,8 @@ fn crash_at(env: &Env, idp: &tokentray_testkit::Idp, point: &str) -> (String, St
         .spawn()
         .unwrap();
     agent.wait_for_line(&["fault point reached", point]);
-    assert_eq!(refreshes(idp), (1, 0), "the refresh reached the IdP");
+    let sent = u64::from(point != "refresh-before-request");
+    assert_eq!(refreshes(idp), (sent, 0), "the refresh reached the IdP");
     agent.kill9();
     let out = client.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -86,11 +93,19 @@ fn crash_at(env: &Env, idp: &tokentray_testkit::Idp, point: &str) -> (String, St
     before
 }
 
+/// Signs in, crashes at `point` ([`crash_at`]) and checks the outcome with
+/// `after`.
+fn crash_then(point: &str, after: fn(&Env, &tokentray_testkit::Idp, &(String, String))) {
+    let (env, idp) = signed_in();
+    let before = crash_at(&env, &idp, point);
+    after(&env, &idp, &before);
+}
+
 /// After the restart the account works on, with the new refresh token:
 /// the token stored by the killed agent is served without a refresh, and
 /// the next forced refresh rotates normally.
 fn assert_still_usable(env: &Env, idp: &tokentray_testkit::Idp, before: &(String, String)) {
-    let _agent = WatchedAgent::start(env, &[]);
+    let _agent = Watched::start(env, &[]);
     let stored = stored_tokens(env);
     assert_ne!(stored.0, before.0, "the rotated refresh token was stored");
     assert_eq!(access_token(&token(env, &[])), stored.1);
@@ -103,18 +118,12 @@ fn assert_still_usable(env: &Env, idp: &tokentray_testkit::Idp, before: &(String
 /// After the restart the account is clearly "sign-in required": the one
 /// replay of the retired refresh token fails, and nothing more is sent.
 fn assert_sign_in_required(env: &Env, idp: &tokentray_testkit::Idp, before: &(String, String)) {
-    let _agent = WatchedAgent::start(env, &[]);
+    let _agent = Watched::start(env, &[]);
     assert_eq!(stored_tokens(env), *before, "nothing new was stored");
     // The access token of before the crash is still valid and served.
     assert_eq!(access_token(&token(env, &[])), before.1);
     let out = token(env, &["--force-refresh"]);
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit_3(&out);
     let error: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(error["error"]["kind"], "sign_in_required");
     assert!(
@@ -126,8 +135,7 @@ fn assert_sign_in_required(env: &Env, idp: &tokentray_testkit::Idp, before: &(St
     );
     assert_eq!(refreshes(idp), (1, 1), "exactly one replay, refused");
     for _ in 0..3 {
-        let out = token(env, &[]);
-        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert_exit_3(&token(env, &[]));
     }
     assert_eq!(refreshes(idp), (1, 1), "no retry loop");
     let status = env.tokentray().args(["status", "--json"]).output().unwrap();
@@ -138,31 +146,37 @@ fn assert_sign_in_required(env: &Env, idp: &tokentray_testkit::Idp, before: &(St
     );
 }
 
+// S15: killed before the refresh request is sent: nothing changed, the
+// account goes on with its refresh token.
+#[test]
+fn killed_before_the_request_keeps_the_account() {
+    let (env, idp) = signed_in();
+    let before = crash_at(&env, &idp, "refresh-before-request");
+    let _agent = Watched::start(&env, &[]);
+    assert_eq!(stored_tokens(&env), before);
+    access_token(&token(&env, &["--force-refresh"]));
+    assert_eq!(refreshes(&idp), (1, 0), "the old refresh token still works");
+}
+
 // S15, S13: killed after the provider rotated the refresh token and before
 // the vault write: the new refresh token is lost, which shows as "sign-in
 // required" after one refused replay, never as a loop.
 #[test]
 fn killed_before_the_vault_write_needs_a_sign_in_after_one_replay() {
-    let (env, idp) = signed_in();
-    let before = crash_at(&env, &idp, "refresh-before-store");
-    assert_sign_in_required(&env, &idp, &before);
+    crash_then("refresh-before-store", assert_sign_in_required);
 }
 
 // S15: killed after the vault write and before the read-back: the rotated
 // refresh token is in the vault and the account goes on.
 #[test]
 fn killed_before_the_read_back_keeps_the_account() {
-    let (env, idp) = signed_in();
-    let before = crash_at(&env, &idp, "record-before-readback");
-    assert_still_usable(&env, &idp, &before);
+    crash_then("record-before-readback", assert_still_usable);
 }
 
 // S15: killed as the new token is handed out: the account goes on.
 #[test]
 fn killed_after_the_hand_out_keeps_the_account() {
-    let (env, idp) = signed_in();
-    let before = crash_at(&env, &idp, "refresh-after-handout");
-    assert_still_usable(&env, &idp, &before);
+    crash_then("refresh-after-handout", assert_still_usable);
 }
 
 // S15, S33: one panic in the refresh path (the canary scan's trigger,
@@ -172,7 +186,7 @@ fn killed_after_the_hand_out_keeps_the_account() {
 #[test]
 fn a_panic_in_the_refresh_path_fails_one_request_and_leaks_nothing() {
     let (env, idp) = signed_in();
-    let mut agent = WatchedAgent::start(
+    let mut agent = Watched::start(
         &env,
         &[
             ("FAILPOINTS", "refresh-after-handout=1*panic"),
@@ -199,4 +213,62 @@ fn a_panic_in_the_refresh_path_fails_one_request_and_leaks_nothing() {
     for secret in [&refresh, &access, &id_token] {
         assert!(!log.contains(secret.as_str()), "a token in the agent's log");
     }
+}
+
+/// `tokentray token p --force-refresh` without an agent, held at `point`
+/// for `millis` (returns once it is there).
+fn cli_held_at(env: &Env, point: &str, millis: u64) -> Watched {
+    let cli = Watched::spawn(
+        env.command()
+            .args(["token", "p", "--force-refresh"])
+            .env("FAILPOINTS", format!("{point}=sleep({millis})"))
+            .env("RUST_LOG", "tokentray::fault=debug"),
+    );
+    cli.wait_for_line(&["fault point reached", point]);
+    cli
+}
+
+// S15, S13, S14: the same crash without an agent: `tokentray token` itself
+// is killed after the provider rotated the refresh token and before its
+// vault write, holding the profile's cross-process refresh lock. The lock
+// dies with it (no stale lock blocks the next process), and the account
+// ends "sign-in required" after one refused replay.
+#[test]
+fn a_cli_killed_before_the_vault_write_leaves_no_lock_and_one_replay() {
+    let (env, idp) = signed_in();
+    let before = stored_tokens(&env);
+    let cli = cli_held_at(&env, "refresh-before-store", 120_000);
+    assert_eq!(refreshes(&idp), (1, 0), "the refresh reached the IdP");
+    cli.kill9();
+    assert_eq!(stored_tokens(&env), before, "nothing new was stored");
+    let out = token(&env, &["--force-refresh"]);
+    assert_exit_3(&out);
+    assert_eq!(refreshes(&idp), (1, 1), "exactly one replay, refused");
+    assert_exit_3(&token(&env, &[]));
+    assert_eq!(refreshes(&idp), (1, 1), "no retry loop");
+}
+
+// S14, S15, S13: after that crash, two processes ask at once: the first
+// replays the retired refresh token (refused) while the second waits on
+// the profile's lock; the second then sees the account marked and sends
+// nothing — one replay in all, not one per process.
+#[test]
+fn two_processes_after_the_crash_replay_the_retired_token_once() {
+    let (env, idp) = signed_in();
+    cli_held_at(&env, "refresh-before-store", 120_000).kill9();
+
+    // The first holds the lock a few seconds before it sends the replay,
+    // long enough for the second to queue behind it.
+    let mut first = cli_held_at(&env, "refresh-before-request", 5_000);
+    let mut second = Watched::spawn(
+        env.command()
+            .args(["token", "p", "--force-refresh"])
+            .env("RUST_LOG", "tokentray_core::broker::lock=debug"),
+    );
+    second.wait_for_line(&["waiting for the refresh lock"]);
+    for process in [&mut first, &mut second] {
+        let status = process.child.wait().unwrap();
+        assert_eq!(status.code(), Some(3), "{}", process.stderr());
+    }
+    assert_eq!(refreshes(&idp), (1, 1), "one replay in all");
 }

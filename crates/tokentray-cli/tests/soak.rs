@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokentray_core::ipc::client::Client;
 use tokentray_core::ipc::protocol::TokenParams;
-use watched::{refreshes, WatchedAgent};
+use watched::{refreshes, Watched};
 
 const CLIENTS: usize = 50;
 const RUN: Duration = Duration::from_secs(60);
@@ -137,7 +137,7 @@ fn fifty_clients_for_a_minute_of_expiring_tokens() {
     for profile in PROFILES {
         env.login_device(&idp, profile, "alice");
     }
-    let mut agent = WatchedAgent::start(&env, &[]);
+    let mut agent = Watched::start(&env, &[]);
     let pid = agent.pid();
     let warm = Client::new(env.socket());
     for profile in PROFILES {

@@ -12,7 +12,7 @@ mod watched;
 use common::{stderr, stdout, Env};
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
-use watched::{refreshes, WatchedAgent};
+use watched::{refreshes, Watched};
 
 /// Profiles `p` (alice) and `other` (bob), both signed in.
 fn two_accounts() -> (Env, tokentray_testkit::Idp) {
@@ -137,7 +137,7 @@ fn profile_status<'a>(status: &'a serde_json::Value, name: &str) -> &'a serde_js
 /// as needing a sign-in for that reason and `other` as signed in.
 fn assert_only_p_is_affected(env: &Env, code: i32, says: &[&str]) {
     for with_agent in [false, true] {
-        let agent = with_agent.then(|| WatchedAgent::start(env, &[]));
+        let agent = with_agent.then(|| Watched::start(env, &[]));
         let out = token(env, "p");
         let text = stderr(&out);
         assert_eq!(out.status.code(), Some(code), "agent {with_agent}: {text}");
@@ -322,7 +322,7 @@ fn no_dbus_session_is_reported_with_the_fix() {
             .unwrap(),
         "status",
     );
-    let mut agent = WatchedAgent::start_with(&env, |command| {
+    let mut agent = Watched::start_with(&env, |command| {
         without_dbus(command, &env);
     });
     check(token(&env, "p"), "token through the agent");
@@ -454,7 +454,7 @@ fn a_collection_locked_under_a_running_agent_is_reported_with_the_fix() {
             .output()
             .unwrap()
     };
-    let agent = WatchedAgent::start_with(&env, |command| {
+    let agent = Watched::start_with(&env, |command| {
         keyring.apply(command);
     });
     let warm = run(&["token", "p"]);

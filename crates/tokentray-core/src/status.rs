@@ -86,3 +86,32 @@ fn needs_sign_in(mut entry: ProfileStatus, reason: String) -> ProfileStatus {
     entry.needs_interaction = true;
     entry
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::testing::{setup, sign_in};
+    use crate::secret::Secret;
+    use crate::vault::Vault;
+
+    // S24: a damaged or deleted record is reported on its profile's line,
+    // with the reason; `status` itself still answers.
+    #[test]
+    fn a_damaged_or_deleted_record_is_reported_on_its_line() {
+        let s = setup(LoginMode::Device, false);
+        let account = sign_in(&s, 3600);
+        let line = || {
+            let reply = collect(s.broker.profiles(), s.broker.accounts()).unwrap();
+            let entry = reply.profiles.into_iter().next().unwrap();
+            assert_eq!(entry.state, SignInState::SignInRequired);
+            assert!(entry.needs_interaction);
+            entry.reason.unwrap()
+        };
+        s.vault
+            .put(&account.record_key(), &Secret::new("{"))
+            .unwrap();
+        assert!(line().contains("is damaged"));
+        s.vault.delete(&account.record_key()).unwrap();
+        assert!(line().contains("missing from the vault"));
+    }
+}

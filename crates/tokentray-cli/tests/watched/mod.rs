@@ -1,6 +1,7 @@
-//! A `tokentray agent` whose stderr is kept and watched line by line (for
-//! the fault-point log lines of the crash tests), and the IdP's refresh
-//! count; shared by `crash.rs`, `vault_states.rs` and `soak.rs`.
+//! A `tokentray` process (mostly `tokentray agent`) whose stderr is kept
+//! and watched line by line (for the fault-point log lines of the crash
+//! tests), and the IdP's refresh count; shared by `crash.rs`,
+//! `vault_states.rs` and `soak.rs`.
 
 #![allow(dead_code)]
 
@@ -11,14 +12,14 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A running agent (SIGKILLed when dropped).
-pub struct WatchedAgent {
+/// A running process (SIGKILLed when dropped).
+pub struct Watched {
     pub child: Child,
     lines: Receiver<String>,
     stderr: Arc<Mutex<String>>,
 }
 
-impl WatchedAgent {
+impl Watched {
     /// Starts `tokentray agent` with extra environment and waits until it
     /// answers `ping`.
     pub fn start(env: &Env, vars: &[(&str, &str)]) -> Self {
@@ -31,8 +32,23 @@ impl WatchedAgent {
     pub fn start_with(env: &Env, configure: impl FnOnce(&mut std::process::Command)) -> Self {
         let mut command = env.command();
         configure(&mut command);
+        let agent = Self::spawn(command.arg("agent"));
+        let client = tokentray_core::ipc::client::Client::new(env.socket());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !matches!(client.ping(), Ok(Some(_))) {
+            assert!(
+                Instant::now() < deadline,
+                "the agent never answered ping: {}",
+                agent.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        agent
+    }
+
+    /// Runs `command` (stdin and stdout closed) and watches its stderr.
+    pub fn spawn(command: &mut std::process::Command) -> Self {
         command
-            .arg("agent")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -48,29 +64,18 @@ impl WatchedAgent {
                 let _ = tx.send(line);
             }
         });
-        let agent = Self {
+        Self {
             child,
             lines,
             stderr,
-        };
-        let client = tokentray_core::ipc::client::Client::new(env.socket());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !matches!(client.ping(), Ok(Some(_))) {
-            assert!(
-                Instant::now() < deadline,
-                "the agent never answered ping: {}",
-                agent.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(50));
         }
-        agent
     }
 
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    /// Everything the agent wrote to stderr so far.
+    /// Everything the process wrote to stderr so far.
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }
@@ -85,7 +90,7 @@ impl WatchedAgent {
                 Ok(line) if parts.iter().all(|p| line.contains(p)) => return line,
                 Ok(_) => {}
                 Err(_) => panic!(
-                    "no agent line with {parts:?} within 60 s; stderr:\n{}",
+                    "no line with {parts:?} within 60 s; stderr:\n{}",
                     self.stderr()
                 ),
             }
@@ -104,7 +109,7 @@ impl WatchedAgent {
     }
 }
 
-impl Drop for WatchedAgent {
+impl Drop for Watched {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -3,6 +3,8 @@
 //! builds never contain them), a no-op expansion otherwise.
 //!
 //! The points, in the order a refresh reaches them:
+//! - `refresh-before-request`: the account's locks are held, the refresh
+//!   token is read, nothing is sent yet;
 //! - `refresh-before-store`: the provider answered (a rotated refresh token
 //!   is in hand), nothing is written yet;
 //! - `record-before-readback`: the record is written, not yet read back
@@ -32,12 +34,12 @@ pub(crate) use fault_point;
 
 /// The environment variable that arms the points (the `fail` crate's).
 #[cfg(feature = "failpoints")]
-pub const FAILPOINTS_ENV: &str = "FAILPOINTS";
+pub(crate) const FAILPOINTS_ENV: &str = "FAILPOINTS";
 
 /// Arms the points named in `FAILPOINTS` (`name=actions;name=actions`), once
 /// per process. A malformed entry is reported on stderr and ignored.
 #[cfg(feature = "failpoints")]
-pub fn arm_from_env() {
+pub(crate) fn arm_from_env() {
     static ARMED: std::sync::Once = std::sync::Once::new();
     ARMED.call_once(|| {
         let Ok(setting) = std::env::var(FAILPOINTS_ENV) else {

@@ -33,8 +33,15 @@ pub fn lock_profile(dir: &Path, profile: &str) -> Result<ProfileLock> {
     }
     let path = dir.join(format!("{profile}.lock"));
     let file = open_lock_file(&path)?;
-    file.lock()
-        .map_err(|e| Error::io("cannot lock", path.clone(), e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            tracing::debug!(%profile, "waiting for the refresh lock another process holds");
+            file.lock()
+                .map_err(|e| Error::io("cannot lock", path.clone(), e))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("cannot lock", path, e)),
+    }
     Ok(ProfileLock { _file: file })
 }
 

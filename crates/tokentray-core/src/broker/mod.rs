@@ -362,8 +362,13 @@ impl<G: Grants> Broker<G> {
                 .client_credentials_token(&profile, &id, &scopes, &wanted)
                 .await;
         }
-        let _across_processes = self.lock_across_processes(&profile.name).await?;
+        let across_processes = self.lock_across_processes(&profile.name).await?;
         // The account may have changed while we waited (signed out, marked).
+        // Another process may have done it: read the list again, or a
+        // refresh token it just saw refused would be replayed once more.
+        if across_processes.is_some() {
+            self.inner.accounts.reload();
+        }
         let account = self.usable_account(&profile)?;
         let Some(mut record) = self.inner.accounts.record(&account)? else {
             return Err(self.sign_in_required(
@@ -438,6 +443,7 @@ impl<G: Grants> Broker<G> {
                 "the provider gave no refresh token",
             ));
         };
+        fault_point!("refresh-before-request");
         let outcome = self
             .with_retries(|| {
                 self.inner
