@@ -16,9 +16,7 @@ use std::path::Path;
 use std::thread::sleep;
 use std::time::Duration;
 
-use common::{
-    desktop_turn, screenshot_window, wait_for, window_named, window_text, xdotool, App, Home,
-};
+use common::{desktop_turn, screenshot_window, wait_for, window_text, xdotool, App, Home};
 
 const STEP: Duration = Duration::from_secs(30);
 const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
@@ -30,15 +28,7 @@ fn first_run_panel_then_a_profile_added_in_the_window() {
     let icon = app.wait_for_tray_icon();
     let profiles = app.home.path("tokentray-config").join("profiles.toml");
 
-    // "Accounts…": with no profile the menu is Add account…, Accounts…, …
-    app.open_tray_menu(icon);
-    xdotool(&["key", "Down", "Down", "Return"]);
-    let window = wait_for(
-        "the accounts window",
-        STEP,
-        || window_named("^Tokentray — Accounts$"),
-        || app.output(),
-    );
+    let window = app.open_accounts_window_with_no_profile(icon);
     let text = wait_for(
         "the first-run panel",
         STEP,

@@ -14,8 +14,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{
-    desktop_turn, run_tool, screenshot_window, wait_for, window_named, window_text, xdotool, App,
-    Home, EXIT_TIMEOUT,
+    desktop_turn, run_tool, screenshot_window, wait_for, window_text, xdotool, App, Home,
+    EXIT_TIMEOUT,
 };
 
 const STEP: Duration = Duration::from_secs(30);
@@ -28,15 +28,7 @@ fn the_first_run_panel_starts_the_local_demo_provider() {
     let icon = app.wait_for_tray_icon();
     let profiles = app.home.path("tokentray-config").join("profiles.toml");
 
-    // "Accounts…": with no profile the menu is Add account…, Accounts…, …
-    app.open_tray_menu(icon);
-    xdotool(&["key", "Down", "Down", "Return"]);
-    let window = wait_for(
-        "the accounts window",
-        STEP,
-        || window_named("^Tokentray — Accounts$"),
-        || app.output(),
-    );
+    let window = app.open_accounts_window_with_no_profile(icon);
     wait_for(
         "the first-run panel offers the demo",
         STEP,

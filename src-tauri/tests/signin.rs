@@ -114,6 +114,11 @@ fn sign_in_copy_and_sign_out_from_the_tray() {
     let log = app.log_file();
     assert!(log.contains("sign-in redirect intercepted"), "{log}");
     assert!(!log.contains("code="), "no callback URL in the log (S33)");
+    let kept = stored_idp_cookies(app.home.dir.path());
+    assert!(
+        kept.is_empty(),
+        "the sign-in window is incognito (S19), yet the IdP's cookies are on disk: {kept:?}"
+    );
     wait_for(
         "\"Signed in as alice\" reaches dunst",
         STEP,
@@ -636,6 +641,29 @@ fn browser_and_device_modes() {
         log.contains("cleared the copied token from the clipboard on quit"),
         "{log}"
     );
+}
+
+/// Files under `dir` (WebKit's cookie and storage databases, whatever
+/// their layout) that hold one of the test IdP's session cookies.
+fn stored_idp_cookies(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        if path.is_dir() {
+            pending.extend(
+                std::fs::read_dir(&path)
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.path()),
+            );
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            let text = String::from_utf8_lossy(&bytes);
+            if text.contains("_interaction_resume") || text.contains("_session.sig") {
+                found.push(path);
+            }
+        }
+    }
+    found
 }
 
 /// Opens the tray menu and clicks the `index`th item (from 0) of the first

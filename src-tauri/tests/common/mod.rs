@@ -214,6 +214,19 @@ impl App {
         );
     }
 
+    /// "Accounts…" from the tray menu of an app with no profile (the menu
+    /// is then Add account…, Accounts…, …); returns the window.
+    pub fn open_accounts_window_with_no_profile(&mut self, icon: u64) -> u64 {
+        self.open_tray_menu(icon);
+        xdotool(&["key", "Down", "Down", "Return"]);
+        wait_for(
+            "the accounts window",
+            MENU_TIMEOUT * 6,
+            || window_named("^Tokentray — Accounts$"),
+            || self.output(),
+        )
+    }
+
     pub fn assert_running(&mut self, doing: &str) {
         if let Some(status) = self.child.try_wait().unwrap() {
             panic!(
