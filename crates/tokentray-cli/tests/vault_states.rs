@@ -31,27 +31,8 @@ fn secret_tool(args: &[&str], input: Option<&str>) -> Output {
 
 /// `secret-tool` on the session bus at `bus` (default: the test's own).
 fn secret_tool_on(bus: Option<&str>, args: &[&str], input: Option<&str>) -> Output {
-    let mut command = Command::new("secret-tool");
-    if let Some(bus) = bus {
-        command.env("DBUS_SESSION_BUS_ADDRESS", bus);
-    }
-    let mut child = command
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("secret-tool is installed (apt libsecret-tools)");
-    if let Some(input) = input {
-        child
-            .stdin
-            .as_mut()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
+    tokentray_testkit::secret_tool(bus, args, input)
+        .expect("secret-tool is installed (apt libsecret-tools)")
 }
 
 /// The names (the `username` attribute) of the entries of `env`.

@@ -57,22 +57,8 @@ fn secret_tool_entries(service: &str) -> Vec<(String, String)> {
 }
 
 fn secret_tool(args: &[&str], stdin: Option<&str>) {
-    use std::io::Write;
-    let mut child = Command::new("secret-tool")
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .as_mut()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    assert!(child.wait().unwrap().success(), "secret-tool {args:?}");
+    let out = tokentray_testkit::secret_tool(None, args, stdin).unwrap();
+    assert!(out.status.success(), "secret-tool {args:?}");
 }
 
 #[test]

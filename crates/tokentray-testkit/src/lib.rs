@@ -27,6 +27,7 @@ mod error;
 pub mod hostile;
 mod html;
 mod idp;
+mod secret_tool;
 mod user;
 
 pub use canary::{Canary, Finding};
@@ -34,3 +35,4 @@ pub use error::{Error, Result};
 pub use idp::{
     idp_dir, Idp, IdpOptions, CONFIDENTIAL_CLIENT_ID, DEFAULT_CONFIDENTIAL_SECRET, PUBLIC_CLIENT_ID,
 };
+pub use secret_tool::secret_tool;
