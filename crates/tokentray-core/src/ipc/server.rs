@@ -241,6 +241,10 @@ enum Frame {
     Eof,
 }
 
+#[cfg(test)]
+#[path = "server_properties.rs"]
+mod properties;
+
 /// Reads one frame into `frame` (cleared first), buffering at most
 /// [`MAX_FRAME`] bytes of it.
 async fn read_frame<R: AsyncBufRead + Unpin>(
