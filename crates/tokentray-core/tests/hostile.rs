@@ -564,6 +564,38 @@ fn id_token_signed_by_an_unknown_key() {
     }
 }
 
+// S11: after a key rotation, an ID token signed by a key the cached JWKS
+// lacks is verified after exactly one refetch
+#[test]
+fn a_rotated_signing_key_costs_one_jwks_refetch() {
+    let world = World::new();
+    let broker = world.broker();
+    let refresh = TokenRequest {
+        force_refresh: true,
+        ..TokenRequest::for_profile("bad")
+    };
+    in_time(async {
+        // the JWKS (the old key only) is cached by this refresh
+        broker.token(&refresh).await.unwrap();
+        let before = world.bad.requests(Endpoint::Jwks);
+        world
+            .bad
+            .misbehave(Misbehaviour::IdToken(IdTokenFault::RotatedKey));
+        broker.token(&refresh).await.unwrap();
+        assert_eq!(
+            world.bad.requests(Endpoint::Jwks) - before,
+            1,
+            "one refetch"
+        );
+        broker.token(&refresh).await.unwrap();
+        assert_eq!(
+            world.bad.requests(Endpoint::Jwks) - before,
+            1,
+            "the new key is cached"
+        );
+    });
+}
+
 // S35, S11: an expired ID token
 #[test]
 fn id_token_expired() {

@@ -14,10 +14,13 @@ use crate::error::{Error, Result};
 const KNOWN_KID: &str = "hostile-known";
 /// `kid` of a key the JWKS never publishes.
 const UNKNOWN_KID: &str = "hostile-unknown";
+/// `kid` of the key a rotation brings: published only once rotated.
+const ROTATED_KID: &str = "hostile-rotated";
 
 /// Throwaway private scalars (any value below the P-256 order works).
 const KNOWN_SCALAR: [u8; 32] = [0x11; 32];
 const UNKNOWN_SCALAR: [u8; 32] = [0x22; 32];
+const ROTATED_SCALAR: [u8; 32] = [0x33; 32];
 
 /// Which key signs a token, or none (`alg: none`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +29,8 @@ pub enum Signing {
     Known,
     /// A key the JWKS does not hold.
     Unknown,
+    /// The key a rotation brings (the JWKS holds it once rotated).
+    Rotated,
     /// `{"alg":"none"}` and an empty signature.
     None,
 }
@@ -45,6 +50,10 @@ pub fn sign(claims: &Value, signing: Signing) -> Result<String> {
             json!({"alg": "ES256", "typ": "JWT", "kid": UNKNOWN_KID}),
             Some(key(&UNKNOWN_SCALAR)?),
         ),
+        Signing::Rotated => (
+            json!({"alg": "ES256", "typ": "JWT", "kid": ROTATED_KID}),
+            Some(key(&ROTATED_SCALAR)?),
+        ),
         Signing::None => (json!({"alg": "none", "typ": "JWT"}), None),
     };
     let input = format!(
@@ -62,19 +71,27 @@ pub fn sign(claims: &Value, signing: Signing) -> Result<String> {
     Ok(format!("{input}.{signature}"))
 }
 
-/// The JWKS: the known key only.
-pub fn jwks() -> Result<Value> {
-    let point = key(&KNOWN_SCALAR)?.verifying_key().to_sec1_point(false);
+/// The JWKS: the known key, and the rotated one once `rotated`.
+pub fn jwks(rotated: bool) -> Result<Value> {
+    let mut keys = vec![public_jwk(&KNOWN_SCALAR, KNOWN_KID)?];
+    if rotated {
+        keys.push(public_jwk(&ROTATED_SCALAR, ROTATED_KID)?);
+    }
+    Ok(json!({ "keys": keys }))
+}
+
+fn public_jwk(scalar: &[u8; 32], kid: &str) -> Result<Value> {
+    let point = key(scalar)?.verifying_key().to_sec1_point(false);
     let (Some(x), Some(y)) = (point.x(), point.y()) else {
         return Err(Error::new("the public key has no affine coordinates"));
     };
-    Ok(json!({"keys": [{
+    Ok(json!({
         "kty": "EC",
         "crv": "P-256",
         "use": "sig",
         "alg": "ES256",
-        "kid": KNOWN_KID,
+        "kid": kid,
         "x": URL_SAFE_NO_PAD.encode(x),
         "y": URL_SAFE_NO_PAD.encode(y),
-    }]}))
+    }))
 }

@@ -60,6 +60,10 @@ pub enum IdTokenFault {
     AlgNone,
     /// Signed by a key the JWKS does not publish.
     UnknownKey,
+    /// Signed by a new key that the JWKS publishes from now on (a key
+    /// rotation; not a fault: a client with the old JWKS cached must fetch
+    /// it again once).
+    RotatedKey,
     /// `iss` is this instead of the issuer.
     Issuer(String),
     /// `aud` is this instead of the client id.

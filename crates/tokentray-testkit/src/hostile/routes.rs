@@ -72,7 +72,10 @@ pub(super) fn answer(shared: &Shared, request: &Request) -> Answer {
     }
     match endpoint {
         Endpoint::Discovery => json(200, &discovery(shared, &misbehaviour)),
-        Endpoint::Jwks => match jws::jwks() {
+        Endpoint::Jwks => match jws::jwks(matches!(
+            misbehaviour,
+            Misbehaviour::IdToken(IdTokenFault::RotatedKey)
+        )) {
             Ok(keys) => json(200, &keys),
             Err(error) => json(500, &json!({"error": error.message()})),
         },
@@ -292,6 +295,7 @@ fn id_token(
         match fault {
             IdTokenFault::AlgNone => signing = Signing::None,
             IdTokenFault::UnknownKey => signing = Signing::Unknown,
+            IdTokenFault::RotatedKey => signing = Signing::Rotated,
             IdTokenFault::Issuer(iss) => claims["iss"] = json!(iss),
             IdTokenFault::Audience(aud) => claims["aud"] = json!(aud),
             IdTokenFault::Nonce(nonce) => claims["nonce"] = json!(nonce),
