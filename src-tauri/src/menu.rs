@@ -362,11 +362,16 @@ fn status(state: &AccountState, now: EpochSecs) -> (String, IconState) {
     }
 }
 
-/// "42 min", "1 h 05 min", "< 1 min": whole minutes, rounded down, so the
-/// menu never promises more time than is left.
+/// Two days and more are counted in whole days.
+const DAY_SECS: EpochSecs = 86_400;
+
+/// "42 min", "1 h 05 min", "< 1 min", "365 days": whole minutes (or days),
+/// rounded down, so the menu never promises more time than is left.
 pub fn countdown(left: EpochSecs) -> String {
     let minutes = left / 60;
-    if minutes < 1 {
+    if left >= 2 * DAY_SECS {
+        format!("{} days", left / DAY_SECS)
+    } else if minutes < 1 {
         "< 1 min".to_owned()
     } else if minutes < 60 {
         format!("{minutes} min")
@@ -376,12 +381,15 @@ pub fn countdown(left: EpochSecs) -> String {
 }
 
 /// The next instant at which the countdown to `expires_at` shows another
-/// text: the whole minutes left drop by one at `expires_at - m·60 + 1`;
-/// below a minute the next change is expiry itself; after it, none.
+/// text: the whole days (from two days on) or minutes left drop by one at
+/// `expires_at - d·86400 + 1` or `expires_at - m·60 + 1`; below a minute
+/// the next change is expiry itself; after it, none.
 pub fn next_label_change(now: EpochSecs, expires_at: EpochSecs) -> Option<EpochSecs> {
     let left = expires_at - now;
     if left <= 0 {
         None
+    } else if left >= 2 * DAY_SECS {
+        Some(expires_at - (left / DAY_SECS) * DAY_SECS + 1)
     } else if left < 60 {
         Some(expires_at)
     } else {
@@ -754,6 +762,24 @@ mod tests {
         assert_eq!(next_label_change(at - 1, at), Some(at));
         assert_eq!(next_label_change(at, at), None);
         assert_eq!(next_label_change(at + 5, at), None);
+        // days from two days on, one change a day
+        let far = NOW + 366 * DAY_SECS;
+        assert_eq!(countdown(far - NOW), "366 days");
+        assert_eq!(next_label_change(NOW, far), Some(NOW + 1));
+        assert_eq!(next_label_change(NOW + 1, far), Some(NOW + 1 + DAY_SECS));
+        let two_days = far - 2 * DAY_SECS;
+        assert_eq!(countdown(far - two_days), "2 days");
+        assert_eq!(countdown(far - two_days - 1), "47 h 59 min");
+        for now in (two_days - 200)..(two_days + 200) {
+            let next = next_label_change(now, far).unwrap();
+            assert!(next > now);
+            assert_eq!(
+                countdown(far - now),
+                countdown(far - (next - 1)),
+                "now {now}"
+            );
+            assert_ne!(countdown(far - now), countdown(far - next), "now {now}");
+        }
         // the text really changes there and not a second before
         for now in (at - 4000)..at {
             let next = next_label_change(now, at).unwrap_or(at);
@@ -773,5 +799,8 @@ mod tests {
         assert_eq!(countdown(42 * 60 + 59), "42 min");
         assert_eq!(countdown(3600), "1 h 00 min");
         assert_eq!(countdown(3600 + 5 * 60), "1 h 05 min");
+        assert_eq!(countdown(2 * 86_400 - 1), "47 h 59 min");
+        assert_eq!(countdown(2 * 86_400), "2 days");
+        assert_eq!(countdown(366 * 86_400 + 5), "366 days");
     }
 }

@@ -6,9 +6,10 @@ export function appNow(offset: number): number {
   return Math.floor(Date.now() / 1000) + offset;
 }
 
-/** "41 min 05 s", "1 h 05 min", "12 s"; never more than is left. */
+/** "41 min 05 s", "1 h 05 min", "12 s", "365 days"; never more than is left. */
 export function countdown(left: number): string {
   if (left <= 0) return "expired";
+  if (left >= 2 * 86400) return `${Math.floor(left / 86400)} days`;
   const hours = Math.floor(left / 3600);
   const minutes = Math.floor((left % 3600) / 60);
   const seconds = left % 60;

@@ -274,17 +274,19 @@ impl OAuth {
         previous: Option<&Identity>,
     ) -> Result<TokenSet> {
         let now = now_epoch();
-        let expires_in = match raw.expires_in.as_ref().and_then(seconds) {
-            Some(secs) => secs.min(MAX_EXPIRES_IN_SECS),
-            None => {
-                tracing::warn!(
-                    provider = %info.name,
-                    assumed_secs = self.options.default_expires_in_secs,
-                    "token response has no usable expires_in; assuming a default lifetime"
-                );
-                self.options.default_expires_in_secs
-            }
-        };
+        let given = raw.expires_in.as_ref().and_then(seconds);
+        let expires_in = lifetime_secs(
+            &profile.provider,
+            given,
+            self.options.default_expires_in_secs,
+        );
+        if given.is_none() {
+            tracing::info!(
+                provider = %info.name,
+                assumed_secs = expires_in,
+                "token response has no usable expires_in; assuming a lifetime"
+            );
+        }
         let separator: &[char] = if matches!(profile.provider, Provider::Github) {
             &[',', ' ']
         } else {
@@ -546,6 +548,18 @@ fn error_reply(info: &ProviderInfo, reply: &Reply, what: &str) -> Error {
     }
 }
 
+/// An access token's lifetime: the provider's `expires_in` (at most
+/// [`MAX_EXPIRES_IN_SECS`]); without one, GitHub OAuth-app tokens do not
+/// expire until revoked (they are kept the longest believed lifetime, then
+/// a sign-in is asked for), and others are assumed to live `default_secs`.
+fn lifetime_secs(provider: &Provider, expires_in: Option<u64>, default_secs: u64) -> u64 {
+    match (expires_in, provider) {
+        (Some(secs), _) => secs.min(MAX_EXPIRES_IN_SECS),
+        (None, Provider::Github) => MAX_EXPIRES_IN_SECS,
+        (None, _) => default_secs,
+    }
+}
+
 /// `expires_in` as a number, or a string of digits (some providers).
 fn seconds(value: &serde_json::Value) -> Option<u64> {
     match value {
@@ -691,6 +705,26 @@ mod tests {
     }
 
     // S12: access tokens are opaque
+    // S12: expiry comes from expires_in; GitHub OAuth-app tokens, which
+    // carry none, do not turn into "sign-in required" after an hour
+    #[test]
+    fn lifetimes_without_expires_in_depend_on_the_provider() {
+        let oidc = Provider::Oidc {
+            issuer: "https://idp.example".into(),
+        };
+        assert_eq!(lifetime_secs(&oidc, Some(300), 3600), 300);
+        assert_eq!(
+            lifetime_secs(&oidc, Some(u64::MAX), 3600),
+            MAX_EXPIRES_IN_SECS
+        );
+        assert_eq!(lifetime_secs(&oidc, None, 3600), 3600);
+        assert_eq!(
+            lifetime_secs(&Provider::Github, None, 3600),
+            MAX_EXPIRES_IN_SECS
+        );
+        assert_eq!(lifetime_secs(&Provider::Github, Some(28_800), 3600), 28_800);
+    }
+
     #[test]
     fn expires_in_may_be_a_number_or_a_string() {
         assert_eq!(seconds(&serde_json::json!(3599)), Some(3599));
