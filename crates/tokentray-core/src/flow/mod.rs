@@ -704,7 +704,6 @@ mod tests {
         assert!(interactive_scopes(&Provider::Github, &[]).is_empty());
     }
 
-    // S12: access tokens are opaque
     // S12: expiry comes from expires_in; GitHub OAuth-app tokens, which
     // carry none, do not turn into "sign-in required" after an hour
     #[test]
@@ -725,6 +724,7 @@ mod tests {
         assert_eq!(lifetime_secs(&Provider::Github, Some(28_800), 3600), 28_800);
     }
 
+    // S12: access tokens are opaque
     #[test]
     fn expires_in_may_be_a_number_or_a_string() {
         assert_eq!(seconds(&serde_json::json!(3599)), Some(3599));
