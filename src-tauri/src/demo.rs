@@ -9,7 +9,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -157,7 +157,7 @@ fn spawn_provider(port: u16, log: Option<PathBuf>) -> Result<Child, DemoError> {
         .and_then(|path| std::fs::File::create(path).ok())
         .map_or_else(Stdio::null, Stdio::from);
     let node = std::env::var_os(NODE_ENV).unwrap_or_else(|| "node".into());
-    let mut child = Command::new(node)
+    let mut child = tokentray_core::hardening::child_command(node)
         .arg(&script)
         .current_dir(&dir)
         .env("IDP_PORT", port.to_string())

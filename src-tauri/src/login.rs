@@ -229,7 +229,7 @@ impl Helper {
         let failed =
             |e: std::io::Error| Error::io("cannot run the sign-in window", "tokentray-app", e);
         let exe = std::env::current_exe().map_err(failed)?;
-        let mut child = Command::new(exe)
+        let mut child = Command::from(tokentray_core::hardening::child_command(exe))
             .arg(sign_in_window::ARG)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

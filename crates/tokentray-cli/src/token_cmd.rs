@@ -10,7 +10,6 @@ use crate::store::Store;
 use crate::tokens;
 use std::io::BufRead;
 use std::process::ExitCode;
-use tokentray_core::vault::passphrase::PASSPHRASE_ENV;
 use tokentray_core::Error;
 
 /// Environment variable `exec` puts the token in.
@@ -32,13 +31,11 @@ pub fn exec(args: &ExecArgs, store: &Store) -> Result<ExitCode, Failure> {
         return Err(Error::InvalidInput("give the command to run after `--`".into()).into());
     };
     let reply = tokens::get(&args.profile, &args.options, store)?;
-    let mut command = std::process::Command::new(program);
+    let mut command = tokentray_core::hardening::child_command(program);
     command
         .args(rest)
         .env(TOKEN_ENV, reply.access_token.expose())
-        .env(EXPIRES_ENV, reply.expires_on.to_string())
-        // The vault file's passphrase is not the command's business.
-        .env_remove(PASSPHRASE_ENV);
+        .env(EXPIRES_ENV, reply.expires_on.to_string());
     drop(reply);
     run_child(command, program)
 }

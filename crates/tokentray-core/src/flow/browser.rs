@@ -214,31 +214,29 @@ pub fn open_in_browser(url: &Url) -> Result<()> {
             } else {
                 args.push(url.as_str().to_owned());
             }
-            let mut command = std::process::Command::new(program);
+            let mut command = crate::hardening::child_command(program);
             command.args(args);
             command
         }
         None if cfg!(target_os = "macos") => {
-            let mut command = std::process::Command::new("open");
+            let mut command = crate::hardening::child_command("open");
             command.arg(url.as_str());
             command
         }
         None if cfg!(windows) => {
             // `start` is a cmd built-in that would re-parse `&` in the URL;
             // the URL protocol handler takes it as one argument.
-            let mut command = std::process::Command::new("rundll32");
+            let mut command = crate::hardening::child_command("rundll32");
             command.arg("url.dll,FileProtocolHandler").arg(url.as_str());
             command
         }
         None => {
-            let mut command = std::process::Command::new("xdg-open");
+            let mut command = crate::hardening::child_command("xdg-open");
             command.arg(url.as_str());
             command
         }
     };
     command
-        // the browser is not ours: it gets no file-store passphrase
-        .env_remove(crate::vault::passphrase::PASSPHRASE_ENV)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
