@@ -9,12 +9,12 @@
 //! runtime).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_autostart::ManagerExt as _;
 use tokentray_core::profile;
 use tokentray_core::token::{now, EpochSecs};
-use tokentray_core::vault::KeyringVault;
 use tokentray_core::Secret;
 
 use crate::dto::{
@@ -118,9 +118,14 @@ pub async fn save_profile(
     let client_secret = client_secret.map(Secret::new);
     let saved = blocking(move || {
         let host = app.state::<Host>();
+        let signed_in = match original.as_deref() {
+            Some(name) => host.broker.accounts().for_profile(name)?.is_some(),
+            None => false,
+        };
         profile_editor::save(
             host.broker.profiles(),
-            &KeyringVault::os(),
+            &*host.vault,
+            signed_in,
             original.as_deref(),
             form,
             client_secret,
@@ -136,10 +141,13 @@ pub async fn save_profile(
 /// removes the profile and its client secret.
 #[tauri::command]
 pub async fn remove_profile(desktop: State<'_, Desktop>, name: String) -> Result<(), CommandError> {
-    let broker = desktop.0.state::<Host>().broker.clone();
+    let (broker, vault) = {
+        let host = desktop.0.state::<Host>();
+        (host.broker.clone(), Arc::clone(&host.vault))
+    };
     broker.sign_out(&name).await?;
     blocking(move || {
-        profile::remove_profile(broker.profiles(), &KeyringVault::os(), &name)?;
+        profile::remove_profile(broker.profiles(), &*vault, &name)?;
         tracing::info!(profile = %name, "profile removed from the accounts window");
         Ok(())
     })

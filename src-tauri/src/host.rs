@@ -21,7 +21,7 @@ use tokentray_core::ipc::server::{self, LoginHandler};
 use tokentray_core::profile::ProfileStore;
 use tokentray_core::schedule::{self, Schedule, SystemClock};
 use tokentray_core::vault::passphrase::Ask;
-use tokentray_core::vault::{choice, StoreKind};
+use tokentray_core::vault::{choice, StoreKind, Vault};
 use tokio_util::sync::CancellationToken;
 
 use crate::Error;
@@ -33,6 +33,9 @@ const STOP_WAIT: Duration = Duration::from_secs(3);
 /// The core, shared by every module through `app.state::<Host>()`.
 pub struct Host {
     pub broker: Broker<OAuth>,
+    /// The store the broker uses (`TOKENTRAY_STORE`): client secrets saved
+    /// from the accounts window go there too.
+    pub vault: Arc<dyn Vault>,
     pub schedule: Schedule,
     /// Cancelled on quit; sign-ins and the scheduler stop with it.
     pub shutdown: CancellationToken,
@@ -45,7 +48,7 @@ pub fn init(app: &AppHandle, login: Arc<dyn LoginHandler>) -> Result<(), Error> 
     tracing::info!(%store, "secrets live in the {store} store");
     let broker = Broker::new(
         OAuth::new(HttpClient::with_defaults()?),
-        vault,
+        Arc::clone(&vault),
         ProfileStore::open_default()?,
     );
     // Refreshes take the per-profile lock every Tokentray process shares.
@@ -61,6 +64,7 @@ pub fn init(app: &AppHandle, login: Arc<dyn LoginHandler>) -> Result<(), Error> 
     let server = tauri::async_runtime::spawn(serve(broker.clone(), login, shutdown.clone()));
     app.manage(Host {
         broker,
+        vault,
         schedule,
         shutdown,
         server: Mutex::new(Some(server)),

@@ -104,12 +104,15 @@ pub fn profile(form: ProfileForm) -> Result<Profile, CommandError> {
 }
 
 /// Adds a new profile (`original: None`) or replaces the one named
-/// `original` (its name cannot change). A client secret, when given, goes
+/// `original` (its name cannot change; while it has a signed-in account,
+/// neither can its provider nor its client, S6: the account's refresh
+/// token must never be sent elsewhere). A client secret, when given, goes
 /// to the vault; a `client_credentials` profile cannot be added without
 /// one.
 pub fn save(
     store: &ProfileStore,
     vault: &dyn Vault,
+    signed_in: bool,
     original: Option<&str>,
     form: ProfileForm,
     client_secret: Option<Secret>,
@@ -133,13 +136,37 @@ pub fn save(
                     "a profile cannot be renamed (its accounts are stored under its name); add a new one instead",
                 ));
             }
+            if signed_in {
+                let stored = store.get(original)?;
+                if stored.provider != profile.provider {
+                    return Err(field_error(
+                        provider_field(&profile),
+                        "the signed-in account belongs to the current provider: sign out first",
+                    ));
+                }
+                if stored.client_id != profile.client_id {
+                    return Err(field_error(
+                        "client_id",
+                        "the signed-in account belongs to the current client: sign out first",
+                    ));
+                }
+            }
+            store.replace(&profile)?;
             if let Some(secret) = &client_secret {
                 vault.put(&client_secret_key(&profile.name), secret)?;
             }
-            store.replace(&profile)?;
         }
     }
     Ok(profile)
+}
+
+/// The form field that names `profile`'s provider.
+fn provider_field(profile: &Profile) -> &'static str {
+    match profile.provider {
+        Provider::Microsoft { .. } => "tenant",
+        Provider::Oidc { .. } => "issuer",
+        Provider::Google | Provider::Github => "provider",
+    }
 }
 
 fn field_error(field: &str, message: impl Into<String>) -> CommandError {
@@ -256,7 +283,8 @@ mod tests {
         }
     }
 
-    // S9: the client secret goes to the vault, never into the profiles file
+    // S6 S9: the client secret goes to the vault, never into the profiles
+    // file; a signed-in account's provider and client cannot be edited
     #[test]
     fn add_edit_with_the_secret_in_the_vault() {
         let dir = tempfile::tempdir().unwrap();
@@ -270,11 +298,12 @@ mod tests {
             scopes: vec!["api.read".into()],
             ..microsoft("svc")
         };
-        let missing = save(&store, &vault, None, service.clone(), None).unwrap_err();
+        let missing = save(&store, &vault, false, None, service.clone(), None).unwrap_err();
         assert_eq!(missing.field.as_deref(), Some("client_secret"));
         save(
             &store,
             &vault,
+            false,
             None,
             service.clone(),
             Some(Secret::new("secret-canary")),
@@ -291,6 +320,7 @@ mod tests {
         let again = save(
             &store,
             &vault,
+            false,
             None,
             service.clone(),
             Some(Secret::new("x")),
@@ -300,14 +330,40 @@ mod tests {
             keep_fresh: true,
             ..service.clone()
         };
-        save(&store, &vault, Some("svc"), edited, None).unwrap();
+        save(&store, &vault, false, Some("svc"), edited, None).unwrap();
         assert!(store.get("svc").unwrap().keep_fresh);
         assert_eq!(
             vault.get(&client_secret_key("svc")).unwrap(),
             Some(Secret::new("secret-canary")),
             "an edit without a secret keeps the stored one"
         );
-        let renamed = save(&store, &vault, Some("other"), service, None).unwrap_err();
-        assert_eq!(renamed.field.as_deref(), Some("name"));
+        let renamed = save(&store, &vault, false, Some("other"), service.clone(), None);
+        assert_eq!(renamed.unwrap_err().field.as_deref(), Some("name"));
+
+        // S6: while signed in, the account's provider and client stay
+        let elsewhere = ProfileForm {
+            issuer: Some("http://127.0.0.1:10".into()),
+            ..service.clone()
+        };
+        let moved = save(&store, &vault, true, Some("svc"), elsewhere.clone(), None);
+        assert_eq!(moved.unwrap_err().field.as_deref(), Some("issuer"));
+        let other_client = ProfileForm {
+            client_id: "another".into(),
+            ..service.clone()
+        };
+        let moved = save(&store, &vault, true, Some("svc"), other_client, None);
+        assert_eq!(moved.unwrap_err().field.as_deref(), Some("client_id"));
+        assert_eq!(
+            store.get("svc").unwrap().provider,
+            Provider::Oidc {
+                issuer: "http://127.0.0.1:9".into()
+            }
+        );
+        let fresher = ProfileForm {
+            keep_fresh: false,
+            ..service
+        };
+        save(&store, &vault, true, Some("svc"), fresher, None).unwrap();
+        save(&store, &vault, false, Some("svc"), elsewhere, None).unwrap();
     }
 }
