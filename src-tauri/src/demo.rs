@@ -10,6 +10,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -41,6 +42,8 @@ const CLIENT_ID: &str = "tokentray-public";
 pub enum DemoError {
     #[error("the demo provider's files are not at {0}: set TOKENTRAY_IDP_DIR to the `tests/idp` folder of a Tokentray checkout")]
     NoProvider(PathBuf),
+    #[error("{0} is writable by any user: the demo will not run it")]
+    Unsafe(PathBuf),
     #[error(
         "the demo provider's packages are missing: run `npm ci --prefix {0}` (scripts/run does)"
     )]
@@ -66,10 +69,22 @@ impl From<DemoError> for CommandError {
     }
 }
 
-/// The running demo provider, if any (managed app state).
+/// The running demo provider, if any (managed app state). Starting one
+/// waits for it (up to [`READY_TIMEOUT`]) under `starting` only, so that
+/// quitting meanwhile never waits on it.
 #[derive(Default)]
 pub struct Demo {
     provider: Mutex<Option<Child>>,
+    starting: Mutex<()>,
+    stopped: AtomicBool,
+}
+
+impl Demo {
+    fn provider(&self) -> std::sync::MutexGuard<'_, Option<Child>> {
+        self.provider
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 pub fn init(app: &AppHandle) {
@@ -110,11 +125,8 @@ pub fn stop(app: &AppHandle) {
     let Some(demo) = app.try_state::<Demo>() else {
         return;
     };
-    let child = demo
-        .provider
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .take();
+    demo.stopped.store(true, Ordering::SeqCst);
+    let child = demo.provider().take();
     if let Some(mut child) = child {
         // SIGTERM to its process group would need a signal crate; a kill
         // of the one Node process is enough (it has no children)
@@ -126,11 +138,11 @@ pub fn stop(app: &AppHandle) {
 
 fn ensure_provider(app: &AppHandle) -> Result<(), DemoError> {
     let demo = app.state::<Demo>();
-    let mut provider = demo
-        .provider
+    let _one_start = demo
+        .starting
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(child) = provider.as_mut() {
+    if let Some(child) = demo.provider().as_mut() {
         if matches!(child.try_wait(), Ok(None)) {
             return Ok(());
         }
@@ -140,7 +152,14 @@ fn ensure_provider(app: &AppHandle) -> Result<(), DemoError> {
         .app_log_dir()
         .ok()
         .map(|dir| dir.join("demo-provider.log"));
-    *provider = Some(spawn_provider(port(), log)?);
+    let mut child = spawn_provider(port(), log)?;
+    if demo.stopped.load(Ordering::SeqCst) {
+        // the app quit while the provider started
+        let _ = child.kill();
+        let _ = child.wait();
+        return Ok(());
+    }
+    *demo.provider() = Some(child);
     Ok(())
 }
 
@@ -150,11 +169,14 @@ fn spawn_provider(port: u16, log: Option<PathBuf>) -> Result<Child, DemoError> {
     if !script.is_file() {
         return Err(DemoError::NoProvider(dir));
     }
+    if writable_by_others(&script) {
+        return Err(DemoError::Unsafe(script));
+    }
     if !dir.join("node_modules/oidc-provider").is_dir() {
         return Err(DemoError::NoPackages(dir));
     }
     let stderr = log
-        .and_then(|path| std::fs::File::create(path).ok())
+        .and_then(|path| private_file(&path).ok())
         .map_or_else(Stdio::null, Stdio::from);
     let node = std::env::var_os(NODE_ENV).unwrap_or_else(|| "node".into());
     let mut child = tokentray_core::hardening::child_command(node)
@@ -198,6 +220,33 @@ fn spawn_provider(port: u16, log: Option<PathBuf>) -> Result<Child, DemoError> {
             ))
         }
     }
+}
+
+/// The provider's code must not be everyone's to change: the app runs
+/// it with the user's rights.
+fn writable_by_others(path: &std::path::Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).map_or(true, |meta| meta.permissions().mode() & 0o002 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
+/// The provider's log, readable by the user only (like the app's own).
+fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).write(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
 }
 
 fn not_ready(port: u16, reason: &str) -> DemoError {
