@@ -167,10 +167,7 @@ fn profiles_changed(app: &AppHandle) {
 pub async fn get_settings(desktop: State<'_, Desktop>) -> Result<SettingsView, CommandError> {
     let app = &desktop.0;
     let (current, problem) = settings::current(app);
-    let start_at_login = app
-        .autolaunch()
-        .is_enabled()
-        .map_err(|error| CommandError::new("autostart", error.to_string()))?;
+    let start_at_login = starts_at_login(app)?;
     Ok(SettingsView {
         values: settings_form::form(current, start_at_login),
         overridden: settings::overridden(|name| std::env::var(name).ok()),
@@ -190,11 +187,7 @@ pub async fn save_settings(
     let app = desktop.0.clone();
     blocking(move || Ok(settings::save(&app, checked)?)).await?;
     let app = &desktop.0;
-    let autostart = app
-        .autolaunch()
-        .is_enabled()
-        .map_err(|error| CommandError::new("autostart", error.to_string()))?;
-    if autostart != form.start_at_login {
+    if starts_at_login(app)? != form.start_at_login {
         actions::set_autostart(app, form.start_at_login).map_err(|error| CommandError {
             field: Some("start_at_login".into()),
             ..CommandError::new("autostart", error.to_string())
@@ -235,6 +228,13 @@ pub async fn start_demo(desktop: State<'_, Desktop>) -> Result<String, CommandEr
     let profile = blocking(move || Ok(demo::start(&app)?)).await?;
     profiles_changed(&desktop.0);
     Ok(profile)
+}
+
+/// Whether the app starts at login (its autostart entry exists).
+fn starts_at_login(app: &AppHandle) -> Result<bool, CommandError> {
+    app.autolaunch()
+        .is_enabled()
+        .map_err(|error| CommandError::new("autostart", error.to_string()))
 }
 
 /// Runs blocking work (vault, files) off the async runtime's workers.

@@ -38,6 +38,15 @@ impl CommandError {
             field: None,
         }
     }
+
+    /// An `invalid_input` error about one form field (the window shows it
+    /// next to that field).
+    pub fn for_field(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.to_owned()),
+            ..Self::new("invalid_input", message)
+        }
+    }
 }
 
 impl From<tokentray_core::Error> for CommandError {

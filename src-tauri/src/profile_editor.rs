@@ -74,12 +74,12 @@ pub fn profile(form: ProfileForm) -> Result<Profile, CommandError> {
     let provider = form
         .provider
         .parse::<Preset>()
-        .map_err(|message| field_error("provider", message))?;
+        .map_err(|message| CommandError::for_field("provider", message))?;
     let login = match non_empty(form.login) {
         Some(login) => Some(
             login
                 .parse::<LoginMode>()
-                .map_err(|message| field_error("login", message))?,
+                .map_err(|message| CommandError::for_field("login", message))?,
         ),
         None => None,
     };
@@ -100,7 +100,7 @@ pub fn profile(form: ProfileForm) -> Result<Profile, CommandError> {
         keep_fresh: Some(form.keep_fresh),
     };
     Profile::from_fields(form.name.trim(), fields)
-        .map_err(|error| field_error(error.field, error.message))
+        .map_err(|error| CommandError::for_field(error.field, error.message))
 }
 
 /// Adds a new profile (`original: None`) or replaces the one named
@@ -122,7 +122,7 @@ pub fn save(
     match original {
         None => {
             if profile.login == LoginMode::ClientCredentials && client_secret.is_none() {
-                return Err(field_error(
+                return Err(CommandError::for_field(
                     "client_secret",
                     "login client_credentials needs the client secret",
                 ));
@@ -131,7 +131,7 @@ pub fn save(
         }
         Some(original) => {
             if original != profile.name {
-                return Err(field_error(
+                return Err(CommandError::for_field(
                     "name",
                     "a profile cannot be renamed (its accounts are stored under its name); add a new one instead",
                 ));
@@ -139,13 +139,13 @@ pub fn save(
             if signed_in {
                 let stored = store.get(original)?;
                 if stored.provider != profile.provider {
-                    return Err(field_error(
+                    return Err(CommandError::for_field(
                         provider_field(&profile),
                         "the signed-in account belongs to the current provider: sign out first",
                     ));
                 }
                 if stored.client_id != profile.client_id {
-                    return Err(field_error(
+                    return Err(CommandError::for_field(
                         "client_id",
                         "the signed-in account belongs to the current client: sign out first",
                     ));
@@ -166,13 +166,6 @@ fn provider_field(profile: &Profile) -> &'static str {
         Provider::Microsoft { .. } => "tenant",
         Provider::Oidc { .. } => "issuer",
         Provider::Google | Provider::Github => "provider",
-    }
-}
-
-fn field_error(field: &str, message: impl Into<String>) -> CommandError {
-    CommandError {
-        field: Some(field.to_owned()),
-        ..CommandError::new("invalid_input", message)
     }
 }
 

@@ -38,10 +38,7 @@ pub fn settings(form: &SettingsForm) -> Result<Settings, CommandError> {
 }
 
 fn field_error(key: &str, message: String) -> CommandError {
-    CommandError {
-        field: Some(key.to_owned()),
-        ..CommandError::new("invalid_input", format!("`{key}` {message}"))
-    }
+    CommandError::for_field(key, format!("`{key}` {message}"))
 }
 
 #[cfg(test)]
