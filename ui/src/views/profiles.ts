@@ -136,7 +136,7 @@ export async function renderForm(root: HTMLElement, navigate: Navigate, name: st
     row(
       "client_secret",
       "Client secret",
-      existing ? "only for confidential clients; leave empty to keep the stored one" : "only for confidential clients (client_credentials); stored in the OS vault",
+      existing ? "only for confidential clients; leave empty to keep the stored one" : "only for confidential clients (client_credentials); stored in the vault, never in the profiles file",
     ),
     formError,
     el("div", { class: "actions" }, el("button", { type: "submit", class: "primary" }, existing ? "Save" : "Add profile"), button("Cancel", () => navigate({ view: "profiles" }))),

@@ -255,7 +255,7 @@ pub async fn import_msal(
     let shown = msal::display_path(path);
     let note = if shredded {
         format!(
-            "{} was overwritten and deleted: the tokens are only in the OS vault now",
+            "{} was overwritten and deleted: the tokens are only in Tokentray's store now",
             path.display()
         )
     } else {
