@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{
-    desktop_turn, run_tool, screenshot_window, wait_for, window_text, xdotool, App, Home,
+    click, desktop_turn, run_tool, screenshot_window, wait_for, window_text, xdotool, App, Home,
     EXIT_TIMEOUT,
 };
 
@@ -35,6 +35,11 @@ fn the_first_run_panel_starts_the_local_demo_provider() {
         || window_text(window).filter(|text| text.contains("Try it with a local demo provider")),
         || app.output(),
     );
+
+    // (the text read leaves everything selected: click it away first)
+    click(window, 5, 5);
+    std::thread::sleep(Duration::from_millis(500));
+    screenshot_window("13-first-run", window);
 
     // the demo button's access key
     xdotool(&["windowfocus", "--sync", &window.to_string()]);
