@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+#[cfg(test)]
 use ts_rs::TS;
 
 /// The event the app emits to the accounts window when the accounts or
@@ -19,7 +20,8 @@ pub const ACCOUNTS_CHANGED: &str = "accounts-changed";
 pub const NAVIGATE: &str = "navigate";
 
 /// What the accounts window shows about the running app.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AppInfo {
     pub version: String,
@@ -27,7 +29,8 @@ pub struct AppInfo {
 }
 
 /// The accounts and the profiles, as the tray menu sees them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AccountsView {
     /// The app's clock (epoch seconds) when this was read.
@@ -38,7 +41,8 @@ pub struct AccountsView {
     pub accounts: Vec<AccountRow>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AccountRow {
     pub profile: String,
@@ -48,7 +52,8 @@ pub struct AccountRow {
 }
 
 /// An account's state; the window counts down to `expiresAt` itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(tag = "state", rename_all = "camelCase")]
 pub enum AccountStatus {
     SignedIn {
@@ -65,7 +70,8 @@ pub enum AccountStatus {
 
 /// The decoded header and claims of a profile's access and ID tokens.
 /// NOT verified: for display only.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Claims {
     pub profile: String,
@@ -75,14 +81,15 @@ pub struct Claims {
     pub id_token: TokenClaims,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum TokenClaims {
     /// A JWT: its header and claims.
     Jwt {
-        #[ts(type = "Record<string, unknown>")]
+        #[cfg_attr(test, ts(type = "Record<string, unknown>"))]
         header: Map<String, Value>,
-        #[ts(type = "Record<string, unknown>")]
+        #[cfg_attr(test, ts(type = "Record<string, unknown>"))]
         claims: Map<String, Value>,
     },
     /// Not a JWT: nothing to decode (`why` says what it is).
@@ -93,7 +100,8 @@ pub enum TokenClaims {
 
 /// A profile as the editor shows and sends it. Empty optional texts mean
 /// "not set"; empty `scopes` mean the preset's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileForm {
     pub name: String,
@@ -111,7 +119,8 @@ pub struct ProfileForm {
 }
 
 /// A provider preset the editor offers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
 pub struct PresetInfo {
     pub id: String,
@@ -123,7 +132,8 @@ pub struct PresetInfo {
 }
 
 /// The profiles, with what the editor offers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ProfilesView {
     pub profiles: Vec<ProfileForm>,
@@ -134,7 +144,8 @@ pub struct ProfilesView {
 }
 
 /// The settings as the window shows them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsView {
     pub values: SettingsForm,
@@ -148,7 +159,8 @@ pub struct SettingsView {
 
 /// The settings as the window sends them; an error's `field` is the
 /// file's key (`clipboard_clear_secs`, …).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsForm {
     pub clipboard_clear_secs: i64,
@@ -158,7 +170,8 @@ pub struct SettingsForm {
 }
 
 /// What an MSAL cache import did (or, dry, would do); no token in it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ImportReport {
     pub file: String,
@@ -169,7 +182,8 @@ pub struct ImportReport {
     pub note: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ImportedAccount {
     pub account: String,
@@ -186,7 +200,8 @@ pub struct ImportedAccount {
 }
 
 /// Which view the accounts window shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(tag = "view", rename_all = "camelCase")]
 pub enum View {
     Accounts,

@@ -21,12 +21,13 @@ pub enum Error {
 
 /// A command's error as the webview sees it; the UI branches on `kind`,
 /// and shows it next to `field` when the error is about one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CommandError {
     pub kind: String,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
+    #[cfg_attr(test, ts(optional))]
     pub field: Option<String>,
 }
 

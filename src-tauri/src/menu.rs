@@ -14,7 +14,8 @@ pub const EXPIRING_SOON_SECS: EpochSecs = 5 * 60;
 
 /// What a click on an account's submenu does (the accounts window's
 /// buttons do the same through the `account_action` command).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum AccountAction {
     CopyAccessToken,
