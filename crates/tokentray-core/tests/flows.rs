@@ -39,7 +39,7 @@ fn with_param(url: &str, name: &str, value: &str) -> String {
     url.into()
 }
 
-// S4 S5 S10 S11: PKCE S256, nonce, no implicit grant, no password grant, ID tokens validated
+// S4 S5 S6 S10 S11: PKCE S256, nonce, issuer binding, no implicit grant, ID tokens validated
 #[test]
 fn code_flow_with_pkce_gives_validated_tokens() {
     // S4 (PKCE S256), S5 (nonce), S6 (iss), S11 (ID token validated)
@@ -117,7 +117,7 @@ fn code_flow_with_pkce_gives_validated_tokens() {
     });
 }
 
-// S3 S35: strict callback, negative suite
+// S3 S6 S35: strict callback, RFC 9207 mix-up, negative suite
 #[test]
 fn wrong_state_is_refused_without_a_token_request() {
     // S3 (state), S6 (RFC 9207 iss)
