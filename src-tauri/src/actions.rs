@@ -62,7 +62,7 @@ pub async fn run(app: &AppHandle, action: AccountAction, profile: &str) -> Resul
                 min_valid: Some(COPY_MIN_VALID),
                 ..TokenRequest::for_profile(profile)
             };
-            let token = broker.token(&request).await?;
+            let token = broker.token(&request).await?.token;
             let text = if action == AccountAction::CopyBearerHeader {
                 Secret::new(format!("Authorization: Bearer {}", token.token.expose()))
             } else {
@@ -86,18 +86,16 @@ pub async fn run(app: &AppHandle, action: AccountAction, profile: &str) -> Resul
             tracing::info!(%profile, "ID token copied");
         }
         AccountAction::RefreshNow => {
-            tray::set_refreshing(app, profile, true);
+            // The broker announces the refresh and its outcome; the menu
+            // and the window show both from the core's status.
             let request = TokenRequest {
                 force_refresh: true,
                 ..TokenRequest::for_profile(profile)
             };
-            let refreshed = broker.token(&request).await;
-            tray::set_refreshing(app, profile, false);
-            refreshed?;
+            broker.token(&request).await?;
         }
         AccountAction::SignOut => {
             broker.sign_out(profile).await?;
-            tray::set_failed(app, profile, None);
             tracing::info!(%profile, "signed out");
         }
     }

@@ -9,11 +9,9 @@
 //! runtime).
 
 use std::path::Path;
-use std::sync::Arc;
 
 use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_autostart::ManagerExt as _;
-use tokentray_core::profile;
 use tokentray_core::token::{now, EpochSecs};
 use tokentray_core::Secret;
 
@@ -123,8 +121,7 @@ pub async fn save_profile(
             None => false,
         };
         profile_editor::save(
-            host.broker.profiles(),
-            &*host.vault,
+            &host.broker,
             signed_in,
             original.as_deref(),
             form,
@@ -133,7 +130,6 @@ pub async fn save_profile(
     })
     .await?;
     tracing::info!(profile = %saved.name, "profile saved from the accounts window");
-    profiles_changed(&desktop.0);
     Ok(())
 }
 
@@ -141,25 +137,10 @@ pub async fn save_profile(
 /// removes the profile and its client secret.
 #[tauri::command]
 pub async fn remove_profile(desktop: State<'_, Desktop>, name: String) -> Result<(), CommandError> {
-    let (broker, vault) = {
-        let host = desktop.0.state::<Host>();
-        (host.broker.clone(), Arc::clone(&host.vault))
-    };
-    broker.sign_out(&name).await?;
-    blocking(move || {
-        profile::remove_profile(broker.profiles(), &*vault, &name)?;
-        tracing::info!(profile = %name, "profile removed from the accounts window");
-        Ok(())
-    })
-    .await?;
-    profiles_changed(&desktop.0);
+    let broker = desktop.0.state::<Host>().broker.clone();
+    broker.remove_profile(&name, true).await?;
+    tracing::info!(profile = %name, "profile removed from the accounts window");
     Ok(())
-}
-
-/// The menu and the window show the profiles anew.
-fn profiles_changed(app: &AppHandle) {
-    tray::rebuild(app);
-    accounts_window::accounts_changed(app);
 }
 
 /// The settings, where they come from, and whether start at login is on.
@@ -213,9 +194,6 @@ pub async fn import_msal(
         import_view::run(broker, Path::new(&path), issuer, dry_run, shred)
     })
     .await?;
-    if !dry_run {
-        profiles_changed(&desktop.0);
-    }
     Ok(report)
 }
 
@@ -226,7 +204,6 @@ pub async fn import_msal(
 pub async fn start_demo(desktop: State<'_, Desktop>) -> Result<String, CommandError> {
     let app = desktop.0.clone();
     let profile = blocking(move || Ok(demo::start(&app)?)).await?;
-    profiles_changed(&desktop.0);
     Ok(profile)
 }
 

@@ -108,12 +108,12 @@ pub fn init(app: &AppHandle) {
 /// it off the main thread.
 pub fn start(app: &AppHandle) -> Result<String, DemoError> {
     ensure_provider(app)?;
-    let store = ProfileStore::open_default()?;
-    match store.get(PROFILE) {
+    let broker = &app.state::<crate::host::Host>().broker;
+    match broker.profiles().get(PROFILE) {
         Ok(existing) if is_demo(&existing) => {}
         Ok(existing) => return Err(DemoError::ProfileTaken(describe(&existing.provider))),
         Err(_) => {
-            store.add(&demo_profile()?)?;
+            broker.add_profile(&demo_profile()?, None)?;
             tracing::info!(issuer = %issuer(port()), "added the demo profile");
         }
     }

@@ -33,14 +33,10 @@ pub fn init(app: &AppHandle) {
     });
 }
 
+/// Every event may change what the menu and the window show (the core's
+/// status says how); some are also told to the user.
 fn on_event(app: &AppHandle, event: &Event) {
-    match event {
-        Event::RefreshFailed { profile, code } => tray::set_failed(app, profile, Some(code)),
-        Event::Refreshed { profile, .. } | Event::SignInRequired { profile, .. } => {
-            tray::set_failed(app, profile, None);
-        }
-        _ => tray::rebuild(app),
-    }
+    tray::rebuild(app);
     accounts_window::accounts_changed(app);
     if let Some(note) = notify::for_event(event, now()) {
         notify::show_with_click(note, on_click(app, event));

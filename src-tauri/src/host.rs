@@ -1,27 +1,25 @@
-//! Hosts the core in the app: one broker over the vault and the profiles
-//! file, the refresh scheduler, and the agent socket the CLI talks to (the
-//! same server `tokentray agent` runs). If another agent owns the socket,
-//! the app says so in its log and runs without hosting it.
+//! Hosts the core in the app: the core's agent runtime (broker over the
+//! vault and the profiles file, refresh scheduler, and the agent socket the
+//! CLI talks to, the same `tokentray agent` runs). If another agent owns
+//! the socket, the app says so in its log and runs without hosting it.
 //!
 //! The vault is the OS vault unless `TOKENTRAY_STORE` says `file` (the
 //! encrypted file; its passphrase must come from `TOKENTRAY_PASSPHRASE` or
 //! `TOKENTRAY_PASSPHRASE_FILE`, as the app has no terminal to ask on) or
 //! `memory` (tokens die with the app).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Manager};
+use tokentray_core::agent::{Agent, AgentOptions, Socket};
 use tokentray_core::broker::Broker;
 use tokentray_core::flow::OAuth;
-use tokentray_core::http::HttpClient;
-use tokentray_core::ipc::path;
-use tokentray_core::ipc::server::{self, LoginHandler};
+use tokentray_core::login::LoginHandler;
 use tokentray_core::profile::ProfileStore;
-use tokentray_core::schedule::{self, Schedule, SystemClock};
+use tokentray_core::schedule::Schedule;
 use tokentray_core::vault::passphrase::Ask;
-use tokentray_core::vault::{choice, StoreKind, Vault};
+use tokentray_core::vault::{choice, StoreKind};
 use tokio_util::sync::CancellationToken;
 
 use crate::Error;
@@ -33,90 +31,45 @@ const STOP_WAIT: Duration = Duration::from_secs(3);
 /// The core, shared by every module through `app.state::<Host>()`.
 pub struct Host {
     pub broker: Broker<OAuth>,
-    /// The store the broker uses (`TOKENTRAY_STORE`): client secrets saved
-    /// from the accounts window go there too.
-    pub vault: Arc<dyn Vault>,
     pub schedule: Schedule,
     /// Cancelled on quit; sign-ins and the scheduler stop with it.
     pub shutdown: CancellationToken,
-    server: Mutex<Option<JoinHandle<()>>>,
+    agent: Agent,
 }
 
 pub fn init(app: &AppHandle, login: Arc<dyn LoginHandler>) -> Result<(), Error> {
     let store = StoreKind::from_env()?;
-    let vault = choice::open(store, Ask::Never)?;
-    tracing::info!(%store, "secrets live in the {store} store");
-    let broker = Broker::new(
-        OAuth::new(HttpClient::with_defaults()?),
-        Arc::clone(&vault),
-        ProfileStore::open_default()?,
-    );
-    // Refreshes take the per-profile lock every Tokentray process shares.
-    broker.lock_refreshes_in(tokentray_core::broker::lock::default_dir()?);
-    let schedule = Schedule::new();
-    let shutdown = CancellationToken::new();
-    tauri::async_runtime::spawn(schedule::drive(
-        broker.clone(),
-        schedule.clone(),
-        Arc::new(SystemClock),
-        shutdown.clone(),
-    ));
-    let server = tauri::async_runtime::spawn(serve(broker.clone(), login, shutdown.clone()));
+    let options = AgentOptions {
+        profiles: ProfileStore::open_default()?,
+        socket: socket()?,
+    };
+    let vault = || choice::open(store, Ask::Never);
+    let agent = tauri::async_runtime::block_on(Agent::start(options, vault, |_| login))?;
+    tracing::info!(%store, serving = ?agent.serving(), "secrets live in the {store} store");
     app.manage(Host {
-        broker,
-        vault,
-        schedule,
-        shutdown,
-        server: Mutex::new(Some(server)),
+        broker: agent.broker().clone(),
+        schedule: agent.schedule().clone(),
+        shutdown: agent.shutdown_token(),
+        agent,
     });
     Ok(())
 }
 
-async fn serve(broker: Broker<OAuth>, login: Arc<dyn LoginHandler>, shutdown: CancellationToken) {
-    let socket = match path::socket_path() {
-        Ok(socket) => socket,
-        Err(error) => {
-            tracing::warn!(kind = error.kind(), "no agent socket: {error}");
-            return;
-        }
-    };
-    let (listener, claim) = match server::bind(&socket) {
-        Ok(bound) => bound,
-        Err(error) => {
-            tracing::warn!(
-                kind = error.kind(),
-                "not hosting the agent socket (another agent serves it?): {error}"
-            );
-            return;
-        }
-    };
-    tracing::info!(path = %socket.display(), "serving the agent socket");
-    server::run(listener, broker, login, shutdown.cancelled_owned()).await;
-    drop(claim);
-    tracing::info!("agent socket closed");
+#[cfg(unix)]
+fn socket() -> Result<Socket, Error> {
+    Ok(Socket::if_free()?)
+}
+
+#[cfg(not(unix))]
+fn socket() -> Result<Socket, Error> {
+    Ok(Socket::Off)
 }
 
 /// Stops the scheduler, running sign-ins and the socket server (which
 /// removes the socket); waits a little for the server.
 pub fn stop(app: &AppHandle) {
-    let Some(host) = app.try_state::<Host>() else {
-        return;
-    };
-    host.shutdown.cancel();
-    let server = host
-        .server
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .take();
-    if let Some(server) = server {
-        // the timer must be made inside the runtime
-        let stopped =
-            tauri::async_runtime::block_on(
-                async move { tokio::time::timeout(STOP_WAIT, server).await },
-            );
-        if stopped.is_err() {
-            tracing::warn!("the agent socket server did not stop in time");
-        }
+    if let Some(host) = app.try_state::<Host>() {
+        tauri::async_runtime::block_on(host.agent.stop(STOP_WAIT));
     }
 }
 

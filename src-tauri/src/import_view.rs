@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use tokentray_core::broker::{lock, Broker};
+use tokentray_core::broker::Broker;
 use tokentray_core::flow::OAuth;
 use tokentray_core::import::takeover::{self, Options, Report};
 
@@ -32,12 +32,7 @@ pub fn run(
         partial: false,
         shred,
     };
-    let report = tauri::async_runtime::block_on(takeover::import_msal(
-        broker,
-        &lock::default_dir()?,
-        path,
-        &options,
-    ))?;
+    let report = tauri::async_runtime::block_on(takeover::import_msal(broker, path, &options))?;
     Ok(dto(report))
 }
 

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use tauri::{AppHandle, Manager};
 use tokentray_core::flow::{open_in_browser, TokenSet};
-use tokentray_core::ipc::server::LoginHandler;
+use tokentray_core::login::LoginHandler;
 use tokentray_core::profile::{LoginMode, Profile, Provider};
 use tokentray_core::Secret;
 use tokentray_core::{Error, Result};
@@ -157,7 +157,7 @@ pub async fn sign_in(app: AppHandle, profile: String, mode: Option<LoginMode>) -
             return Err(error);
         }
     };
-    let account = broker.complete_sign_in(&profile, &tokens)?;
+    let account = broker.complete_sign_in(&profile, &tokens).await?;
     tracing::info!(profile = %profile.name, "signed in");
     notify::show(notify::signed_in(&account.label(), &profile.name));
     Ok(())

@@ -6,6 +6,7 @@
 //! No token material ever reaches a label or the tooltip (S32): the model
 //! only knows user names, profile names, expiry instants and error codes.
 
+use tokentray_core::status::{ProfileStatus, SignInState};
 use tokentray_core::token::EpochSecs;
 
 /// Below this much time left an account's token counts as "expiring soon"
@@ -166,6 +167,29 @@ pub struct AccountView {
     /// User name, email or subject.
     pub user: String,
     pub state: AccountState,
+}
+
+impl AccountView {
+    /// The account of a profile's status, if it has one.
+    pub fn of(status: &ProfileStatus) -> Option<AccountView> {
+        let account = status.account.as_ref()?;
+        let state = if status.state == SignInState::SignInRequired {
+            AccountState::SignInRequired
+        } else if status.refreshing {
+            AccountState::Refreshing
+        } else if let Some(code) = &status.refresh_failed {
+            AccountState::RefreshFailed { code: code.clone() }
+        } else {
+            AccountState::SignedIn {
+                expires_at: status.access_expires_on,
+            }
+        };
+        Some(AccountView {
+            profile: status.name.clone(),
+            user: account.label.clone(),
+            state,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

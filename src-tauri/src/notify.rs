@@ -54,7 +54,14 @@ pub fn for_event(event: &Event, now: EpochSecs) -> Option<Note> {
             ),
             "Sign in again before then to keep tokens coming.",
         )),
-        Event::AccountsChanged | Event::Refreshed { .. } => None,
+        Event::VaultWriteFailed { profile, message } => Some(Note::new(
+            format!("Could not store the new token for {profile}"),
+            &format!("{message}. If Tokentray quits before the vault takes it, sign in to {profile} again."),
+        )),
+        Event::AccountsChanged
+        | Event::ProfilesChanged
+        | Event::Refreshing { .. }
+        | Event::Refreshed { .. } => None,
     }
 }
 

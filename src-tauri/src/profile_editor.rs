@@ -1,13 +1,12 @@
 //! The accounts window's profile editor: forms in, the core's profiles
 //! out. Every rule is the core's (`Profile::from_fields`); its errors come
 //! back with the field they are about, so the window shows them next to
-//! it. A client secret goes from the form straight to the vault
-//! (`add_profile`) and never back.
+//! it. Profiles are saved through the broker, which announces the change
+//! to the menu, the window and the scheduler. A client secret goes from
+//! the form straight to the vault (`add_profile`) and never back.
 
-use tokentray_core::profile::{
-    self, LoginMode, Preset, Profile, ProfileFields, ProfileStore, Provider,
-};
-use tokentray_core::vault::{client_secret_key, Vault};
+use tokentray_core::broker::{Broker, Grants};
+use tokentray_core::profile::{LoginMode, Preset, Profile, ProfileFields, Provider};
 use tokentray_core::Secret;
 
 use crate::dto::{PresetInfo, ProfileForm};
@@ -109,9 +108,8 @@ pub fn profile(form: ProfileForm) -> Result<Profile, CommandError> {
 /// token must never be sent elsewhere). A client secret, when given, goes
 /// to the vault; a `client_credentials` profile cannot be added without
 /// one.
-pub fn save(
-    store: &ProfileStore,
-    vault: &dyn Vault,
+pub fn save<G: Grants>(
+    broker: &Broker<G>,
     signed_in: bool,
     original: Option<&str>,
     form: ProfileForm,
@@ -127,7 +125,7 @@ pub fn save(
                     "login client_credentials needs the client secret",
                 ));
             }
-            profile::add_profile(store, vault, &profile, client_secret.as_ref())?;
+            broker.add_profile(&profile, client_secret.as_ref())?;
         }
         Some(original) => {
             if original != profile.name {
@@ -137,7 +135,7 @@ pub fn save(
                 ));
             }
             if signed_in {
-                let stored = store.get(original)?;
+                let stored = broker.profiles().get(original)?;
                 if stored.provider != profile.provider {
                     return Err(CommandError::for_field(
                         provider_field(&profile),
@@ -151,9 +149,9 @@ pub fn save(
                     ));
                 }
             }
-            store.replace(&profile)?;
+            broker.replace_profile(&profile)?;
             if let Some(secret) = &client_secret {
-                vault.put(&client_secret_key(&profile.name), secret)?;
+                broker.set_client_secret(&profile.name, secret)?;
             }
         }
     }
@@ -176,8 +174,9 @@ fn non_empty(value: Option<String>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokentray_core::profile::FILE_NAME;
+    use tokentray_core::profile::{ProfileStore, FILE_NAME};
     use tokentray_core::vault::MemoryVault;
+    use tokentray_core::vault::{client_secret_key, Vault};
 
     fn microsoft(name: &str) -> ProfileForm {
         ProfileForm {
@@ -282,7 +281,8 @@ mod tests {
     fn add_edit_with_the_secret_in_the_vault() {
         let dir = tempfile::tempdir().unwrap();
         let store = ProfileStore::at(dir.path().join(FILE_NAME));
-        let vault = MemoryVault::in_memory();
+        let vault = std::sync::Arc::new(MemoryVault::in_memory());
+        let broker = tokentray_core::agent::broker(vault.clone(), store.clone()).unwrap();
         let service = ProfileForm {
             provider: "oidc".into(),
             tenant: None,
@@ -291,11 +291,10 @@ mod tests {
             scopes: vec!["api.read".into()],
             ..microsoft("svc")
         };
-        let missing = save(&store, &vault, false, None, service.clone(), None).unwrap_err();
+        let missing = save(&broker, false, None, service.clone(), None).unwrap_err();
         assert_eq!(missing.field.as_deref(), Some("client_secret"));
         save(
-            &store,
-            &vault,
+            &broker,
             false,
             None,
             service.clone(),
@@ -311,8 +310,7 @@ mod tests {
             .contains("secret-canary"));
 
         let again = save(
-            &store,
-            &vault,
+            &broker,
             false,
             None,
             service.clone(),
@@ -323,14 +321,14 @@ mod tests {
             keep_fresh: true,
             ..service.clone()
         };
-        save(&store, &vault, false, Some("svc"), edited, None).unwrap();
+        save(&broker, false, Some("svc"), edited, None).unwrap();
         assert!(store.get("svc").unwrap().keep_fresh);
         assert_eq!(
             vault.get(&client_secret_key("svc")).unwrap(),
             Some(Secret::new("secret-canary")),
             "an edit without a secret keeps the stored one"
         );
-        let renamed = save(&store, &vault, false, Some("other"), service.clone(), None);
+        let renamed = save(&broker, false, Some("other"), service.clone(), None);
         assert_eq!(renamed.unwrap_err().field.as_deref(), Some("name"));
 
         // S6: while signed in, the account's provider and client stay
@@ -338,13 +336,13 @@ mod tests {
             issuer: Some("http://127.0.0.1:10".into()),
             ..service.clone()
         };
-        let moved = save(&store, &vault, true, Some("svc"), elsewhere.clone(), None);
+        let moved = save(&broker, true, Some("svc"), elsewhere.clone(), None);
         assert_eq!(moved.unwrap_err().field.as_deref(), Some("issuer"));
         let other_client = ProfileForm {
             client_id: "another".into(),
             ..service.clone()
         };
-        let moved = save(&store, &vault, true, Some("svc"), other_client, None);
+        let moved = save(&broker, true, Some("svc"), other_client, None);
         assert_eq!(moved.unwrap_err().field.as_deref(), Some("client_id"));
         assert_eq!(
             store.get("svc").unwrap().provider,
@@ -356,7 +354,7 @@ mod tests {
             keep_fresh: false,
             ..service
         };
-        save(&store, &vault, true, Some("svc"), fresher, None).unwrap();
-        save(&store, &vault, false, Some("svc"), elsewhere, None).unwrap();
+        save(&broker, true, Some("svc"), fresher, None).unwrap();
+        save(&broker, false, Some("svc"), elsewhere, None).unwrap();
     }
 }

@@ -5,8 +5,7 @@
 //! countdown is shown) or until [`rebuild`] wakes it (broker events, menu
 //! actions). Nothing polls. Handlers only dispatch.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tauri::image::Image;
@@ -16,14 +15,13 @@ use tauri::menu::{
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Wry};
 use tauri_plugin_autostart::ManagerExt as _;
-use tokentray_core::token::{now, ScopeSet};
+use tokentray_core::status;
+use tokentray_core::token::now;
 use tokio::sync::Notify;
 
 use crate::dto::View;
 use crate::host::Host;
-use crate::menu::{
-    self, AccountState, AccountView, IconState, MenuEntry, MenuId, MenuModel, TrayState,
-};
+use crate::menu::{self, AccountView, IconState, MenuEntry, MenuId, MenuModel, TrayState};
 use crate::{accounts_window, actions, login};
 
 const TRAY_ID: &str = "main";
@@ -31,19 +29,10 @@ const ICON_OK: &[u8] = include_bytes!("../../icons/tray-ok.png");
 const ICON_WARNING: &[u8] = include_bytes!("../../icons/tray-warning.png");
 const ICON_SIGN_IN: &[u8] = include_bytes!("../../icons/tray-signin.png");
 
-/// The tray's own state: what the broker does not know.
+/// The tray's state: the wake-up of its menu task.
 #[derive(Default)]
 pub struct Tray {
     wake: Arc<Notify>,
-    activity: Mutex<Activity>,
-}
-
-#[derive(Default, Clone)]
-struct Activity {
-    /// Profiles with a "Refresh now" running.
-    refreshing: HashSet<String>,
-    /// Profiles whose last refresh failed, with the error code.
-    failed: HashMap<String, String>,
 }
 
 pub fn init(app: &AppHandle) -> tauri::Result<()> {
@@ -62,57 +51,32 @@ pub fn init(app: &AppHandle) -> tauri::Result<()> {
     Ok(())
 }
 
-/// Asks the menu task to rebuild the menu now.
+/// Asks the menu task to read the accounts' state and rebuild the menu.
 pub fn rebuild(app: &AppHandle) {
     if let Some(tray) = app.try_state::<Tray>() {
         tray.wake.notify_one();
     }
 }
 
-/// Marks a "Refresh now" as running or done.
-pub fn set_refreshing(app: &AppHandle, profile: &str, refreshing: bool) {
-    update(app, |activity| {
-        if refreshing {
-            activity.refreshing.insert(profile.to_owned());
-        } else {
-            activity.refreshing.remove(profile);
-        }
-    });
-}
-
-/// Records the outcome of a profile's last refresh (`None`: it worked).
-pub fn set_failed(app: &AppHandle, profile: &str, code: Option<&str>) {
-    update(app, |activity| match code {
-        Some(code) => {
-            activity.failed.insert(profile.to_owned(), code.to_owned());
-        }
-        None => {
-            activity.failed.remove(profile);
-        }
-    });
-}
-
-fn update(app: &AppHandle, change: impl FnOnce(&mut Activity)) {
-    if let Some(tray) = app.try_state::<Tray>() {
-        change(&mut tray.activity.lock().unwrap_or_else(|p| p.into_inner()));
-        tray.wake.notify_one();
-    }
-    accounts_window::accounts_changed(app);
-}
-
 /// The menu task: render, then sleep until the next label change or a
 /// wake-up, until quit.
 async fn keep_current(app: AppHandle, wake: Arc<Notify>) {
     let shutdown = app.state::<Host>().shutdown.clone();
+    let mut state = TrayState::default();
+    let mut stale = true;
     loop {
-        let reader = app.clone();
-        let state = match tauri::async_runtime::spawn_blocking(move || snapshot(&reader)).await {
-            Ok(state) => state,
-            Err(error) => {
-                tracing::warn!(%error, "cannot read the accounts for the menu");
-                TrayState::default()
-            }
-        };
+        // The vault is read when something changed, not on a clock tick:
+        // a tick only moves the countdowns.
+        if stale {
+            let reader = app.clone();
+            state = match tauri::async_runtime::spawn_blocking(move || snapshot(&reader)).await {
+                Ok(state) => state,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read the accounts for the menu");
+                    TrayState::default()
+                }
+            };
+        }
         let model = menu::menu(&state, now());
         if let Err(error) = render(&app, &model) {
             tracing::warn!(%error, "cannot update the tray");
@@ -122,11 +86,11 @@ async fn keep_current(app: AppHandle, wake: Arc<Notify>) {
             Some(at) => Duration::from_secs(u64::try_from(at - now()).unwrap_or(0)),
             None => Duration::MAX,
         };
-        tokio::select! {
+        stale = tokio::select! {
             () = shutdown.cancelled() => return,
-            () = wake.notified() => {}
-            () = sleep_for(sleep) => {}
-        }
+            () = wake.notified() => true,
+            () = sleep_for(sleep) => false,
+        };
     }
 }
 
@@ -138,67 +102,24 @@ async fn sleep_for(duration: Duration) {
     }
 }
 
-/// The accounts' state as the menu and the accounts window show it
-/// (reads the vault the first time an account is shown: blocking).
+/// The accounts' state as the menu and the accounts window show it: the
+/// core's status of every profile (blocking: reads the vault).
 pub fn snapshot(app: &AppHandle) -> TrayState {
-    let host = app.state::<Host>();
-    let broker = &host.broker;
-    let profiles = broker.profiles().load().unwrap_or_else(|error| {
-        tracing::warn!(kind = error.kind(), "cannot read the profiles: {error}");
-        Vec::new()
-    });
-    let mut accounts = broker.accounts().list().unwrap_or_else(|error| {
-        tracing::warn!(kind = error.kind(), "cannot read the accounts: {error}");
-        Vec::new()
-    });
-    // one account per profile: the latest sign-in, as the broker uses
-    accounts.sort_by_key(|a| std::cmp::Reverse(a.signed_in_at));
-    let mut seen = HashSet::new();
-    accounts.retain(|a| seen.insert(a.profile.clone()));
-    let activity = app
-        .state::<Tray>()
-        .activity
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
-    let views = accounts
-        .iter()
-        .map(|account| {
-            let state = if account.sign_in_required.is_some() {
-                AccountState::SignInRequired
-            } else if activity.refreshing.contains(&account.profile) {
-                AccountState::Refreshing
-            } else if let Some(code) = activity.failed.get(&account.profile) {
-                AccountState::RefreshFailed { code: code.clone() }
-            } else {
-                let scopes = profiles
-                    .iter()
-                    .find(|p| p.name == account.profile)
-                    .map(|p| ScopeSet::new(&p.scopes));
-                let scopes = scopes.unwrap_or_else(|| ScopeSet::new::<&str>(&[]));
-                let expires_at = match broker.cached_expiry(account, &scopes) {
-                    Ok(expiry) => expiry,
-                    Err(error) => {
-                        tracing::warn!(kind = error.kind(), "cannot read an account: {error}");
-                        None
-                    }
-                };
-                AccountState::SignedIn { expires_at }
-            };
-            AccountView {
-                profile: account.profile.clone(),
-                user: account.label().into_owned(),
-                state,
-            }
-        })
-        .collect();
+    let broker = &app.state::<Host>().broker;
+    let profiles = match status::collect(broker) {
+        Ok(reply) => reply.profiles,
+        Err(error) => {
+            tracing::warn!(kind = %error.kind(), "cannot read the accounts: {error}");
+            Vec::new()
+        }
+    };
     let autostart = app.autolaunch().is_enabled().unwrap_or_else(|error| {
         tracing::debug!(%error, "cannot tell whether start at login is on");
         false
     });
     TrayState {
+        accounts: profiles.iter().filter_map(AccountView::of).collect(),
         profiles: profiles.into_iter().map(|p| p.name).collect(),
-        accounts: views,
         autostart,
     }
 }

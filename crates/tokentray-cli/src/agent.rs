@@ -1,13 +1,12 @@
-//! `tokentray agent`: the broker, the agent socket and the refresh
-//! scheduler in one process without any GUI (servers, SSH sessions, CI,
-//! tests). The tray app hosts the same server; only one of them can own a
-//! socket path ([`server::bind`] names the owner).
+//! `tokentray agent`: the core's agent runtime (broker, refresh scheduler,
+//! agent socket) in one process without any GUI, for servers, SSH
+//! sessions, CI and tests. The tray app runs the same runtime; only one of
+//! them can own a socket path.
 //!
 //! With `--store memory` the tokens live in this process alone, so sign-ins
 //! run here too ([`MemoryLogin`]): `tokentray --store memory login P` asks
 //! the agent, which shows the device code in its own terminal.
 
-use crate::direct;
 use crate::login_cmd;
 use crate::output::Failure;
 use crate::store::Store;
@@ -15,15 +14,17 @@ use std::future::Future;
 use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
+use tokentray_core::agent::{Agent, AgentOptions, Socket};
 use tokentray_core::broker::Broker;
 use tokentray_core::flow::OAuth;
-use tokentray_core::ipc::server::LoginHandler;
-use tokentray_core::ipc::{path, server};
-use tokentray_core::profile::LoginMode;
-use tokentray_core::schedule::{self, Schedule, SystemClock};
+use tokentray_core::login::{HeadlessLogin, LoginHandler};
+use tokentray_core::profile::{LoginMode, ProfileStore};
 use tokentray_core::vault::StoreKind;
 use tokentray_core::{Error, Result};
-use tokio_util::sync::CancellationToken;
+
+/// How long running requests may take to finish once the agent stops.
+const STOP_WAIT: Duration = Duration::from_secs(10);
 
 pub fn run(store: &Store) -> std::result::Result<ExitCode, Failure> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -34,41 +35,39 @@ pub fn run(store: &Store) -> std::result::Result<ExitCode, Failure> {
 }
 
 async fn serve(store: &Store) -> std::result::Result<ExitCode, Failure> {
-    let socket = path::socket_path()?;
-    // First, so that a second agent fails before anything else happens.
-    let (listener, claim) = server::bind(&socket)?;
-    let stop_signal = stop_signal()?;
-    let broker = direct::broker_over(store.agent_vault()?)?;
-    let login: Arc<dyn LoginHandler> = match store.kind() {
-        StoreKind::Memory => Arc::new(MemoryLogin {
-            broker: broker.clone(),
-        }),
-        StoreKind::Keyring | StoreKind::File => Arc::new(server::HeadlessLogin),
+    let options = AgentOptions {
+        socket: Socket::required()?,
+        profiles: ProfileStore::open_default()?,
     };
-    let stop = CancellationToken::new();
-    let scheduler = tokio::spawn(schedule::drive(
-        broker.clone(),
-        Schedule::new(),
-        Arc::new(SystemClock),
-        stop.clone(),
-    ));
+    let stop_signal = stop_signal()?;
+    let memory = store.kind() == StoreKind::Memory;
+    let vault = || store.agent_vault();
+    let agent = Agent::start(options, vault, |broker| -> Arc<dyn LoginHandler> {
+        if memory {
+            Arc::new(MemoryLogin {
+                broker: broker.clone(),
+            })
+        } else {
+            Arc::new(HeadlessLogin)
+        }
+    })
+    .await?;
     eprintln!(
         "tokentray agent: serving {} (pid {}) from the {} store; stop with SIGTERM or Ctrl-C",
-        socket.display(),
+        agent
+            .serving()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
         std::process::id(),
         store.kind()
     );
-    if store.kind() == StoreKind::Memory {
+    if memory {
         eprintln!(
             "tokentray agent: tokens live in this process only and die with it; sign in with `tokentray --store memory login PROFILE --device`"
         );
     }
-    server::run(listener, broker, login, stop_signal).await;
-    stop.cancel();
-    if let Err(error) = scheduler.await {
-        tracing::warn!(%error, "the scheduler task failed");
-    }
-    drop(claim);
+    stop_signal.await;
+    agent.stop(STOP_WAIT).await;
     eprintln!("tokentray agent: stopped");
     Ok(ExitCode::SUCCESS)
 }
@@ -96,7 +95,7 @@ impl LoginHandler for MemoryLogin {
                     Failure::Core(error) => error,
                     other => Error::InvalidInput(other.to_string()),
                 })?;
-            let account = self.broker.complete_sign_in(&profile, &tokens)?;
+            let account = self.broker.complete_sign_in(&profile, &tokens).await?;
             eprintln!(
                 "tokentray agent: signed in as {} (profile `{}`)",
                 account.label(),

@@ -11,7 +11,6 @@ use crate::exit;
 use crate::output::{print_json, print_text, Failure};
 use crate::store::Store;
 use std::process::ExitCode;
-use tokentray_core::broker::lock;
 use tokentray_core::import::takeover::{self, Options, Report, Status};
 
 pub fn msal(args: &ImportMsalArgs, vault: &Store) -> Result<ExitCode, Failure> {
@@ -24,12 +23,8 @@ pub fn msal(args: &ImportMsalArgs, vault: &Store) -> Result<ExitCode, Failure> {
         shred: args.shred,
     };
     let broker = direct::broker(vault)?;
-    let report = direct::runtime()?.block_on(takeover::import_msal(
-        &broker,
-        &lock::default_dir()?,
-        &args.path,
-        &options,
-    ))?;
+    let report =
+        direct::runtime()?.block_on(takeover::import_msal(&broker, &args.path, &options))?;
     if args.json {
         print_json(&report)?;
     } else {

@@ -1,6 +1,6 @@
 //! `tokentray login` and `tokentray logout`: interactive sign-in from a
 //! terminal (device code or system browser) and sign-out. A sign-in is
-//! stored in the vault by the core (`complete_sign_in`); a running agent
+//! stored in the vault by the core's broker (`complete_sign_in`); a running agent
 //! finds it on its next request. With `--store memory` the tokens can only
 //! live in the agent, so the agent runs the sign-in ([`sign_in`] there,
 //! showing the code in its own terminal). Sign-out goes through the agent
@@ -54,13 +54,12 @@ pub fn login(args: &LoginArgs, store: &Store) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::SUCCESS);
     };
     // The lock directory is checked now, not after the user signed in.
-    drop(direct::lock_profile(&profile.name)?);
+    if let Some(locks) = broker.lock_dir() {
+        drop(locks.lock(&profile.name)?);
+    }
     let runtime = direct::runtime()?;
     let tokens = runtime.block_on(sign_in(broker.grants(), &profile, mode, args.json))?;
-    let account = {
-        let _lock = direct::lock_profile(&profile.name)?;
-        broker.complete_sign_in(&profile, &tokens)?
-    };
+    let account = runtime.block_on(broker.complete_sign_in(&profile, &tokens))?;
     eprintln!(
         "signed in as {} (profile `{}`)",
         account.label(),
@@ -217,10 +216,7 @@ pub fn logout(args: &LogoutArgs, store: &Store) -> Result<ExitCode, Failure> {
     // another process stored since it last read the account list.
     let broker = direct::broker(store)?;
     broker.profiles().get(profile)?;
-    let signed_out = {
-        let _lock = direct::lock_profile(profile)?;
-        direct::runtime()?.block_on(broker.sign_out(profile))?
-    };
+    let signed_out = direct::runtime()?.block_on(broker.sign_out(profile))?;
     match signed_out {
         Some(account) => eprintln!("signed out of {} (profile `{profile}`)", account.label()),
         None if through_agent => eprintln!("signed out (profile `{profile}`)"),

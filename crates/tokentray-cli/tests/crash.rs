@@ -1,5 +1,5 @@
 //! Crash-safe rotation (S13, S14, S15): the real agent is stopped at each
-//! fault point of its refresh path (`tokentray_core::broker::fault`, built
+//! fault point of its refresh path (`tokentray_core::fault`, built
 //! into test binaries), killed with SIGKILL there, restarted, and asked
 //! again. The local IdP rotates refresh tokens with reuse detection, so a
 //! refresh token that was never stored is gone for good: the account must
@@ -263,7 +263,7 @@ fn two_processes_after_the_crash_replay_the_retired_token_once() {
     let mut second = Watched::spawn(
         env.command()
             .args(["token", "p", "--force-refresh"])
-            .env("RUST_LOG", "tokentray_core::broker::lock=debug"),
+            .env("RUST_LOG", "tokentray_core::lock=debug"),
     );
     second.wait_for_line(&["waiting for the refresh lock"]);
     for process in [&mut first, &mut second] {

@@ -81,7 +81,7 @@ fn setup() -> Setup {
             .finish_sign_in(&pending, &redirect)
             .await
             .unwrap();
-        broker.complete_sign_in(&profile, &tokens).unwrap();
+        broker.complete_sign_in(&profile, &tokens).await.unwrap();
     });
     Setup {
         idp,

@@ -91,6 +91,29 @@ impl Account {
     }
 }
 
+/// An account as the faces show it: what served a token, or stands behind
+/// a profile's status. Holds no secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountInfo {
+    /// Username, e-mail, name or subject: what menus show.
+    pub label: String,
+    /// The issuer it is bound to.
+    pub issuer: String,
+    /// Its subject at that issuer.
+    pub subject: String,
+}
+
+impl From<&Account> for AccountInfo {
+    fn from(account: &Account) -> Self {
+        Self {
+            label: account.label().into_owned(),
+            issuer: account.identity.issuer.clone(),
+            subject: account.identity.subject.clone(),
+        }
+    }
+}
+
 /// A cached access token.
 #[derive(Debug, Clone)]
 pub struct CachedToken {
@@ -335,7 +358,7 @@ impl AccountStore {
         let key = account.record_key();
         let json = record.to_json()?;
         self.vault.put(&key, &json)?;
-        crate::broker::fault::fault_point!("record-before-readback");
+        crate::fault::fault_point!("record-before-readback");
         match self.vault.get(&key)? {
             Some(back) if back == json => Ok(()),
             _ => Err(Error::VaultCorrupt {

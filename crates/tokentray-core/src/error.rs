@@ -178,6 +178,40 @@ pub enum Error {
         reason: String,
     },
 
+    /// Another process held the profile's refresh lock for longer than a
+    /// wait may last.
+    #[error("profile `{profile}` is busy: {} has held its refresh lock for {waited_secs} s ({}). Fix: wait for it to finish, or stop it if it hangs", holder.as_deref().unwrap_or("another process"), path.display())]
+    LockTimeout {
+        /// The profile.
+        profile: String,
+        /// Who holds the lock, when the OS or the holder tells.
+        holder: Option<String>,
+        /// How long we waited.
+        waited_secs: u64,
+        /// The lock file.
+        path: PathBuf,
+    },
+
+    /// A request took longer than the agent allows for one.
+    #[error("{what} did not finish within {secs} s; the agent stopped waiting for it")]
+    DeadlineExceeded {
+        /// What was asked ("the token request for profile `p`").
+        what: String,
+        /// The deadline.
+        secs: u64,
+    },
+
+    /// The provider rotated the refresh token but the vault refused to
+    /// store it: the new token is kept in memory and its write retried, so
+    /// the old one is never replayed.
+    #[error("profile `{profile}`: the provider issued a new refresh token but the vault refused to store it ({source}); it is kept in memory and the write is retried")]
+    RotationNotStored {
+        /// The profile.
+        profile: String,
+        /// What the vault said.
+        source: Box<Error>,
+    },
+
     /// A file could not be read or written.
     #[error("{action} {}: {source}", path.display())]
     Io {
@@ -211,6 +245,8 @@ impl Error {
             Error::Rejected { .. } => "rejected",
             Error::Cancelled { .. } => "cancelled",
             Error::Io { .. } => "io",
+            Error::LockTimeout { .. } | Error::DeadlineExceeded { .. } => "busy",
+            Error::RotationNotStored { source, .. } => source.kind(),
         }
     }
 

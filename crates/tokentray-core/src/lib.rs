@@ -1,19 +1,35 @@
 //! Tokentray's engine: everything the tray app, the CLI and the agent socket
 //! do, with no GUI dependency, so that it is all testable headless.
 //!
-//! Modules so far: [`secret`] (the redacting wrapper tokens travel in),
-//! [`error`] (one error type with stable kinds), [`profile`] (the profiles
-//! file) and [`vault`] (the OS credential store behind a trait).
+//! Layers, each using only the ones below it:
+//! - faces' entry points: [`agent`] (broker + scheduler + socket server in
+//!   one call), [`ipc`] (the socket's wire format, server and client),
+//!   [`import`] (other tools' caches, through the broker);
+//! - the façade: [`broker`] (every token and every change to accounts and
+//!   profiles), with [`status`] (where each profile stands) and
+//!   [`schedule`] (timers) over it, [`login`] (what a face does with a
+//!   sign-in request);
+//! - the engine's parts: [`flow`] (OAuth grants), [`provider`], [`http`],
+//!   [`lock`] (refresh locks across processes), [`account`], [`profile`],
+//!   [`vault`], [`token`], [`jwt`];
+//! - the ground: [`secret`], [`error`], [`fault`] (crash-test points),
+//!   [`hardening`], `private_dir`.
 
 pub mod account;
+pub mod agent;
 pub mod broker;
 pub mod error;
+pub mod fault;
 pub mod flow;
 pub mod hardening;
 pub mod http;
 pub mod import;
 pub mod ipc;
 pub mod jwt;
+pub mod lock;
+pub mod login;
+#[cfg(unix)]
+pub mod private_dir;
 pub mod profile;
 pub mod provider;
 pub mod schedule;

@@ -1,25 +1,84 @@
 //! Where every profile stands: signed in, signed out or in need of a
-//! sign-in, with its account and expiries. One answer for the agent's
-//! `status` request, the CLI without an agent and the tray.
+//! sign-in, with its account, expiries and what the broker is doing for it
+//! (refreshing, or the last refresh's failure). Computed once, here, for
+//! every face: the agent's `status` answer, the CLI without an agent, the
+//! tray menu and the accounts window.
 
-use crate::account::AccountStore;
+use crate::account::AccountInfo;
+use crate::broker::{Broker, Grants};
 use crate::error::{Error, Result};
-use crate::ipc::protocol::{AccountInfo, ProfileStatus, SignInState, StatusReply};
-use crate::profile::{LoginMode, ProfileStore};
-use crate::token::{now, ScopeSet};
+use crate::profile::{LoginMode, Preset};
+use crate::token::{now, EpochSecs, ScopeSet};
+use serde::{Deserialize, Serialize};
 
-/// Every profile's state, from the profiles file and the vault. The account
-/// list is read from the vault afresh: a sign-in or sign-out by another
-/// process must show.
-pub fn collect(profiles: &ProfileStore, accounts: &AccountStore) -> Result<StatusReply> {
-    accounts.reload();
-    let store = accounts;
+/// Every profile's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusReply {
+    /// One entry per profile, in file order.
+    pub profiles: Vec<ProfileStatus>,
+}
+
+/// Whether a profile can get tokens without the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInState {
+    /// An account is signed in and usable (or, for client credentials, no
+    /// account is needed).
+    SignedIn,
+    /// No account.
+    SignedOut,
+    /// The account needs an interactive sign-in again (see `reason`).
+    SignInRequired,
+}
+
+/// One profile's state. Holds no secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileStatus {
+    /// The profile's name.
+    pub name: String,
+    /// Its provider preset.
+    pub provider: Preset,
+    /// How it signs in.
+    pub login: LoginMode,
+    /// The signed-in account, if any.
+    pub account: Option<AccountInfo>,
+    /// Signed in, out, or in need of a sign-in.
+    pub state: SignInState,
+    /// Why a sign-in is required, when it is.
+    pub reason: Option<String>,
+    /// Expiry of the cached access token for the profile's default scopes,
+    /// when one is cached and still valid.
+    pub access_expires_on: Option<EpochSecs>,
+    /// Expiry of the refresh token, when the provider said.
+    pub refresh_expires_on: Option<EpochSecs>,
+    /// Whether getting a token will need the user (a script can check this
+    /// before it runs).
+    pub needs_interaction: bool,
+    /// A refresh request is out at the provider now.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refreshing: bool,
+    /// The error kind or provider code of the last refresh, when it failed
+    /// (the account may recover).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_failed: Option<String>,
+}
+
+/// Every profile's state, from the profiles file, the vault and the
+/// broker's activity. The account list is read from the vault afresh: a
+/// sign-in or sign-out by another process must show.
+pub fn collect<G: Grants>(broker: &Broker<G>) -> Result<StatusReply> {
+    let store = broker.accounts();
+    store.reload();
     let accounts = store.list()?;
     let at = now();
-    let profiles = profiles
+    let profiles = broker
+        .profiles()
         .load()?
         .into_iter()
         .map(|profile| {
+            let activity = broker.activity(&profile.name);
             let mut entry = ProfileStatus {
                 name: profile.name.clone(),
                 provider: profile.provider.preset(),
@@ -30,6 +89,8 @@ pub fn collect(profiles: &ProfileStore, accounts: &AccountStore) -> Result<Statu
                 access_expires_on: None,
                 refresh_expires_on: None,
                 needs_interaction: true,
+                refreshing: activity.refreshing,
+                refresh_failed: activity.failed,
             };
             if profile.login == LoginMode::ClientCredentials {
                 // No account and no user: the client secret is the sign-in.
@@ -44,11 +105,7 @@ pub fn collect(profiles: &ProfileStore, accounts: &AccountStore) -> Result<Statu
             else {
                 return Ok(entry);
             };
-            entry.account = Some(AccountInfo {
-                label: account.label().to_string(),
-                issuer: account.identity.issuer.clone(),
-                subject: account.identity.subject.clone(),
-            });
+            entry.account = Some(account.into());
             // A missing or damaged record is this profile's trouble only:
             // reported on its line, the other profiles are listed as usual.
             let record = match store.record(account) {
@@ -69,6 +126,8 @@ pub fn collect(profiles: &ProfileStore, accounts: &AccountStore) -> Result<Statu
             if let Some(reason) = &account.sign_in_required {
                 entry.state = SignInState::SignInRequired;
                 entry.reason = Some(reason.clone());
+                entry.refreshing = false;
+                entry.refresh_failed = None;
             } else {
                 entry.state = SignInState::SignedIn;
                 entry.needs_interaction = !refresh_usable && entry.access_expires_on.is_none();
@@ -84,6 +143,8 @@ fn needs_sign_in(mut entry: ProfileStatus, reason: String) -> ProfileStatus {
     entry.state = SignInState::SignInRequired;
     entry.reason = Some(reason);
     entry.needs_interaction = true;
+    entry.refreshing = false;
+    entry.refresh_failed = None;
     entry
 }
 
@@ -96,12 +157,12 @@ mod tests {
 
     // S24: a damaged or deleted record is reported on its profile's line,
     // with the reason; `status` itself still answers.
-    #[test]
-    fn a_damaged_or_deleted_record_is_reported_on_its_line() {
+    #[tokio::test]
+    async fn a_damaged_or_deleted_record_is_reported_on_its_line() {
         let s = setup(LoginMode::Device, false);
         let account = sign_in(&s, 3600);
         let line = || {
-            let reply = collect(s.broker.profiles(), s.broker.accounts()).unwrap();
+            let reply = collect(&s.broker).unwrap();
             let entry = reply.profiles.into_iter().next().unwrap();
             assert_eq!(entry.state, SignInState::SignInRequired);
             assert!(entry.needs_interaction);
@@ -113,5 +174,27 @@ mod tests {
         assert!(line().contains("is damaged"));
         s.vault.delete(&account.record_key()).unwrap();
         assert!(line().contains("missing from the vault"));
+    }
+
+    #[tokio::test]
+    async fn a_failed_refresh_shows_with_its_code_until_one_works() {
+        let s = setup(LoginMode::Device, false);
+        sign_in(&s, 10);
+        s.grants.set_failure(Some("temporarily_unavailable"));
+        let request = crate::broker::TokenRequest {
+            force_refresh: true,
+            ..crate::broker::TokenRequest::for_profile("p")
+        };
+        assert!(s.broker.token(&request).await.is_err());
+        let line = || collect(&s.broker).unwrap().profiles.remove(0);
+        assert_eq!(
+            line().refresh_failed.as_deref(),
+            Some("temporarily_unavailable")
+        );
+        assert!(!line().refreshing);
+        s.grants.set_failure(None);
+        s.broker.token(&request).await.unwrap();
+        assert_eq!(line().refresh_failed, None);
+        assert_eq!(line().state, SignInState::SignedIn);
     }
 }

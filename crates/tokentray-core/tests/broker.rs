@@ -126,7 +126,7 @@ fn age_cached_tokens(broker: &Broker<OAuth>, profile: &str) {
 
 async fn signed_in(world: &World, broker: &Broker<OAuth>, profile: &Profile) {
     let (tokens, _) = sign_in(broker.grants(), &world.idp, profile, "alice").await;
-    let account = broker.complete_sign_in(profile, &tokens).unwrap();
+    let account = broker.complete_sign_in(profile, &tokens).await.unwrap();
     assert_eq!(account.label(), "alice");
 }
 
@@ -141,7 +141,7 @@ fn tokens_survive_a_new_process_and_are_served_without_a_network_call() {
         // A new broker over the same vault, as a new process would have.
         let fresh = world.broker();
         let again = fresh.token(&TokenRequest::for_profile("p")).await.unwrap();
-        assert_eq!(first.token, again.token);
+        assert_eq!(first.token.token, again.token.token);
         assert_eq!(
             world.refreshes().await,
             (0, 0),
@@ -173,7 +173,7 @@ fn two_hundred_concurrent_callers_cause_one_refresh_at_the_idp() {
             .collect();
         let mut tokens = Vec::new();
         for call in calls {
-            tokens.push(call.await.unwrap().unwrap().token);
+            tokens.push(call.await.unwrap().unwrap().token.token);
         }
         assert_eq!(
             world.refreshes().await,
@@ -273,7 +273,7 @@ fn with_the_idp_down_a_valid_token_is_served_and_an_expired_one_is_a_network_err
         let mut events = broker.subscribe();
         let served = broker.token(&TokenRequest::for_profile("p")).await.unwrap();
         assert_eq!(
-            served.token, before.token,
+            served.token.token, before.token.token,
             "the cached token keeps being served"
         );
         assert_eq!(
@@ -321,7 +321,7 @@ fn client_credentials_use_the_secret_in_the_vault() {
             .token(&TokenRequest::for_profile("svc"))
             .await
             .unwrap();
-        assert_eq!(first.token, second.token);
+        assert_eq!(first.token.token, second.token.token);
         assert_eq!(world.requests("client_credentials").await, (1, 0));
     });
 }
@@ -350,7 +350,7 @@ fn device_sign_in_lands_in_the_vault() {
             .await
             .unwrap();
         approve.await.unwrap().unwrap();
-        let account = broker.complete_sign_in(&profile, &tokens).unwrap();
+        let account = broker.complete_sign_in(&profile, &tokens).await.unwrap();
         assert_eq!(account.label(), "bob");
         let fresh = world.broker();
         assert_eq!(
@@ -358,6 +358,7 @@ fn device_sign_in_lands_in_the_vault() {
                 .token(&TokenRequest::for_profile("dev"))
                 .await
                 .unwrap()
+                .token
                 .token,
             tokens.access_token
         );

@@ -223,7 +223,7 @@ impl World {
                     .token(&TokenRequest::for_profile("good"))
                     .await
                     .unwrap();
-                assert_eq!(served.token, good_before.token);
+                assert_eq!(served.token.token, good_before.token.token);
             }
             let outcome = tokio::time::timeout(NO_HANG, failing)
                 .await
@@ -238,7 +238,7 @@ impl World {
                 .token(&TokenRequest::for_profile("good"))
                 .await
                 .unwrap();
-            assert_eq!(good_after.token, good_before.token);
+            assert_eq!(good_after.token.token, good_before.token.token);
             (error, took)
         });
         let shown = error.to_string();
@@ -279,7 +279,7 @@ async fn sign_in(
         .await?;
     let redirect = idp.callback_for(pending.authorize_url().as_str()).unwrap();
     let tokens = broker.grants().finish_sign_in(&pending, &redirect).await?;
-    broker.complete_sign_in(&profile, &tokens)
+    broker.complete_sign_in(&profile, &tokens).await
 }
 
 async fn try_attempt(
@@ -303,7 +303,7 @@ async fn try_attempt(
                 .grants()
                 .finish_device(device, CancellationToken::new())
                 .await?;
-            broker.complete_sign_in(&profile, &tokens).map(drop)
+            broker.complete_sign_in(&profile, &tokens).await.map(drop)
         }
     }
 }
@@ -467,7 +467,7 @@ fn missing_or_absurd_expires_in_is_tamed() {
                 ..TokenRequest::for_profile("bad")
             };
             let now = tokentray_core::token::now();
-            let token = broker.token(&request).await.unwrap();
+            let token = broker.token(&request).await.unwrap().token;
             let lifetime = i64::try_from(lifetime).unwrap();
             assert!(
                 (now + lifetime..=now + lifetime + 30).contains(&token.expires_at),
@@ -478,7 +478,8 @@ fn missing_or_absurd_expires_in_is_tamed() {
             let stored = fresh
                 .token(&TokenRequest::for_profile("bad"))
                 .await
-                .unwrap();
+                .unwrap()
+                .token;
             assert_eq!(
                 stored.expires_at, token.expires_at,
                 "{misbehaviour:?}: stored"
@@ -796,7 +797,7 @@ async fn try_device(broker: &Broker<OAuth>, world: &World) -> tokentray_core::Re
         .grants()
         .finish_device(device, CancellationToken::new())
         .await?;
-    broker.complete_sign_in(&profile, &tokens)
+    broker.complete_sign_in(&profile, &tokens).await
 }
 
 // A polling interval of any size neither panics nor polls faster
@@ -931,7 +932,7 @@ fn a_well_behaved_hostile_provider_works() {
             force_refresh: true,
             ..TokenRequest::for_profile("bad")
         };
-        let refreshed = broker.token(&request).await.unwrap();
+        let refreshed = broker.token(&request).await.unwrap().token;
         assert!(refreshed.token.expose().starts_with("hostile-at-"));
         assert_eq!(refreshed.token_type, "Bearer");
         let account = sign_in(broker.clone(), Arc::clone(&world.bad), world.profile("bad"))

@@ -55,14 +55,14 @@ fn a_broker_over_the_file_store_rotates_tokens_with_one_key_derivation() {
 
     let tokens = run(async {
         let (tokens, _) = sign_in(broker.grants(), &idp, &profile, "alice").await;
-        broker.complete_sign_in(&profile, &tokens).unwrap();
+        broker.complete_sign_in(&profile, &tokens).await.unwrap();
         let mut issued = vec![];
         for _ in 0..5 {
             let request = TokenRequest {
                 force_refresh: true,
                 ..TokenRequest::for_profile(&profile.name)
             };
-            issued.push(broker.token(&request).await.unwrap().token);
+            issued.push(broker.token(&request).await.unwrap().token.token);
         }
         issued
     });

@@ -1,7 +1,10 @@
 //! Scripted grants for unit tests of the broker and of what drives it.
 
 use super::*;
-use crate::profile::{Preset, ProfileFields, FILE_NAME};
+use crate::account::Account;
+use crate::error::Error;
+use crate::profile::{LoginMode, Preset, ProfileFields, FILE_NAME};
+use crate::token::now;
 use crate::vault::MemoryVault;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -93,7 +96,10 @@ pub(crate) struct Setup {
 impl Setup {
     /// The broker's token for `profile`'s default scopes.
     pub(crate) async fn token(&self, profile: &str) -> Result<AccessToken> {
-        self.broker.token(&TokenRequest::for_profile(profile)).await
+        self.broker
+            .token(&TokenRequest::for_profile(profile))
+            .await
+            .map(|served| served.token)
     }
 }
 

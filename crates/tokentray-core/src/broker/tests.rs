@@ -4,6 +4,9 @@
 
 use super::testing::{setup, sign_in};
 use super::*;
+use crate::profile::LoginMode;
+use crate::token::now;
+use crate::vault::client_secret_key;
 
 #[tokio::test]
 async fn no_account_means_sign_in_required() {
@@ -38,7 +41,8 @@ async fn a_valid_token_is_served_without_refreshing() {
         .broker
         .token(&TokenRequest::for_profile("p"))
         .await
-        .unwrap();
+        .unwrap()
+        .token;
     assert_eq!(token.token.expose(), "access-0");
     assert_eq!(s.grants.refreshes(), 0);
 
@@ -53,6 +57,7 @@ async fn a_valid_token_is_served_without_refreshing() {
             .token(&TokenRequest::for_profile("p"))
             .await
             .unwrap()
+            .token
             .token
             .expose(),
         "access-0"
@@ -73,7 +78,10 @@ async fn two_hundred_concurrent_callers_share_one_refresh() {
         })
         .collect();
     for call in calls {
-        assert_eq!(call.await.unwrap().unwrap().token.expose(), "access-1");
+        assert_eq!(
+            call.await.unwrap().unwrap().token.token.expose(),
+            "access-1"
+        );
     }
     assert_eq!(s.grants.refreshes(), 1, "S14: exactly one refresh");
     assert!(matches!(rx.recv().await.unwrap(), Event::Refreshed { .. }));
@@ -93,7 +101,7 @@ async fn tokens_for_other_scopes_are_never_handed_out() {
         scopes: Some(vec!["api.write".into()]),
         ..TokenRequest::for_profile("p")
     };
-    let token = s.broker.token(&request).await.unwrap();
+    let token = s.broker.token(&request).await.unwrap().token;
     assert_eq!(
         token.token.expose(),
         "access-1",
@@ -105,7 +113,8 @@ async fn tokens_for_other_scopes_are_never_handed_out() {
         .broker
         .token(&TokenRequest::for_profile("p"))
         .await
-        .unwrap();
+        .unwrap()
+        .token;
     assert_eq!(
         default.token.expose(),
         "access-0",
@@ -152,7 +161,8 @@ async fn network_errors_are_retried_then_the_cached_token_is_served() {
         .broker
         .token(&TokenRequest::for_profile("p"))
         .await
-        .unwrap();
+        .unwrap()
+        .token;
     assert_eq!(
         token.token.expose(),
         "access-0",
@@ -202,12 +212,14 @@ async fn client_credentials_use_the_vault_secret_and_cache_in_memory() {
         .broker
         .token(&TokenRequest::for_profile("p"))
         .await
-        .unwrap();
+        .unwrap()
+        .token;
     let second = s
         .broker
         .token(&TokenRequest::for_profile("p"))
         .await
-        .unwrap();
+        .unwrap()
+        .token;
     assert_eq!(first.token, second.token);
     assert_eq!(s.grants.refreshes(), 1);
 }
@@ -227,59 +239,6 @@ async fn sign_out_deletes_everything() {
     assert_eq!(s.token("p").await.unwrap_err().kind(), "sign_in_required");
 }
 
-#[tokio::test]
-async fn cached_expiry_reads_the_vault_once_then_memory() {
-    let s = setup(LoginMode::Device, false);
-    let account = sign_in(&s, 3600);
-    let scopes = ScopeSet::new(&s.profile.scopes);
-    let first = s.broker.cached_expiry(&account, &scopes).unwrap().unwrap();
-    assert!(first > now() + 3500);
-    // The vault goes away: the answer now comes from memory.
-    s.vault.entries().fail_writes_after(0);
-    for (name, _) in s.vault.entries().snapshot() {
-        crate::vault::EntryStore::remove(s.vault.entries(), &name).unwrap();
-    }
-    assert_eq!(
-        s.broker.cached_expiry(&account, &scopes).unwrap(),
-        Some(first)
-    );
-    let other = ScopeSet::new(&["api.write"]);
-    assert_eq!(
-        s.broker.cached_expiry(&account, &other).unwrap(),
-        Some(first),
-        "latest of any"
-    );
-}
-
-// S24, S13: a record deleted behind the broker's back is "sign-in required"
-// naming the missing entry (not "the provider gave no refresh token"), and
-// nothing is asked of the provider.
-#[tokio::test]
-async fn a_deleted_record_needs_a_sign_in_and_asks_the_provider_nothing() {
-    let s = setup(LoginMode::Device, false);
-    let account = sign_in(&s, 1);
-    s.vault.delete(&account.record_key()).unwrap();
-    let err = s.token("p").await.unwrap_err();
-    assert_eq!(err.kind(), "sign_in_required");
-    assert!(err.to_string().contains("missing from the vault"), "{err}");
-    assert_eq!(s.grants.refreshes(), 0);
-}
-
-// S24: a damaged record is reported with a fix that names the profile and
-// is left as it is.
-#[tokio::test]
-async fn a_damaged_record_is_reported_and_left_as_is() {
-    let s = setup(LoginMode::Device, false);
-    let account = sign_in(&s, 1);
-    let damaged = Secret::new("{\"refresh_token\": ");
-    s.vault.put(&account.record_key(), &damaged).unwrap();
-    let err = s.token("p").await.unwrap_err();
-    assert_eq!(err.kind(), "vault_corrupt");
-    assert!(err.to_string().contains("`tokentray login p`"), "{err}");
-    assert_eq!(s.vault.get(&account.record_key()).unwrap(), Some(damaged));
-    assert_eq!(s.grants.refreshes(), 0);
-}
-
 // S14: a planned refresh at the same deadline as a caller's refresh makes
 // no second request: the new token is fresh at the planned instant.
 #[tokio::test]
@@ -291,7 +250,7 @@ async fn a_planned_refresh_after_a_callers_refresh_makes_no_second_request() {
     assert_eq!(s.grants.refreshes(), 1);
     let planned = s.broker.refresh_due("p", due).await.unwrap();
     assert_eq!(s.grants.refreshes(), 1, "one refresh for one deadline");
-    assert_eq!(planned.token.expose(), by_caller.token.expose());
+    assert_eq!(planned.token.token.expose(), by_caller.token.expose());
 
     // Nobody refreshed before the next planned instant: it refreshes.
     sign_in(&s, 10);

@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::msal::{self, Authority, Import};
 use super::shred::shred_file;
 use crate::account::{Account, CachedToken};
-use crate::broker::{lock, Broker, TokenRequest};
+use crate::broker::{Broker, TokenRequest};
 use crate::error::{Error, Result};
 use crate::flow::OAuth;
 use crate::profile::{LoginMode, Preset, Profile, ProfileFields, Provider, MAX_NAME_LEN};
@@ -95,15 +95,10 @@ struct Target {
     create: bool,
 }
 
-/// Imports the accounts of the MSAL cache at `path` through `broker`,
-/// taking each profile's lock in `lock_dir` around its vault writes.
-/// Blocking (vault, files) apart from the verifying refreshes.
-pub async fn import_msal(
-    broker: &Broker<OAuth>,
-    lock_dir: &Path,
-    path: &Path,
-    args: &Options,
-) -> Result<Report> {
+/// Imports the accounts of the MSAL cache at `path` through `broker`
+/// (which takes each profile's lock around its writes and announces the
+/// new accounts and profiles, so the scheduler plans them).
+pub async fn import_msal(broker: &Broker<OAuth>, path: &Path, args: &Options) -> Result<Report> {
     if args.shred && (args.dry_run || args.no_verify) {
         return Err(Error::InvalidInput(format!(
             "--shred refused: the file is only shredded after every account was imported and verified, and {} skips that",
@@ -168,7 +163,7 @@ pub async fn import_msal(
                 } else if args.dry_run {
                     report.status = Status::WouldImport;
                 } else {
-                    match store(broker, lock_dir, &target, import, &tokens) {
+                    match store(broker, &target, import, &tokens).await {
                         Ok(account) => {
                             if target.create {
                                 created.push(target.profile.name.clone());
@@ -179,7 +174,7 @@ pub async fn import_msal(
                         Err(error) => {
                             if target.create {
                                 // `store` created it before failing.
-                                let _ = broker.profiles().remove(&target.profile.name);
+                                let _ = broker.remove_profile(&target.profile.name, false).await;
                             }
                             fail(&mut report, &error);
                         }
@@ -219,10 +214,9 @@ pub async fn import_msal(
     for (index, account) in &stored {
         let failed = reports[*index].status == Status::Failed;
         if failed || (any_failed && !args.partial) {
-            let _lock = lock::lock_profile(lock_dir, &account.profile)?;
-            broker.accounts().remove(account)?;
+            broker.discard(account).await?;
             if created.contains(&account.profile) {
-                broker.profiles().remove(&account.profile)?;
+                broker.remove_profile(&account.profile, false).await?;
             }
             if !failed {
                 let report = &mut reports[*index];
@@ -480,42 +474,29 @@ fn new_name(prefix: &str, import: &Import, taken: &BTreeSet<String>) -> Result<S
 
 /// Creates the profile when needed, then stores the account with its
 /// refresh token, ID token and every still-valid access token.
-fn store(
+async fn store(
     broker: &Broker<OAuth>,
-    lock_dir: &Path,
     target: &Target,
     import: &Import,
     tokens: &TokenSet,
 ) -> Result<Account> {
-    let name = &target.profile.name;
-    let _lock = lock::lock_profile(lock_dir, name)?;
     if target.create {
-        broker.profiles().add(&target.profile)?;
+        broker.add_profile(&target.profile, None)?;
     }
-    let asked = ScopeSet::new(&tokens.scopes);
-    let account = broker.accounts().save_sign_in(name, tokens, &asked)?;
-    let stored = (|| {
-        let mut record = broker.accounts().record(&account)?.unwrap_or_default();
-        let at = now();
-        record.access_tokens = import
-            .access_tokens
-            .iter()
-            .filter(|t| t.expires_at > at)
-            .map(|t| CachedToken {
-                scopes: ScopeSet::new(&t.scopes),
-                token: t.token.clone(),
-                token_type: t.token_type.clone(),
-                issued_at: t.cached_at.unwrap_or(at).min(at),
-                expires_at: t.expires_at,
-            })
-            .collect();
-        broker.accounts().write_record(&account, &record)
-    })();
-    match stored {
-        Ok(()) => Ok(account),
-        Err(error) => {
-            let _ = broker.accounts().remove(&account);
-            Err(error)
-        }
-    }
+    let at = now();
+    let access_tokens = import
+        .access_tokens
+        .iter()
+        .filter(|t| t.expires_at > at)
+        .map(|t| CachedToken {
+            scopes: ScopeSet::new(&t.scopes),
+            token: t.token.clone(),
+            token_type: t.token_type.clone(),
+            issued_at: t.cached_at.unwrap_or(at).min(at),
+            expires_at: t.expires_at,
+        })
+        .collect();
+    broker
+        .import_account(&target.profile, tokens, access_tokens)
+        .await
 }

@@ -9,7 +9,8 @@
 //! there is checked, never trusted.
 
 use crate::error::{Error, Result};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use crate::private_dir;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// Environment variable that overrides the socket path.
@@ -18,11 +19,7 @@ pub const SOCKET_ENV: &str = "TOKENTRAY_SOCKET";
 /// The socket's file name in its directory.
 pub const SOCKET_NAME: &str = "agent.sock";
 
-/// Our effective uid: what peers must match (S26) and what owns the
-/// socket's directory.
-pub fn our_uid() -> u32 {
-    rustix::process::geteuid().as_raw()
-}
+pub use crate::private_dir::our_uid;
 
 /// The socket path from the environment (no file-system access).
 pub fn socket_path() -> Result<PathBuf> {
@@ -68,62 +65,20 @@ pub fn ensure_private_dir(socket: &Path) -> Result<PathBuf> {
             ))
         })?
         .to_path_buf();
-    match std::fs::symlink_metadata(&dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(&dir)
-                .map_err(|e| Error::io("cannot create the agent socket directory", &dir, e))?;
-        }
-        Err(e) => return Err(Error::io("cannot inspect", &dir, e)),
-        Ok(_) => {}
-    }
-    check_private_dir(&dir)?;
+    private_dir::ensure(&dir, ROLE, &elsewhere())?;
     Ok(dir)
 }
 
 /// Checks that `dir` is a private directory of ours.
 pub fn check_private_dir(dir: &Path) -> Result<()> {
-    let meta = std::fs::symlink_metadata(dir).map_err(|e| Error::io("cannot inspect", dir, e))?;
-    let refuse = |why: String, fix: String| {
-        Err(Error::InvalidInput(format!(
-            "refusing the agent socket directory {}: {why}. Fix: {fix}",
-            dir.display()
-        )))
-    };
-    if meta.file_type().is_symlink() {
-        return refuse(
-            "it is a symbolic link".into(),
-            format!(
-                "remove the link (`rm {}`) or point {SOCKET_ENV} elsewhere",
-                dir.display()
-            ),
-        );
-    }
-    if !meta.is_dir() {
-        return refuse(
-            "it is not a directory".into(),
-            format!("remove it or point {SOCKET_ENV} elsewhere"),
-        );
-    }
-    let uid = our_uid();
-    if meta.uid() != uid {
-        return refuse(
-            format!("it belongs to uid {}, not to us (uid {uid})", meta.uid()),
-            format!(
-                "someone else may have created it to intercept tokens: remove it (as its owner or root) or set {SOCKET_ENV} to a path in a directory of yours"
-            ),
-        );
-    }
-    let mode = meta.permissions().mode() & 0o7777;
-    if mode & 0o077 != 0 {
-        return refuse(
-            format!("its mode is {mode:04o}, open to group or others"),
-            format!("`chmod 700 {}`", dir.display()),
-        );
-    }
-    Ok(())
+    private_dir::check(dir, ROLE, &elsewhere())
+}
+
+/// How the socket's directory is named in refusals.
+const ROLE: &str = "the agent socket directory";
+
+fn elsewhere() -> String {
+    format!("set {SOCKET_ENV} to a path in a directory of yours")
 }
 
 /// Sets the socket file to `0600` (after bind; the directory is already

@@ -24,8 +24,9 @@
 //! until the frame is encoded, and the encoded frame is wiped once written
 //! ([`encode`] returns a [`Zeroizing`] buffer).
 
+use crate::broker::{Served, TokenRequest};
 use crate::error::{Error, Result};
-use crate::profile::{LoginMode, Preset};
+use crate::profile::LoginMode;
 use crate::secret::Secret;
 use crate::token::{AccessToken, EpochSecs};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -137,78 +138,43 @@ pub struct TokenReply {
     pub account: Option<String>,
 }
 
-impl TokenReply {
-    /// The reply for a token the broker handed out.
-    pub fn new(token: AccessToken, profile: &str, account: Option<String>) -> Self {
+/// The reply for a token the broker handed out: the one conversion every
+/// face renders from (the agent's answer, the CLI without an agent).
+impl From<Served> for TokenReply {
+    fn from(served: Served) -> Self {
+        let AccessToken {
+            token,
+            token_type,
+            expires_at,
+            scopes,
+        } = served.token;
         Self {
-            access_token: token.token,
-            token_type: token.token_type,
-            expires_on: token.expires_at,
-            scopes: token.scopes,
-            profile: profile.to_string(),
-            account,
+            access_token: token,
+            token_type,
+            expires_on: expires_at,
+            scopes,
+            profile: served.profile,
+            account: served.account.map(|account| account.label),
         }
     }
 }
 
-/// Every profile's state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StatusReply {
-    /// One entry per profile, in file order.
-    pub profiles: Vec<ProfileStatus>,
+/// What the broker is asked for a `token` request.
+impl From<TokenParams> for TokenRequest {
+    fn from(params: TokenParams) -> Self {
+        Self {
+            profile: params.profile,
+            scopes: params.scopes,
+            min_valid: params.min_valid.map(std::time::Duration::from_secs),
+            force_refresh: params.force_refresh,
+        }
+    }
 }
 
-/// Whether a profile can get tokens without the user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SignInState {
-    /// An account is signed in and usable (or, for client credentials, no
-    /// account is needed).
-    SignedIn,
-    /// No account.
-    SignedOut,
-    /// The account needs an interactive sign-in again (see `reason`).
-    SignInRequired,
-}
-
-/// One profile's state. Holds no secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProfileStatus {
-    /// The profile's name.
-    pub name: String,
-    /// Its provider preset.
-    pub provider: Preset,
-    /// How it signs in.
-    pub login: LoginMode,
-    /// The signed-in account, if any.
-    pub account: Option<AccountInfo>,
-    /// Signed in, out, or in need of a sign-in.
-    pub state: SignInState,
-    /// Why a sign-in is required, when it is.
-    pub reason: Option<String>,
-    /// Expiry of the cached access token for the profile's default scopes,
-    /// when one is cached and still valid.
-    pub access_expires_on: Option<EpochSecs>,
-    /// Expiry of the refresh token, when the provider said.
-    pub refresh_expires_on: Option<EpochSecs>,
-    /// Whether getting a token will need the user (a script can check this
-    /// before it runs).
-    pub needs_interaction: bool,
-}
-
-/// The display fields of an account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AccountInfo {
-    /// Username, e-mail, name or subject: what menus show.
-    pub label: String,
-    /// The issuer it is bound to.
-    pub issuer: String,
-    /// Its subject at that issuer.
-    pub subject: String,
-}
+// The status types are the core's own (`status`); they cross the socket as
+// they are.
+pub use crate::account::AccountInfo;
+pub use crate::status::{ProfileStatus, SignInState, StatusReply};
 
 /// A failed request: the core's stable error kind ([`Error::kind`]) and its
 /// message. Two kinds come from the socket layer itself: `invalid_input`
@@ -332,6 +298,7 @@ fn bad_frame(error: &serde_json::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::profile::Preset;
 
     fn line<T: Serialize>(message: &T) -> String {
         String::from_utf8(encode(message).unwrap().to_vec()).unwrap()
@@ -411,6 +378,8 @@ mod tests {
                     access_expires_on: None,
                     refresh_expires_on: Some(5),
                     needs_interaction: true,
+                    refreshing: false,
+                    refresh_failed: Some("network".into()),
                 }],
             }),
             Response::Ok {},

@@ -23,21 +23,20 @@
 
 use super::client::Client;
 use super::path::{ensure_private_dir, our_uid, restrict_socket};
-use super::protocol::{decode, encode, ErrorReply, Request, Response, TokenReply, MAX_FRAME};
-use crate::broker::{Broker, Event, Grants, TokenRequest};
+use super::protocol::{decode, encode, ErrorReply, Request, Response, MAX_FRAME};
+use crate::broker::{Broker, Grants};
 use crate::error::{Error, Result};
-use crate::profile::LoginMode;
+use crate::login::LoginHandler;
 use std::collections::HashMap;
 use std::fs::File;
 use std::future::Future;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{broadcast, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -55,6 +54,12 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     /// Time allowed to write an answer.
     pub write_timeout: Duration,
+    /// Time a token or sign-out request may take before the client gets a
+    /// "busy" error (the work itself runs on to its end).
+    pub request_deadline: Duration,
+    /// Requests one profile may have in progress at once; more are told
+    /// "busy" at once.
+    pub per_profile: usize,
 }
 
 impl Default for ServerConfig {
@@ -63,41 +68,10 @@ impl Default for ServerConfig {
             max_connections: 1024,
             idle_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(5),
+            // within the client's own timeout (30 s), past the lock wait
+            request_deadline: Duration::from_secs(25),
+            per_profile: 64,
         }
-    }
-}
-
-/// What a face does with a `login` request.
-pub trait LoginHandler: Send + Sync + 'static {
-    /// Runs an interactive sign-in for `profile` (with `mode`, or the
-    /// profile's own) and stores it through the broker; returns when it is
-    /// done, failed or was cancelled.
-    fn login<'a>(
-        &'a self,
-        profile: &'a str,
-        mode: Option<LoginMode>,
-    ) -> Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
-}
-
-/// The headless agent's login handler: there is no display to sign in on,
-/// so it says where to do it instead.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct HeadlessLogin;
-
-impl LoginHandler for HeadlessLogin {
-    fn login<'a>(
-        &'a self,
-        profile: &'a str,
-        _mode: Option<LoginMode>,
-    ) -> Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>> {
-        Box::pin(async move {
-            Err(Error::SignInRequired {
-                profile: profile.to_string(),
-                reason: format!(
-                    "this agent has no display: run `tokentray login {profile}` in a terminal"
-                ),
-            })
-        })
     }
 }
 
@@ -128,11 +102,11 @@ pub async fn run_with<G: Grants>(
         .and_then(|a| a.as_pathname().map(Path::to_path_buf));
     let socket_id = socket.as_deref().and_then(file_id);
     let shared = Arc::new(Shared {
-        labels: Labels::new(&broker),
         broker,
         login,
         config,
         stop: CancellationToken::new(),
+        per_profile: Mutex::new(HashMap::new()),
     });
     let uid = our_uid();
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
@@ -230,9 +204,10 @@ fn admit<G: Grants>(
 struct Shared<G> {
     broker: Broker<G>,
     login: Arc<dyn LoginHandler>,
-    labels: Labels,
     config: ServerConfig,
     stop: CancellationToken,
+    /// Requests in progress per profile (see [`ServerConfig::per_profile`]).
+    per_profile: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 enum Frame {
@@ -286,7 +261,12 @@ async fn serve<G: Grants>(stream: UnixStream, shared: Arc<Shared<G>>, _slot: Own
                 false,
             ),
             Ok(Ok(Frame::Line)) => match decode::<Request>(&frame) {
-                Ok(request) => (shared.handle(request).await, true),
+                Ok(request) => tokio::select! {
+                    response = shared.handle(request) => (response, true),
+                    // The client went away: stop waiting for its answer
+                    // (the work itself, a refresh, runs to its end).
+                    () = closed(&mut reader) => break,
+                },
                 Err(error) => (Response::Error(ErrorReply::from(&error)), true),
             },
         };
@@ -319,6 +299,15 @@ async fn send<W: AsyncWriteExt + Unpin>(
     )
 }
 
+/// Completes when the client closes its end (or the connection breaks);
+/// never while it is only sending more.
+async fn closed<R: AsyncBufRead + Unpin>(reader: &mut R) {
+    match reader.fill_buf().await {
+        Ok(buffer) if !buffer.is_empty() => std::future::pending().await,
+        _ => {}
+    }
+}
+
 impl<G: Grants> Shared<G> {
     async fn handle(&self, request: Request) -> Response {
         let outcome = match request {
@@ -327,74 +316,77 @@ impl<G: Grants> Shared<G> {
                 pid: std::process::id(),
             })),
             Request::Token(params) => {
-                let request = TokenRequest {
-                    profile: params.profile,
-                    scopes: params.scopes,
-                    min_valid: params.min_valid.map(Duration::from_secs),
-                    force_refresh: params.force_refresh,
-                };
-                self.broker.token(&request).await.map(|token| {
-                    let account = self.labels.get(&self.broker, &request.profile);
-                    Response::Token(TokenReply::new(token, &request.profile, account))
-                })
+                let what = format!("the token request for profile `{}`", params.profile);
+                match self.slot(&params.profile) {
+                    Err(busy) => Err(busy),
+                    Ok(slot) => {
+                        let broker = self.broker.clone();
+                        self.detached(what, async move {
+                            let _slot = slot;
+                            broker.token(&params.into()).await
+                        })
+                        .await
+                        .map(|served| Response::Token(served.into()))
+                    }
+                }
             }
-            Request::Status {} => {
-                crate::status::collect(self.broker.profiles(), self.broker.accounts())
-                    .map(Response::Status)
-            }
+            Request::Status {} => crate::status::collect(&self.broker).map(Response::Status),
             Request::Login { profile, mode } => tokio::select! {
                 done = self.login.login(&profile, mode) => done.map(|()| Response::Ok {}),
                 _ = self.stop.cancelled() => Err(Error::Cancelled {
                     reason: "the agent is shutting down".into(),
                 }),
             },
-            Request::Logout { profile } => self
-                .broker
-                .sign_out(&profile)
-                .await
-                .map(|_| Response::Ok {}),
+            Request::Logout { profile } => {
+                let broker = self.broker.clone();
+                let what = format!("signing out of profile `{profile}`");
+                self.detached(what, async move { broker.sign_out(&profile).await })
+                    .await
+                    .map(|_| Response::Ok {})
+            }
         };
         outcome.unwrap_or_else(|error| Response::Error(ErrorReply::from(&error)))
     }
-}
 
-/// Account labels by profile, so that a warm `token` answer reads nothing
-/// from the vault; forgotten whenever the broker says accounts changed.
-struct Labels {
-    inner: Mutex<LabelCache>,
-}
-
-/// The broker's events, read to know when to forget, and the labels.
-type LabelCache = (broadcast::Receiver<Event>, HashMap<String, Option<String>>);
-
-impl Labels {
-    fn new<G: Grants>(broker: &Broker<G>) -> Self {
-        Self {
-            inner: Mutex::new((broker.subscribe(), HashMap::new())),
+    /// Runs `work` in a task of its own, so that it finishes (a refresh
+    /// stores the rotated token) even when the client goes away or the
+    /// deadline passes; the answer waits at most the request deadline.
+    async fn detached<T: Send + 'static>(
+        &self,
+        what: String,
+        work: impl Future<Output = Result<T>> + Send + 'static,
+    ) -> Result<T> {
+        let deadline = self.config.request_deadline;
+        match tokio::time::timeout(deadline, tokio::spawn(work)).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(join)) => Err(Error::InvalidInput(format!(
+                "{what} failed inside the agent: {join}"
+            ))),
+            Err(_) => Err(Error::DeadlineExceeded {
+                what,
+                secs: deadline.as_secs(),
+            }),
         }
     }
 
-    fn get<G: Grants>(&self, broker: &Broker<G>, profile: &str) -> Option<String> {
-        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let (events, labels) = &mut *guard;
-        loop {
-            match events.try_recv() {
-                Ok(Event::AccountsChanged | Event::SignInRequired { .. })
-                | Err(broadcast::error::TryRecvError::Lagged(_)) => labels.clear(),
-                Ok(_) => {}
-                Err(_) => break,
-            }
-        }
-        if let Some(label) = labels.get(profile) {
-            return label.clone();
-        }
-        let label = match broker.accounts().for_profile(profile) {
-            Ok(account) => account.map(|a| a.label().to_string()),
-            // The token is good; a label is a nicety: try again next time.
-            Err(_) => return None,
+    /// A place among the profile's requests in progress, or "busy" when a
+    /// stuck profile already has [`ServerConfig::per_profile`] of them (so
+    /// it never fills the agent's connection slots).
+    fn slot(&self, profile: &str) -> Result<OwnedSemaphorePermit> {
+        let limit = self.config.per_profile.max(1);
+        let semaphore = {
+            let mut map = self.per_profile.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(
+                map.entry(profile.to_string())
+                    .or_insert_with(|| Arc::new(Semaphore::new(limit))),
+            )
         };
-        labels.insert(profile.to_string(), label.clone());
-        label
+        semaphore
+            .try_acquire_owned()
+            .map_err(|_| Error::DeadlineExceeded {
+                what: format!("profile `{profile}` has {limit} requests waiting already; this one"),
+                secs: 0,
+            })
     }
 }
 

@@ -32,6 +32,10 @@ pub trait EntryStore: Send + Sync {
     fn write(&self, name: &str, value: &str) -> Result<()>;
     /// Deletes the entry; `Ok(false)` when absent.
     fn remove(&self, name: &str) -> Result<bool>;
+    /// See [`Vault::lock_dir`].
+    fn lock_dir(&self) -> Option<std::path::PathBuf> {
+        None
+    }
 }
 
 /// A [`Vault`] over an [`EntryStore`].
@@ -201,6 +205,10 @@ impl<S: EntryStore> Vault for Chunked<S> {
             self.remove_chunks(key, &old)?;
         }
         Ok(existed)
+    }
+
+    fn lock_dir(&self) -> Option<std::path::PathBuf> {
+        self.store.lock_dir()
     }
 }
 

@@ -51,6 +51,10 @@ impl EntryStore for KeyringEntries {
             Err(e) => Err(classify(name, e)),
         }
     }
+
+    fn lock_dir(&self) -> Option<std::path::PathBuf> {
+        super::keyring_lock_dir(&self.service)
+    }
 }
 
 const FIX_PLATFORM: &str = "check that the OS credential store is running and reachable; `tokentray doctor` repeats this check";

@@ -43,6 +43,7 @@ pub const DEFAULT_SERVICE: &str = "dev.tokentray";
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use std::path::PathBuf;
 
 /// Longest key a caller may use (chunk suffixes are added to it).
 pub const MAX_KEY_LEN: usize = 200;
@@ -55,6 +56,32 @@ pub trait Vault: Send + Sync {
     fn put(&self, key: &str, value: &Secret) -> Result<()>;
     /// Deletes the value under `key`; `Ok(false)` when there was none.
     fn delete(&self, key: &str) -> Result<bool>;
+    /// Where the processes sharing this vault take their per-profile
+    /// refresh locks ([`crate::lock`]); `None` for a vault no other process
+    /// can see (memory).
+    fn lock_dir(&self) -> Option<PathBuf> {
+        None
+    }
+}
+
+/// The refresh locks of the OS vault's entries under `service`: in the
+/// user's state directory (`$XDG_STATE_HOME/tokentray/locks/SERVICE` on
+/// Linux, the local data directory elsewhere), the same for every process
+/// of the user whatever its runtime directory or socket.
+pub fn keyring_lock_dir(service: &str) -> Option<PathBuf> {
+    let dirs = directories::ProjectDirs::from("dev", "tokentray", "tokentray")?;
+    let base = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir());
+    let name: String = service
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Some(base.join("locks").join(name))
 }
 
 /// The OS vault.

@@ -74,7 +74,7 @@ fn read_private(path: &Path) -> Result<zeroize::Zeroizing<String>> {
         .metadata()
         .map_err(|e| Error::io("cannot inspect", path, e))?;
     let mode = meta.permissions().mode() & 0o7777;
-    if meta.uid() != crate::ipc::path::our_uid() || mode & 0o077 != 0 {
+    if meta.uid() != crate::private_dir::our_uid() || mode & 0o077 != 0 {
         return Err(Error::VaultFileRefused {
             path: path.to_path_buf(),
             reason: format!(

@@ -173,6 +173,10 @@ impl EntryStore for SecretServiceEntries {
         })?;
         Ok(outcome)
     }
+
+    fn lock_dir(&self) -> Option<std::path::PathBuf> {
+        super::keyring_lock_dir(&self.service)
+    }
 }
 
 fn locked(reason: &str) -> Error {

@@ -7,7 +7,7 @@
 //! the file whole, so a reader sees the old bytes or the new ones.
 
 use crate::error::{Error, Result};
-use crate::ipc::path::our_uid;
+use crate::private_dir::our_uid;
 use rand::RngCore;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};

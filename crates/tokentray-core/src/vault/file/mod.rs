@@ -276,6 +276,13 @@ impl Vault for FileVault {
             (existed, existed)
         })
     }
+
+    /// Next to the vault file: `vault.bin.locks/`.
+    fn lock_dir(&self) -> Option<std::path::PathBuf> {
+        let mut name = self.disk.path().as_os_str().to_os_string();
+        name.push(".locks");
+        Some(name.into())
+    }
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ macro_rules! fault_point {
     ($name:literal) => {
         #[cfg(feature = "failpoints")]
         {
-            $crate::broker::fault::arm_from_env();
+            $crate::fault::arm_from_env();
             tracing::debug!(target: "tokentray::fault", point = $name, "fault point reached");
             fail::fail_point!($name);
         }
