@@ -287,7 +287,7 @@ mod tests {
     #[test]
     fn a_wait_is_bounded_and_names_the_holder() {
         let dir = tempfile::tempdir().unwrap();
-        let locks = LockDir::new(dir.path()).waiting(Duration::from_millis(200));
+        let locks = LockDir::new(dir.path().join("l")).waiting(Duration::from_millis(200));
         let _held = locks.lock("p").unwrap();
         let started = Instant::now();
         let err = locks.lock("p").unwrap_err();
@@ -304,7 +304,7 @@ mod tests {
     #[tokio::test]
     async fn an_async_wait_ends_when_the_lock_is_freed() {
         let dir = tempfile::tempdir().unwrap();
-        let locks = LockDir::new(dir.path());
+        let locks = LockDir::new(dir.path().join("l"));
         let held = locks.lock("p").unwrap();
         let waiter = {
             let locks = locks.clone();

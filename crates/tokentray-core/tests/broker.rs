@@ -217,6 +217,10 @@ fn replaying_a_rotated_refresh_token_ends_in_sign_in_required_without_a_loop() {
         assert!(err.to_string().contains("invalid_grant"), "{err}");
         assert!(matches!(
             events.recv().await.unwrap(),
+            Event::Refreshing { .. }
+        ));
+        assert!(matches!(
+            events.recv().await.unwrap(),
             Event::SignInRequired { .. }
         ));
         let marked = broker.accounts().for_profile("p").unwrap().unwrap();
@@ -275,6 +279,12 @@ fn with_the_idp_down_a_valid_token_is_served_and_an_expired_one_is_a_network_err
         assert_eq!(
             served.token.token, before.token.token,
             "the cached token keeps being served"
+        );
+        assert_eq!(
+            events.try_recv().unwrap(),
+            Event::Refreshing {
+                profile: "p".into()
+            }
         );
         assert_eq!(
             events.try_recv().unwrap(),
@@ -418,7 +428,15 @@ fn keep_fresh_refreshes_before_expiry_with_the_real_clock() {
             shutdown.clone(),
         ));
         let mut events = broker.subscribe();
-        let refreshed = tokio::time::timeout(Duration::from_secs(19), events.recv()).await;
+        let refreshed = tokio::time::timeout(Duration::from_secs(19), async {
+            loop {
+                match events.recv().await {
+                    Ok(Event::Refreshing { .. }) => continue,
+                    other => return other,
+                }
+            }
+        })
+        .await;
         assert!(
             matches!(refreshed, Ok(Ok(Event::Refreshed { .. }))),
             "refreshed before the 20 s token expired: {refreshed:?}"

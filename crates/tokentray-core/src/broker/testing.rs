@@ -13,6 +13,10 @@ pub(crate) struct Script {
     refreshes: AtomicUsize,
     /// Error code to fail refreshes with (`"network"` for a network error).
     fail_with: Mutex<Option<String>>,
+    /// Extra time a refresh takes at the provider.
+    slow: Mutex<Duration>,
+    /// Refresh tokens revoked, in order.
+    revoked: Mutex<Vec<String>>,
 }
 
 #[derive(Clone, Default)]
@@ -24,6 +28,12 @@ impl FakeGrants {
     }
     pub(crate) fn refreshes(&self) -> usize {
         self.0.refreshes.load(Ordering::SeqCst)
+    }
+    pub(crate) fn set_slow(&self, extra: Duration) {
+        *self.0.slow.lock().unwrap() = extra;
+    }
+    pub(crate) fn revoked(&self) -> Vec<String> {
+        self.0.revoked.lock().unwrap().clone()
     }
 }
 
@@ -56,7 +66,8 @@ impl Grants for FakeGrants {
         _previous: Option<&Identity>,
     ) -> Result<TokenSet> {
         let n = self.0.refreshes.fetch_add(1, Ordering::SeqCst) + 1;
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        let slow = *self.0.slow.lock().unwrap();
+        tokio::time::sleep(Duration::from_millis(20) + slow).await;
         let failure = self.0.fail_with.lock().unwrap().clone();
         match failure.as_deref() {
             Some("network") => Err(Error::Network("connection refused".into())),
@@ -80,7 +91,9 @@ impl Grants for FakeGrants {
         Ok(token_set(n, 3600))
     }
 
-    async fn revoke(&self, _: &Profile, _: &Secret) -> Result<bool> {
+    async fn revoke(&self, _: &Profile, refresh_token: &Secret) -> Result<bool> {
+        let token = refresh_token.expose().to_string();
+        self.0.revoked.lock().unwrap().push(token);
         Ok(true)
     }
 }

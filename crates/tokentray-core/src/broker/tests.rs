@@ -4,6 +4,7 @@
 
 use super::testing::{setup, sign_in};
 use super::*;
+use crate::error::Error;
 use crate::profile::LoginMode;
 use crate::token::now;
 use crate::vault::client_secret_key;
@@ -84,6 +85,12 @@ async fn two_hundred_concurrent_callers_share_one_refresh() {
         );
     }
     assert_eq!(s.grants.refreshes(), 1, "S14: exactly one refresh");
+    assert_eq!(
+        rx.recv().await.unwrap(),
+        Event::Refreshing {
+            profile: "p".into()
+        }
+    );
     assert!(matches!(rx.recv().await.unwrap(), Event::Refreshed { .. }));
 
     // The rotated refresh token was stored before the token went out (S15).
@@ -137,6 +144,7 @@ async fn terminal_errors_mark_the_account_and_are_not_retried() {
     assert_eq!(err.kind(), "sign_in_required");
     assert!(err.to_string().contains("invalid_grant"), "{err}");
     assert_eq!(s.grants.refreshes(), 1);
+    assert!(matches!(rx.recv().await.unwrap(), Event::Refreshing { .. }));
     assert_eq!(
         rx.recv().await.unwrap(),
         Event::SignInRequired {
@@ -193,6 +201,107 @@ async fn a_failed_vault_write_hands_out_nothing() {
         "vault_unavailable",
         "S15: no token without the stored rotation"
     );
+}
+
+// S15: a rotation the vault refused is kept in memory and used next; the
+// retired refresh token is never sent again.
+#[tokio::test]
+async fn a_refused_rotation_is_kept_and_used_once_the_vault_takes_it() {
+    let s = setup(LoginMode::Device, false);
+    sign_in(&s, 10);
+    let mut rx = s.broker.subscribe();
+    s.vault.entries().fail_writes_after(0);
+    let err = s.token("p").await.unwrap_err();
+    assert!(matches!(err, Error::RotationNotStored { .. }), "{err}");
+    assert_eq!(err.kind(), "vault_unavailable");
+    assert_eq!(s.grants.refreshes(), 1);
+    let mut seen = Vec::new();
+    while let Ok(event) = rx.try_recv() {
+        seen.push(event);
+    }
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e, Event::VaultWriteFailed { profile, .. } if profile == "p")),
+        "{seen:?}"
+    );
+    // Still refused: the caller gets the error, nothing is sent again.
+    assert!(s.token("p").await.is_err());
+    assert_eq!(s.grants.refreshes(), 1, "no replay of the retired token");
+    // The vault takes writes again: the kept record is stored and served.
+    s.vault.entries().fail_writes_after(usize::MAX);
+    let served = s.token("p").await.unwrap();
+    assert_eq!(served.token.expose(), "access-1");
+    assert_eq!(s.grants.refreshes(), 1, "served from the kept rotation");
+    let account = s.broker.accounts().for_profile("p").unwrap().unwrap();
+    let record = s.broker.accounts().record(&account).unwrap().unwrap();
+    assert_eq!(record.refresh_token.unwrap().expose(), "refresh-1");
+}
+
+// S15: the background writer stores a refused rotation without a caller.
+#[tokio::test]
+async fn a_refused_rotation_is_written_in_the_background() {
+    let s = setup(LoginMode::Device, false);
+    sign_in(&s, 10);
+    s.vault.entries().fail_writes_after(0);
+    assert!(s.token("p").await.is_err());
+    s.vault.entries().fail_writes_after(usize::MAX);
+    let account = s.broker.accounts().for_profile("p").unwrap().unwrap();
+    let stored = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let record = s.broker.accounts().record(&account).unwrap().unwrap();
+            if record.refresh_token.as_ref().map(Secret::expose) == Some("refresh-1") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(stored.is_ok(), "the rotated record reached the vault");
+    assert_eq!(s.token("p").await.unwrap().token.expose(), "access-1");
+    assert_eq!(s.grants.refreshes(), 1);
+}
+
+// A sign-out waits for the refresh in flight, then revokes the token that
+// refresh rotated in, and nothing of the account is left in the vault.
+#[tokio::test]
+async fn sign_out_waits_for_a_refresh_in_flight_and_revokes_its_token() {
+    let s = setup(LoginMode::Device, false);
+    sign_in(&s, 10);
+    s.grants.set_slow(Duration::from_millis(300));
+    let refreshing = {
+        let broker = s.broker.clone();
+        tokio::spawn(async move { broker.token(&TokenRequest::for_profile("p")).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(s.broker.activity("p").refreshing);
+    let signed_out = s.broker.sign_out("p").await.unwrap();
+    assert!(signed_out.is_some());
+    assert!(refreshing.await.unwrap().is_ok(), "the refresh ended first");
+    assert_eq!(s.grants.revoked(), vec!["refresh-1".to_string()]);
+    assert!(s
+        .vault
+        .entries()
+        .snapshot()
+        .iter()
+        .all(|(name, _)| name == "accounts"));
+    assert_eq!(s.broker.activity("p"), Activity::default());
+}
+
+// The answer says which account served.
+#[tokio::test]
+async fn the_answer_names_the_account_that_served() {
+    let s = setup(LoginMode::Device, false);
+    sign_in(&s, 3600);
+    let served = s
+        .broker
+        .token(&TokenRequest::for_profile("p"))
+        .await
+        .unwrap();
+    assert_eq!(served.profile, "p");
+    let account = served.account.unwrap();
+    assert_eq!(account.label, "alice");
+    assert_eq!(account.subject, "alice");
+    assert_eq!(account.issuer, "https://idp.example");
 }
 
 // S9: client secrets in the vault
