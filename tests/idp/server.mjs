@@ -202,6 +202,20 @@ function count(ctx, outcome) {
   stats[grant][outcome] += 1;
 }
 
+// Revocations of refresh tokens, by whether the token was still live (the
+// newest of its family) or already consumed by a rotation, counted as the
+// pseudo grant types `revoked_live_refresh_token` and
+// `revoked_consumed_refresh_token`: a sign-out must revoke the live one.
+async function countRevocations(ctx, next) {
+  await next();
+  const token = ctx.oidc && ctx.oidc.route === 'revocation'
+    && ctx.oidc.entities && ctx.oidc.entities.RefreshToken;
+  if (!token) return;
+  const grant = token.consumed ? 'revoked_consumed_refresh_token' : 'revoked_live_refresh_token';
+  stats[grant] = stats[grant] || { success: 0, error: 0 };
+  stats[grant].success += 1;
+}
+
 function testStats(ctx, next) {
   if (ctx.method === 'GET' && ctx.path === '/test/stats') {
     ctx.type = 'json';
@@ -312,6 +326,7 @@ server.listen(port, '127.0.0.1', () => {
   withCanaryIds(provider);
   provider.use(offlineAccessNeedsNoPromptConsent);
   provider.use(testStats);
+  provider.use(countRevocations);
   provider.on('grant.success', (ctx) => count(ctx, 'success'));
   provider.on('grant.error', (ctx) => count(ctx, 'error'));
   provider.on('server_error', (_ctx, err) => {

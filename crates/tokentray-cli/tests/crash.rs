@@ -272,3 +272,51 @@ fn two_processes_after_the_crash_replay_the_retired_token_once() {
     }
     assert_eq!(refreshes(&idp), (1, 1), "one replay in all");
 }
+
+// S14, S15: a sign-out sent to the agent while its refresh is held at a
+// fault point waits for that refresh (the account's single flight and the
+// profile's lock), then revokes the refresh token the refresh rotated in:
+// nothing of the account is left in the vault, and the IdP saw the live
+// token revoked, not the retired one.
+#[test]
+fn a_sign_out_during_a_refresh_waits_and_revokes_the_new_token() {
+    let (env, idp) = signed_in();
+    let agent = Watched::start(
+        &env,
+        &[
+            ("FAILPOINTS", "refresh-before-request=sleep(3000)"),
+            ("RUST_LOG", "tokentray::fault=debug"),
+        ],
+    );
+    let refreshing = env
+        .command()
+        .args(["token", "p", "--force-refresh"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    agent.wait_for_line(&["fault point reached", "refresh-before-request"]);
+    let out = env.command().args(["logout", "p"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let refreshed = refreshing.wait_with_output().unwrap();
+    assert!(
+        refreshed.status.success(),
+        "the refresh ended before the sign-out: {}",
+        stderr(&refreshed)
+    );
+    assert_eq!(refreshes(&idp), (1, 0), "one refresh, no replay");
+    assert_eq!(
+        idp.revoked_refresh_tokens().unwrap(),
+        (1, 0),
+        "the rotated (live) refresh token was revoked"
+    );
+    let left: Vec<String> = env
+        .vault_values()
+        .into_iter()
+        .filter(|v| v.contains("refresh_token") || v.contains("access_tokens"))
+        .collect();
+    assert!(left.is_empty(), "an account record was left: {left:?}");
+    let out = token(&env, &[]);
+    assert_exit_3(&out);
+}

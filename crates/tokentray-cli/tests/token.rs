@@ -369,6 +369,109 @@ fn twenty_processes_without_an_agent_cause_one_refresh() {
     assert_eq!(after, before + 1, "the file lock makes it one refresh");
 }
 
+// S14: the refresh locks follow the vault, not the environment: an agent
+// and processes whose runtime directory and socket are elsewhere (they
+// find no agent) share the profile's lock, so 20 of them on a due token
+// make one refresh at the IdP.
+#[test]
+fn an_agent_and_processes_of_another_runtime_dir_cause_one_refresh() {
+    let idp = idp(20);
+    let env = Env::new();
+    signed_in_with_a_due_token(&env, &idp);
+    let agent = Agent::start(&env);
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        elsewhere.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    let (before, _) = idp.token_requests(REFRESH).unwrap();
+    let children: Vec<_> = (0..20)
+        .map(|n| {
+            let mut command = env.command();
+            if n % 2 == 1 {
+                command
+                    .env("XDG_RUNTIME_DIR", elsewhere.path())
+                    .env("TOKENTRAY_SOCKET", elsewhere.path().join("agent.sock"));
+            }
+            command
+                .args(["token", "corp"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    the_same_token(&outputs);
+    let (after, failed) = idp.token_requests(REFRESH).unwrap();
+    assert_eq!(
+        after,
+        before + 1,
+        "one refresh for the agent and the others"
+    );
+    assert_eq!(failed, 0, "no replay");
+    assert!(agent.terminate().success());
+}
+
+// S14: a profile whose refresh lock another process holds keeps its own
+// callers waiting a bounded time, with an error that names the holder;
+// the agent's other profiles answer meanwhile.
+#[test]
+fn a_held_lock_bounds_its_profile_and_leaves_the_others_alone() {
+    let idp = idp(20);
+    let env = Env::new();
+    env.add_profile(&idp, "other", &["--refresh-margin", "300"]);
+    env.login_device(&idp, "other", "bob");
+    signed_in_with_a_due_token(&env, &idp);
+    let agent = Agent::start(&env);
+    let lock = env.lock_dir().join("corp.lock");
+    let mut holder = std::process::Command::new("flock")
+        .arg(&lock)
+        .args(["sleep", "60"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let held = env
+        .command()
+        .args(["token", "corp"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let other = env.tokentray().args(["token", "other"]).output().unwrap();
+    let other_took = started.elapsed();
+    assert!(other.status.success(), "{}", stderr(&other));
+    let held = held.wait_with_output().unwrap();
+    let held_took = started.elapsed();
+    assert!(
+        other_took < held_took,
+        "the other profile answered while the held one waited ({other_took:?} vs {held_took:?})"
+    );
+    // A generous bound, not a benchmark: the wait limit is 15 s.
+    assert!(other_took < Duration::from_secs(5), "{other_took:?}");
+    assert!(held_took < Duration::from_secs(40), "{held_took:?}");
+    assert_eq!(held.status.code(), Some(1), "{}", stderr(&held));
+    let message = stderr(&held);
+    assert!(message.contains("profile `corp` is busy"), "{message}");
+    assert!(
+        message.contains(&format!("pid {}", holder.id())) && message.contains("flock"),
+        "the holder is named: {message}"
+    );
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    // Once the holder is gone, the profile is served again.
+    let out = env.tokentray().args(["token", "corp"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(agent.terminate().success());
+}
+
 #[test]
 fn with_the_idp_down_a_valid_token_is_served_and_an_expired_one_exits_6() {
     let mut idp = idp(20);

@@ -192,6 +192,22 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// Something inside Tokentray failed that no input explains (a task
+    /// that panicked): a bug to report, not the user's doing.
+    #[error("internal error: {what}")]
+    Internal {
+        /// What failed.
+        what: String,
+    },
+
+    /// The agent has as many requests in progress as it allows (for all,
+    /// or for one profile): try again.
+    #[error("the agent is busy: {what}; try again")]
+    Busy {
+        /// What is busy.
+        what: String,
+    },
+
     /// A request took longer than the agent allows for one.
     #[error("{what} did not finish within {secs} s; the agent stopped waiting for it")]
     DeadlineExceeded {
@@ -245,7 +261,10 @@ impl Error {
             Error::Rejected { .. } => "rejected",
             Error::Cancelled { .. } => "cancelled",
             Error::Io { .. } => "io",
-            Error::LockTimeout { .. } | Error::DeadlineExceeded { .. } => "busy",
+            Error::LockTimeout { .. } => "lock_timeout",
+            Error::DeadlineExceeded { .. } => "timeout",
+            Error::Busy { .. } => "busy",
+            Error::Internal { .. } => "internal",
             Error::RotationNotStored { source, .. } => source.kind(),
         }
     }

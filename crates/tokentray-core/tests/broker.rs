@@ -113,6 +113,40 @@ impl World {
     }
 }
 
+/// The real keyring, refusing every write while told to (a locked
+/// collection, a full disk).
+struct Refusing {
+    keyring: KeyringVault,
+    refuse: std::sync::atomic::AtomicBool,
+}
+
+impl Refusing {
+    fn refuse(&self, refuse: bool) {
+        self.refuse.store(refuse, Ordering::SeqCst);
+    }
+}
+
+impl Vault for Refusing {
+    fn get(&self, key: &str) -> tokentray_core::Result<Option<Secret>> {
+        self.keyring.get(key)
+    }
+    fn put(&self, key: &str, value: &Secret) -> tokentray_core::Result<()> {
+        if self.refuse.load(Ordering::SeqCst) {
+            return Err(tokentray_core::Error::VaultLocked {
+                reason: "the collection was locked for the test".into(),
+                fix: "unlock it".into(),
+            });
+        }
+        self.keyring.put(key, value)
+    }
+    fn delete(&self, key: &str) -> tokentray_core::Result<bool> {
+        self.keyring.delete(key)
+    }
+    fn lock_dir(&self) -> Option<std::path::PathBuf> {
+        self.keyring.lock_dir()
+    }
+}
+
 /// Rewrites the cached tokens of `profile` to look like hour-long tokens
 /// near their end (same expiry), so the next call is due for a refresh.
 fn age_cached_tokens(broker: &Broker<OAuth>, profile: &str) {
@@ -306,6 +340,61 @@ fn with_the_idp_down_a_valid_token_is_served_and_an_expired_one_is_a_network_err
             .await
             .unwrap_err();
         assert_eq!(err.kind(), "network", "{err}");
+    });
+}
+
+// S15: the vault refuses the write of a rotated refresh token: the caller
+// fails cleanly and is told why, the new record is kept in memory, and
+// once the vault takes writes again it is stored and used; the IdP never
+// sees the retired token again, so the grant stays alive.
+#[test]
+fn a_refused_rotation_is_kept_stored_later_and_never_replayed() {
+    let world = World::new(3600);
+    let profile = world.add_profile("p", LoginMode::Embedded, false);
+    let vault = Arc::new(Refusing {
+        keyring: KeyringVault::with_service(&world.service),
+        refuse: false.into(),
+    });
+    let retry = RetryPolicy {
+        attempts: 2,
+        first_delay: Duration::from_millis(50),
+    };
+    let broker = Broker::with_retry(oauth(), vault.clone(), world.profiles.clone(), retry);
+    let force = TokenRequest {
+        force_refresh: true,
+        ..TokenRequest::for_profile("p")
+    };
+    run(async {
+        signed_in(&world, &broker, &profile).await;
+        let mut events = broker.subscribe();
+        vault.refuse(true);
+        let err = broker.token(&force).await.unwrap_err();
+        assert_eq!(err.kind(), "vault_locked", "{err}");
+        assert!(err.to_string().contains("kept in memory"), "{err}");
+        assert_eq!(world.refreshes().await, (1, 0));
+        let told = loop {
+            match events.recv().await.unwrap() {
+                Event::VaultWriteFailed { profile, message } => break (profile, message),
+                _ => continue,
+            }
+        };
+        assert_eq!(told.0, "p");
+        assert!(told.1.contains("locked for the test"), "{}", told.1);
+        // Still refused: nothing more is sent to the IdP.
+        assert!(broker.token(&TokenRequest::for_profile("p")).await.is_err());
+        assert_eq!(world.refreshes().await, (1, 0));
+
+        vault.refuse(false);
+        broker.token(&TokenRequest::for_profile("p")).await.unwrap();
+        assert_eq!(
+            world.refreshes().await,
+            (1, 0),
+            "served from the kept record"
+        );
+        // A new process reads the rotated refresh token from the vault, and
+        // the IdP takes it: no replay, the grant is alive.
+        world.broker().token(&force).await.unwrap();
+        assert_eq!(world.refreshes().await, (2, 0));
     });
 }
 

@@ -146,6 +146,15 @@ impl Idp {
         Ok((count("success"), count("error")))
     }
 
+    /// How many refresh tokens were revoked since the IdP started:
+    /// `(live, consumed)`, i.e. the newest of its rotation family, or one a
+    /// rotation had already retired.
+    pub fn revoked_refresh_tokens(&self) -> Result<(u64, u64)> {
+        let live = self.token_requests("revoked_live_refresh_token")?.0;
+        let consumed = self.token_requests("revoked_consumed_refresh_token")?.0;
+        Ok((live, consumed))
+    }
+
     fn get_json(&self, path: &str) -> Result<serde_json::Value> {
         let url = self.url(path);
         let response = self.http.get(&url).send()?;

@@ -9,9 +9,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub struct Env {
     pub config: tempfile::TempDir,
     pub service: String,
-    /// A private (0700) directory for this setup's agent socket and locks,
-    /// so that no test talks to another test's agent.
+    /// A private (0700) directory for this setup's agent socket, so that
+    /// no test talks to another test's agent.
     pub runtime: tempfile::TempDir,
+    /// This setup's `XDG_STATE_HOME` (where the OS vault's refresh locks
+    /// live).
+    pub state: tempfile::TempDir,
 }
 
 impl Env {
@@ -32,6 +35,7 @@ impl Env {
         .unwrap();
         Self {
             config: tempfile::tempdir().unwrap(),
+            state: tempfile::tempdir().unwrap(),
             runtime,
             service: format!(
                 "dev.tokentray.clitest.{}.{}",
@@ -47,6 +51,7 @@ impl Env {
         cmd.env("TOKENTRAY_CONFIG_DIR", self.config.path())
             .env("TOKENTRAY_VAULT_SERVICE", &self.service)
             .env("TOKENTRAY_SOCKET", self.socket())
+            .env("XDG_STATE_HOME", self.state.path())
             .env_remove("RUST_LOG");
         cmd
     }
@@ -57,6 +62,7 @@ impl Env {
         cmd.env("TOKENTRAY_CONFIG_DIR", self.config.path())
             .env("TOKENTRAY_VAULT_SERVICE", &self.service)
             .env("TOKENTRAY_SOCKET", self.socket())
+            .env("XDG_STATE_HOME", self.state.path())
             .env_remove("RUST_LOG");
         cmd
     }
@@ -64,6 +70,15 @@ impl Env {
     /// Where this setup's agent listens.
     pub fn socket(&self) -> PathBuf {
         self.runtime.path().join("agent.sock")
+    }
+
+    /// Where the processes of this setup take their refresh locks (the OS
+    /// vault's, under this setup's service name).
+    pub fn lock_dir(&self) -> PathBuf {
+        self.state
+            .path()
+            .join("tokentray/locks")
+            .join(&self.service)
     }
 
     pub fn profiles_file(&self) -> PathBuf {

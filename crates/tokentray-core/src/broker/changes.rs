@@ -53,6 +53,9 @@ impl<G: Grants> Broker<G> {
             Some(flight) => Some(flight.lock().await),
             None => None,
         };
+        // A kept rotation of an earlier sign-in is obsolete now, and holds
+        // the profile's lock: let it go first.
+        self.inner.pending.drop_profile(&profile.name);
         let _lock = self.lock_across_processes(&profile.name).await?;
         let accounts = &self.inner.accounts;
         let account = accounts.save_sign_in(&profile.name, tokens, asked)?;
@@ -68,8 +71,6 @@ impl<G: Grants> Broker<G> {
             }
         }
         let cache = accounts.record(&account)?.unwrap_or_default().access_tokens;
-        // A kept rotation of an earlier sign-in is obsolete now.
-        drop(self.inner.pending.take(&account.id));
         self.remember(&account.id, cache);
         self.inner.activity.clear(&profile.name);
         self.emit(Event::AccountsChanged);

@@ -42,6 +42,13 @@ impl Pending {
         self.lock().remove(id)
     }
 
+    /// Forgets every rotation kept for `profile` (a new sign-in replaces
+    /// them), releasing their locks.
+    pub(super) fn drop_profile(&self, profile: &str) {
+        self.lock()
+            .retain(|_, rotation| rotation.account.profile != profile);
+    }
+
     fn put(&self, rotation: Rotation) {
         self.lock().insert(rotation.account.id.clone(), rotation);
     }

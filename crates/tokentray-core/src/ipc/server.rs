@@ -15,7 +15,14 @@
 //!   connection is closed, with no more than the limit ever buffered; a
 //!   malformed frame gets an error frame and the connection goes on;
 //! - accept errors (out of file descriptors, …) are logged and the loop
-//!   goes on: nothing a client sends ends the server.
+//!   goes on: nothing a client sends ends the server;
+//! - a token or sign-out request runs in a task of its own, so it ends
+//!   (a rotated refresh token is stored) even when its client goes away;
+//!   the connection stops waiting when the client disconnects or after
+//!   [`ServerConfig::request_deadline`], and one profile never has more than
+//!   [`ServerConfig::per_profile`] requests in progress, so a stuck profile
+//!   (another process holding its lock) never fills the connection slots
+//!   or delays the other profiles.
 //!
 //! [`bind`] claims the socket path for one agent: it takes an exclusive
 //! lock next to the socket, names the live owner (by the pid in its `pong`)
@@ -55,7 +62,7 @@ pub struct ServerConfig {
     /// Time allowed to write an answer.
     pub write_timeout: Duration,
     /// Time a token or sign-out request may take before the client gets a
-    /// "busy" error (the work itself runs on to its end).
+    /// "timeout" error (the work itself runs on to its end).
     pub request_deadline: Duration,
     /// Requests one profile may have in progress at once; more are told
     /// "busy" at once.
