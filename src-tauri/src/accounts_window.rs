@@ -1,12 +1,14 @@
 //! The accounts window (label `accounts`, the only webview our capability
 //! grants commands to): opened from the tray at a view, and told when the
-//! accounts change so it asks for them again. It is built from its entry in
+//! account model ([`crate::account_view`]) changes, so it asks for the
+//! accounts again. It is built from its entry in
 //! `tauri.conf.json` (`create: false`: the app starts in the tray only).
 
 use std::sync::Mutex;
 
 use tauri::{AppHandle, Emitter, EventTarget, Manager, Runtime, WebviewWindowBuilder};
 
+use crate::account_view;
 use crate::dto::{View, ACCOUNTS_CHANGED, NAVIGATE};
 
 /// The window's label, as in `tauri.conf.json` and `capabilities/`.
@@ -18,6 +20,13 @@ pub struct Navigation(Mutex<Option<View>>);
 
 pub fn init(app: &AppHandle) {
     app.manage(Navigation::default());
+    let mut accounts = account_view::subscribe(app);
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        while accounts.changed().await.is_ok() {
+            accounts_changed(&app);
+        }
+    });
 }
 
 /// Shows the window at `view`: focuses it when open (and tells it to
@@ -66,7 +75,7 @@ pub fn take_view<R: Runtime>(app: &AppHandle<R>) -> View {
 }
 
 /// Tells the window, if open, that the accounts changed.
-pub fn accounts_changed<R: Runtime>(app: &AppHandle<R>) {
+fn accounts_changed<R: Runtime>(app: &AppHandle<R>) {
     if app.get_webview_window(LABEL).is_none() {
         return;
     }

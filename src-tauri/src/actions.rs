@@ -10,9 +10,10 @@ use tokentray_core::schedule;
 use tokentray_core::Secret;
 
 use crate::clipboard::{self, ClipboardError};
+use crate::error::CommandError;
 use crate::host::Host;
 use crate::menu::AccountAction;
-use crate::{notify, settings, tray, CommandError};
+use crate::{account_view, notify, settings};
 
 /// A copied access token stays valid at least this long.
 const COPY_MIN_VALID: Duration = Duration::from_secs(60);
@@ -111,7 +112,7 @@ pub fn toggle_autostart(app: &AppHandle) {
     if let Err(error) = toggled {
         tracing::warn!(%error, "cannot change start at login");
     }
-    tray::rebuild(app);
+    account_view::refresh(app);
 }
 
 /// Turns start at login on or off (the XDG autostart entry on Linux).

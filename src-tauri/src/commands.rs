@@ -19,12 +19,13 @@ use crate::dto::{
     AccountRow, AccountStatus, AccountsView, AppInfo, Claims, ImportReport, ProfileForm,
     ProfilesView, SettingsForm, SettingsView, View,
 };
+use crate::error::CommandError;
 use crate::host::Host;
 use crate::menu::{self, AccountAction, AccountState, TrayState};
 use crate::settings::{self, SettingsState};
 use crate::{
-    accounts_window, actions, claims, demo, import_view, login, profile_editor, settings_form,
-    tray, CommandError,
+    account_view, accounts_window, actions, claims, demo, import_view, login, profile_editor,
+    settings_form,
 };
 
 /// The running app, as the commands use it.
@@ -52,8 +53,7 @@ pub async fn take_view<R: Runtime>(app: AppHandle<R>) -> Result<View, CommandErr
 /// The accounts with their state, read as the tray menu reads them.
 #[tauri::command]
 pub async fn list_accounts(desktop: State<'_, Desktop>) -> Result<AccountsView, CommandError> {
-    let app = desktop.0.clone();
-    let state = blocking(move || Ok(tray::snapshot(&app))).await?;
+    let state = account_view::current(&desktop.0);
     Ok(accounts_view(&state, now()))
 }
 
@@ -173,7 +173,7 @@ pub async fn save_settings(
             field: Some("start_at_login".into()),
             ..CommandError::new("autostart", error.to_string())
         })?;
-        tray::rebuild(app);
+        account_view::refresh(app);
     }
     Ok(())
 }

@@ -1,4 +1,6 @@
-//! The broker's events, turned into tray updates and notifications.
+//! The broker's events the user is told about: notifications, and what a
+//! click on one does. (The menu and the accounts window follow the
+//! account model, [`crate::account_view`], which reads the events itself.)
 
 use tauri::{AppHandle, Manager};
 use tokentray_core::broker::Event;
@@ -7,7 +9,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::host::Host;
 use crate::menu::AccountAction;
-use crate::{accounts_window, actions, login, notify, tray};
+use crate::{actions, login, notify};
 
 pub fn init(app: &AppHandle) {
     let (mut events, shutdown) = {
@@ -25,7 +27,6 @@ pub fn init(app: &AppHandle) {
                 Ok(event) => on_event(&app, &event),
                 Err(RecvError::Lagged(missed)) => {
                     tracing::debug!(missed, "broker events missed");
-                    tray::rebuild(&app);
                 }
                 Err(RecvError::Closed) => return,
             }
@@ -33,11 +34,7 @@ pub fn init(app: &AppHandle) {
     });
 }
 
-/// Every event may change what the menu and the window show (the core's
-/// status says how); some are also told to the user.
 fn on_event(app: &AppHandle, event: &Event) {
-    tray::rebuild(app);
-    accounts_window::accounts_changed(app);
     if let Some(note) = notify::for_event(event, now()) {
         notify::show_with_click(note, on_click(app, event));
     }

@@ -2,12 +2,15 @@
 //!
 //! The app has no window at start; it lives in the tray until "Quit" (or
 //! SIGTERM). Each concern is a small module with an `init`, its state
-//! managed by the app: `host` (broker, scheduler, agent socket), `tray` and
-//! `menu`, `login` (sign-in windows), `clipboard`, `notify`, `events`
-//! (broker events → tray and notifications), `settings`, `logging`; the
+//! managed by the app: `host` (broker, scheduler, agent socket),
+//! `account_view` (the one account model the tray and the window follow),
+//! `tray` and `menu`, `login` (sign-ins; the sign-in window runs in its own
+//! process, `sign_in_window`), `clipboard`, `notify`, `events` (broker
+//! events → notifications), `settings`, `logging`; the
 //! accounts window's `commands` (with their `dto`s), `accounts_window`,
 //! `claims`, `profile_editor`, `settings_form` and `import_view`.
 
+mod account_view;
 mod accounts_window;
 mod actions;
 mod claims;
@@ -112,6 +115,7 @@ fn setup(app: &AppHandle) -> Result<(), Error> {
     login::init(app);
     demo::init(app);
     host::init(app, Arc::new(login::SocketLogin::new(app.clone())))?;
+    account_view::init(app);
     tray::init(app)?;
     events::init(app);
     accounts_window::init(app);
@@ -124,7 +128,7 @@ fn setup(app: &AppHandle) -> Result<(), Error> {
 /// in the tray already.
 fn on_second_instance(app: &AppHandle, _args: Vec<String>, _cwd: String) {
     tracing::info!("a second launch was handed to this instance");
-    tray::rebuild(app);
+    account_view::refresh(app);
 }
 
 fn on_run_event(app: &AppHandle, event: RunEvent) {

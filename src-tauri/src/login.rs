@@ -37,8 +37,6 @@ pub const MICROSOFT_REDIRECT: &str = "https://login.microsoftonline.com/common/o
 /// Redirect URI intercepted for every other provider: never served, so any
 /// port (the loopback rule of RFC 8252 §7.3) and no listener.
 pub const LOOPBACK_REDIRECT: &str = "http://127.0.0.1/callback";
-/// The prefix of every login window's label; no capability matches it.
-pub const WINDOW_PREFIX: &str = "login-";
 /// How long a browser sign-in waits for the callback.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -171,36 +169,6 @@ pub fn redirect_uri(provider: &Provider) -> &'static str {
     }
 }
 
-/// What the login window does with a navigation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Navigation {
-    /// The redirect URI: hand it to the core, do not load it.
-    Intercept,
-    Allow,
-    Deny,
-}
-
-/// Decides a navigation of the login window: the redirect URI (scheme,
-/// host, port and path) is intercepted; https pages load; plain http only
-/// on loopback (local providers, S7); `about:blank` frames load nothing;
-/// everything else is refused.
-pub fn navigation(url: &Url, redirect: &Url) -> Navigation {
-    let is_redirect = url.scheme() == redirect.scheme()
-        && url.host_str() == redirect.host_str()
-        && url.port_or_known_default() == redirect.port_or_known_default()
-        && url.path() == redirect.path();
-    if is_redirect {
-        return Navigation::Intercept;
-    }
-    match url.scheme() {
-        "https" => Navigation::Allow,
-        "http" if tokentray_core::http::is_loopback(url) => Navigation::Allow,
-        // empty frames some sign-in pages create; they load nothing
-        "about" if matches!(url.path(), "blank" | "srcdoc") => Navigation::Allow,
-        _ => Navigation::Deny,
-    }
-}
-
 /// Google answers `disallowed_useragent` to embedded webviews (S1): say so
 /// before opening a window.
 fn refuse_google(profile: &Profile) -> Result<()> {
@@ -314,15 +282,6 @@ async fn embedded(
     result
 }
 
-/// "Sign in to PROFILE — https://idp.example": the origin only, never a
-/// path or query (they may carry codes).
-pub fn title(profile: &str, url: &Url) -> String {
-    format!(
-        "Sign in to {profile} — {}",
-        url.origin().ascii_serialization()
-    )
-}
-
 async fn device(
     app: &AppHandle,
     broker: &tokentray_core::broker::Broker<tokentray_core::flow::OAuth>,
@@ -396,53 +355,6 @@ async fn device(
 mod tests {
     use super::*;
 
-    fn url(text: &str) -> Url {
-        Url::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"))
-    }
-
-    // S18: login navigation locked down
-    #[test]
-    fn redirect_is_intercepted_and_nothing_else() {
-        let loopback = url(LOOPBACK_REDIRECT);
-        let cases = [
-            (
-                "http://127.0.0.1/callback?code=x&state=y",
-                Navigation::Intercept,
-            ),
-            (
-                "http://127.0.0.1:80/callback?error=access_denied",
-                Navigation::Intercept,
-            ),
-            ("http://127.0.0.1:8080/callback?code=x", Navigation::Allow),
-            ("http://127.0.0.1:4000/auth?x=1", Navigation::Allow),
-            ("https://idp.example/authorize", Navigation::Allow),
-            ("http://idp.example/login", Navigation::Deny),
-            ("file:///etc/passwd", Navigation::Deny),
-            ("data:text/html,hi", Navigation::Deny),
-            ("javascript:alert(1)", Navigation::Deny),
-            ("about:blank", Navigation::Allow),
-            ("about:config", Navigation::Deny),
-        ];
-        for (target, expected) in cases {
-            assert_eq!(navigation(&url(target), &loopback), expected, "{target}");
-        }
-        let microsoft = url(MICROSOFT_REDIRECT);
-        assert_eq!(
-            navigation(
-                &url("https://login.microsoftonline.com/common/oauth2/nativeclient?code=x"),
-                &microsoft
-            ),
-            Navigation::Intercept
-        );
-        assert_eq!(
-            navigation(
-                &url("https://login.microsoftonline.com/common/oauth2/v2.0/authorize?x"),
-                &microsoft
-            ),
-            Navigation::Allow
-        );
-    }
-
     // S1: login modes
     #[test]
     fn redirect_uris_by_provider() {
@@ -479,17 +391,5 @@ mod tests {
             "{refused:?}"
         );
         assert!(refuse_google(&profile(Provider::Github)).is_ok());
-    }
-
-    // S18: login navigation locked down
-    #[test]
-    fn title_shows_the_origin_only() {
-        assert_eq!(
-            title(
-                "graph",
-                &url("https://login.example:8443/a/b?code=secret#frag")
-            ),
-            "Sign in to graph — https://login.example:8443"
-        );
     }
 }

@@ -173,6 +173,30 @@ mod tests {
             for_event(&failed, NOW).map(|n| n.summary).as_deref(),
             Some("Refresh failed for graph: temporarily_unavailable")
         );
+        let refused = Event::VaultWriteFailed {
+            profile: "graph".into(),
+            message: "the OS vault is locked: Collection is locked".into(),
+        };
+        let note = for_event(&refused, NOW).unwrap();
+        assert_eq!(note.summary, "Could not store the new token for graph");
+        assert!(
+            note.body.contains("the OS vault is locked"),
+            "{}",
+            note.body
+        );
+        assert!(
+            note.body.contains("sign in to graph again"),
+            "{}",
+            note.body
+        );
+        for quiet in [
+            Event::Refreshing {
+                profile: "graph".into(),
+            },
+            Event::ProfilesChanged,
+        ] {
+            assert_eq!(for_event(&quiet, NOW), None);
+        }
         let required = Event::SignInRequired {
             profile: "graph".into(),
             reason: "invalid_grant".into(),

@@ -30,8 +30,6 @@ use tauri::webview::{DownloadEvent, NewWindowResponse, PageLoadEvent};
 use tauri::{AppHandle, WebviewUrl, WebviewWindowBuilder};
 use url::Url;
 
-use crate::login::{navigation, title, Navigation, WINDOW_PREFIX};
-
 /// The helper's command-line switch.
 pub const ARG: &str = "--sign-in-window";
 /// The prefix of a redirect line on the helper's stdout.
@@ -262,9 +260,54 @@ fn close_when_asked(app: AppHandle) {
     });
 }
 
+/// The prefix of every login window's label; no capability matches it.
+pub const WINDOW_PREFIX: &str = "login-";
+/// What the login window does with a navigation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Navigation {
+    /// The redirect URI: hand it to the core, do not load it.
+    Intercept,
+    Allow,
+    Deny,
+}
+
+/// Decides a navigation of the login window: the redirect URI (scheme,
+/// host, port and path) is intercepted; https pages load; plain http only
+/// on loopback (local providers, S7); `about:blank` frames load nothing;
+/// everything else is refused.
+pub fn navigation(url: &Url, redirect: &Url) -> Navigation {
+    let is_redirect = url.scheme() == redirect.scheme()
+        && url.host_str() == redirect.host_str()
+        && url.port_or_known_default() == redirect.port_or_known_default()
+        && url.path() == redirect.path();
+    if is_redirect {
+        return Navigation::Intercept;
+    }
+    match url.scheme() {
+        "https" => Navigation::Allow,
+        "http" if tokentray_core::http::is_loopback(url) => Navigation::Allow,
+        // empty frames some sign-in pages create; they load nothing
+        "about" if matches!(url.path(), "blank" | "srcdoc") => Navigation::Allow,
+        _ => Navigation::Deny,
+    }
+}
+
+/// "Sign in to PROFILE — https://idp.example": the origin only, never a
+/// path or query (they may carry codes).
+pub fn title(profile: &str, url: &Url) -> String {
+    format!(
+        "Sign in to {profile} — {}",
+        url.origin().ascii_serialization()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn url(text: &str) -> Url {
+        Url::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
 
     #[test]
     fn device_page_escapes_and_links() {
@@ -278,5 +321,60 @@ mod tests {
         );
         assert!(page.contains(COPY_CODE_URL) && page.contains(OPEN_PAGE_URL));
         assert!(!page.contains("<script"));
+    }
+
+    // S18: login navigation locked down
+    #[test]
+    fn redirect_is_intercepted_and_nothing_else() {
+        let loopback = url("http://127.0.0.1/callback");
+        let cases = [
+            (
+                "http://127.0.0.1/callback?code=x&state=y",
+                Navigation::Intercept,
+            ),
+            (
+                "http://127.0.0.1:80/callback?error=access_denied",
+                Navigation::Intercept,
+            ),
+            ("http://127.0.0.1:8080/callback?code=x", Navigation::Allow),
+            ("http://127.0.0.1:4000/auth?x=1", Navigation::Allow),
+            ("https://idp.example/authorize", Navigation::Allow),
+            ("http://idp.example/login", Navigation::Deny),
+            ("file:///etc/passwd", Navigation::Deny),
+            ("data:text/html,hi", Navigation::Deny),
+            ("javascript:alert(1)", Navigation::Deny),
+            ("about:blank", Navigation::Allow),
+            ("about:config", Navigation::Deny),
+        ];
+        for (target, expected) in cases {
+            assert_eq!(navigation(&url(target), &loopback), expected, "{target}");
+        }
+        let microsoft = url("https://login.microsoftonline.com/common/oauth2/nativeclient");
+        assert_eq!(
+            navigation(
+                &url("https://login.microsoftonline.com/common/oauth2/nativeclient?code=x"),
+                &microsoft
+            ),
+            Navigation::Intercept
+        );
+        assert_eq!(
+            navigation(
+                &url("https://login.microsoftonline.com/common/oauth2/v2.0/authorize?x"),
+                &microsoft
+            ),
+            Navigation::Allow
+        );
+    }
+
+    // S18: login navigation locked down
+    #[test]
+    fn title_shows_the_origin_only() {
+        assert_eq!(
+            title(
+                "graph",
+                &url("https://login.example:8443/a/b?code=secret#frag")
+            ),
+            "Sign in to graph — https://login.example:8443"
+        );
     }
 }

@@ -1,96 +1,79 @@
-//! The tray icon and its native menu, rendered from [`crate::menu::menu`].
+//! The tray icon and its native menu, rendered from [`crate::menu::menu`]
+//! over the app's one account model ([`crate::account_view`]).
 //!
-//! One task owns the menu: it reads the accounts' state, renders the model,
-//! then sleeps until the model's next minute boundary (only while a
-//! countdown is shown) or until [`rebuild`] wakes it (broker events, menu
-//! actions). Nothing polls. Handlers only dispatch.
+//! One task owns the menu: it renders the model, then sleeps until the
+//! model changes or the menu's next minute boundary (only while a
+//! countdown is shown). When only labels change (a countdown ticking, an
+//! account refreshing) the items are updated in place, so a menu the user
+//! has open stays open and a click in flight is not lost; the menu is
+//! replaced only when its items change. Nothing polls. Handlers only
+//! dispatch.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tauri::image::Image;
 use tauri::menu::{
-    CheckMenuItem, IsMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu,
+    CheckMenuItem, IsMenuItem, Menu, MenuEvent, MenuItem, MenuItemKind, PredefinedMenuItem, Submenu,
 };
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Wry};
-use tauri_plugin_autostart::ManagerExt as _;
-use tokentray_core::status;
 use tokentray_core::token::now;
-use tokio::sync::Notify;
 
 use crate::dto::View;
 use crate::host::Host;
-use crate::menu::{self, AccountView, IconState, MenuEntry, MenuId, MenuModel, TrayState};
-use crate::{accounts_window, actions, login};
+use crate::menu::{self, IconState, MenuEntry, MenuId, MenuModel, TrayState};
+use crate::{account_view, accounts_window, actions, login};
 
 const TRAY_ID: &str = "main";
 const ICON_OK: &[u8] = include_bytes!("../../icons/tray-ok.png");
 const ICON_WARNING: &[u8] = include_bytes!("../../icons/tray-warning.png");
 const ICON_SIGN_IN: &[u8] = include_bytes!("../../icons/tray-signin.png");
 
-/// The tray's state: the wake-up of its menu task.
-#[derive(Default)]
-pub struct Tray {
-    wake: Arc<Notify>,
-}
-
 pub fn init(app: &AppHandle) -> tauri::Result<()> {
     let model = menu::menu(&TrayState::default(), now());
+    let native = native_menu(app, &model.entries)?;
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(icon(model.icon)?)
         .tooltip(&model.tooltip)
-        .menu(&native_menu(app, &model.entries)?)
+        .menu(&native)
         .show_menu_on_left_click(true)
         .on_menu_event(on_menu_event)
         .build(app)?;
-    let tray = Tray::default();
-    let wake = Arc::clone(&tray.wake);
-    app.manage(tray);
-    tauri::async_runtime::spawn(keep_current(app.clone(), wake));
+    let shown = Shown {
+        menu: native,
+        model,
+    };
+    tauri::async_runtime::spawn(keep_current(app.clone(), shown));
     Ok(())
 }
 
-/// Asks the menu task to read the accounts' state and rebuild the menu.
-pub fn rebuild(app: &AppHandle) {
-    if let Some(tray) = app.try_state::<Tray>() {
-        tray.wake.notify_one();
-    }
+/// The menu on screen and the model it shows.
+struct Shown {
+    menu: Menu<Wry>,
+    model: MenuModel,
 }
 
-/// The menu task: render, then sleep until the next label change or a
-/// wake-up, until quit.
-async fn keep_current(app: AppHandle, wake: Arc<Notify>) {
+/// The menu task: render, then sleep until the model changes or the next
+/// label change, until quit.
+async fn keep_current(app: AppHandle, mut shown: Shown) {
     let shutdown = app.state::<Host>().shutdown.clone();
-    let mut state = TrayState::default();
-    let mut stale = true;
+    let mut accounts = account_view::subscribe(&app);
     loop {
-        // The vault is read when something changed, not on a clock tick:
-        // a tick only moves the countdowns.
-        if stale {
-            let reader = app.clone();
-            state = match tauri::async_runtime::spawn_blocking(move || snapshot(&reader)).await {
-                Ok(state) => state,
-                Err(error) => {
-                    tracing::warn!(%error, "cannot read the accounts for the menu");
-                    TrayState::default()
-                }
-            };
-        }
+        let state = accounts.borrow_and_update().clone();
         let model = menu::menu(&state, now());
-        if let Err(error) = render(&app, &model) {
+        if let Err(error) = render(&app, &mut shown, model) {
             tracing::warn!(%error, "cannot update the tray");
         }
-        let sleep = match model.next_change {
+        let sleep = match shown.model.next_change {
             // epoch seconds are rounded down: this never wakes early
             Some(at) => Duration::from_secs(u64::try_from(at - now()).unwrap_or(0)),
             None => Duration::MAX,
         };
-        stale = tokio::select! {
+        tokio::select! {
             () = shutdown.cancelled() => return,
-            () = wake.notified() => true,
-            () = sleep_for(sleep) => false,
-        };
+            changed = accounts.changed() => if changed.is_err() { return },
+            () = sleep_for(sleep) => {}
+        }
     }
 }
 
@@ -102,36 +85,97 @@ async fn sleep_for(duration: Duration) {
     }
 }
 
-/// The accounts' state as the menu and the accounts window show it: the
-/// core's status of every profile (blocking: reads the vault).
-pub fn snapshot(app: &AppHandle) -> TrayState {
-    let broker = &app.state::<Host>().broker;
-    let profiles = match status::collect(broker) {
-        Ok(reply) => reply.profiles,
-        Err(error) => {
-            tracing::warn!(kind = %error.kind(), "cannot read the accounts: {error}");
-            Vec::new()
-        }
-    };
-    let autostart = app.autolaunch().is_enabled().unwrap_or_else(|error| {
-        tracing::debug!(%error, "cannot tell whether start at login is on");
-        false
-    });
-    TrayState {
-        accounts: profiles.iter().filter_map(AccountView::of).collect(),
-        profiles: profiles.into_iter().map(|p| p.name).collect(),
-        autostart,
-    }
-}
-
-fn render(app: &AppHandle, model: &MenuModel) -> tauri::Result<()> {
+/// Shows `model`: labels and checks updated in place when the menu's items
+/// are the same, a new menu otherwise; the icon and tooltip when they
+/// changed.
+fn render(app: &AppHandle, shown: &mut Shown, model: MenuModel) -> tauri::Result<()> {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return Ok(());
     };
-    tray.set_menu(Some(native_menu(app, &model.entries)?))?;
-    tray.set_icon(Some(icon(model.icon)?))?;
-    tray.set_tooltip(Some(&model.tooltip))?;
-    tracing::debug!(icon = ?model.icon, next_change = ?model.next_change, "tray menu rebuilt");
+    if same_items(&shown.model.entries, &model.entries) {
+        update_in_place(&shown.menu.items()?, &shown.model.entries, &model.entries)?;
+    } else {
+        let native = native_menu(app, &model.entries)?;
+        tray.set_menu(Some(native.clone()))?;
+        shown.menu = native;
+    }
+    if shown.model.icon != model.icon {
+        tray.set_icon(Some(icon(model.icon)?))?;
+    }
+    if shown.model.tooltip != model.tooltip {
+        tray.set_tooltip(Some(&model.tooltip))?;
+    }
+    tracing::debug!(icon = ?model.icon, next_change = ?model.next_change, "tray menu shown");
+    shown.model = model;
+    Ok(())
+}
+
+/// Whether two menus have the same items (kinds and ids, at every level).
+fn same_items(a: &[MenuEntry], b: &[MenuEntry]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|pair| match pair {
+            (MenuEntry::Item { id: x, .. }, MenuEntry::Item { id: y, .. })
+            | (MenuEntry::Check { id: x, .. }, MenuEntry::Check { id: y, .. }) => x == y,
+            (
+                MenuEntry::Submenu {
+                    id: x, entries: xs, ..
+                },
+                MenuEntry::Submenu {
+                    id: y, entries: ys, ..
+                },
+            ) => x == y && same_items(xs, ys),
+            (MenuEntry::Separator, MenuEntry::Separator) => true,
+            _ => false,
+        })
+}
+
+/// Sets the labels and checks that changed from `old` to `new` on the
+/// native `items` (which show `old`).
+fn update_in_place(
+    items: &[MenuItemKind<Wry>],
+    old: &[MenuEntry],
+    new: &[MenuEntry],
+) -> tauri::Result<()> {
+    for ((item, old), new) in items.iter().zip(old).zip(new) {
+        match (item, old, new) {
+            (
+                MenuItemKind::MenuItem(item),
+                MenuEntry::Item { label: was, .. },
+                MenuEntry::Item { label, .. },
+            ) if was != label => item.set_text(label)?,
+            (
+                MenuItemKind::Check(item),
+                MenuEntry::Check {
+                    label: was,
+                    checked: was_checked,
+                    ..
+                },
+                MenuEntry::Check { label, checked, .. },
+            ) => {
+                if was != label {
+                    item.set_text(label)?;
+                }
+                if was_checked != checked {
+                    item.set_checked(*checked)?;
+                }
+            }
+            (
+                MenuItemKind::Submenu(submenu),
+                MenuEntry::Submenu {
+                    label: was,
+                    entries: old,
+                    ..
+                },
+                MenuEntry::Submenu { label, entries, .. },
+            ) => {
+                if was != label {
+                    submenu.set_text(label)?;
+                }
+                update_in_place(&submenu.items()?, old, entries)?;
+            }
+            _ => {}
+        }
+    }
     Ok(())
 }
 

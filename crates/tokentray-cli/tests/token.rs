@@ -430,7 +430,9 @@ fn a_held_lock_bounds_its_profile_and_leaves_the_others_alone() {
     signed_in_with_a_due_token(&env, &idp);
     let agent = Agent::start(&env);
     let lock = env.lock_dir().join("corp.lock");
+    // `-o`: the lock stays with flock(1) itself, not with its `sleep`
     let mut holder = std::process::Command::new("flock")
+        .arg("-o")
         .arg(&lock)
         .args(["sleep", "60"])
         .spawn()

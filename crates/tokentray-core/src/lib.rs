@@ -1,7 +1,8 @@
 //! Tokentray's engine: everything the tray app, the CLI and the agent socket
 //! do, with no GUI dependency, so that it is all testable headless.
 //!
-//! Layers, each using only the ones below it:
+//! Layers, each using only the ones below it (declared in [`layers`] and
+//! checked against the source by its test):
 //! - faces' entry points: [`agent`] (broker + scheduler + socket server in
 //!   one call), [`ipc`] (the socket's wire format, server and client),
 //!   [`import`] (other tools' caches, through the broker);
@@ -11,9 +12,9 @@
 //!   sign-in request);
 //! - the engine's parts: [`flow`] (OAuth grants), [`provider`], [`http`],
 //!   [`lock`] (refresh locks across processes), [`account`], [`profile`],
-//!   [`vault`], [`token`], [`jwt`];
+//!   [`hardening`] (process hygiene), [`vault`], [`token`], [`jwt`];
 //! - the ground: [`secret`], [`error`], [`fault`] (crash-test points),
-//!   [`hardening`], `private_dir`.
+//!   `private_dir`.
 
 pub mod account;
 pub mod agent;
@@ -26,6 +27,7 @@ pub mod http;
 pub mod import;
 pub mod ipc;
 pub mod jwt;
+pub mod layers;
 pub mod lock;
 pub mod login;
 #[cfg(unix)]

@@ -259,7 +259,8 @@ pub async fn drive<G: Grants>(
                     }
                 }
                 Ok(Event::SignInRequired { profile, .. }) => schedule.cancel_profile(&profile),
-                Ok(Event::AccountsChanged) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                Ok(Event::AccountsChanged | Event::ProfilesChanged)
+                | Err(broadcast::error::RecvError::Lagged(_)) => {
                     if let Err(error) = plan_all(&broker, &schedule, clock.now()) {
                         tracing::warn!(kind = error.kind(), "cannot plan refreshes: {error}");
                     }

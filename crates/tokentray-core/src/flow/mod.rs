@@ -359,35 +359,6 @@ fn shown(identity: Identity) -> Identity {
     }
 }
 
-impl crate::broker::Grants for OAuth {
-    fn refresh(
-        &self,
-        profile: &Profile,
-        refresh_token: &Secret,
-        scopes: &[String],
-        previous: Option<&Identity>,
-    ) -> impl std::future::Future<Output = Result<TokenSet>> + Send {
-        OAuth::refresh(self, profile, refresh_token, scopes, previous)
-    }
-
-    fn client_credentials(
-        &self,
-        profile: &Profile,
-        client_secret: &Secret,
-        scopes: &[String],
-    ) -> impl std::future::Future<Output = Result<TokenSet>> + Send {
-        OAuth::client_credentials(self, profile, client_secret, scopes)
-    }
-
-    fn revoke(
-        &self,
-        profile: &Profile,
-        refresh_token: &Secret,
-    ) -> impl std::future::Future<Output = Result<bool>> + Send {
-        OAuth::revoke(self, profile, refresh_token)
-    }
-}
-
 impl OAuth {
     /// Who signed in at a plain OAuth2 provider (GitHub), which has no ID
     /// token: its user endpoint, read with the new access token. `None`
