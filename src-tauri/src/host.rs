@@ -76,7 +76,7 @@ async fn serve(broker: Broker<OAuth>, login: Arc<dyn LoginHandler>, shutdown: Ca
     let socket = match path::socket_path() {
         Ok(socket) => socket,
         Err(error) => {
-            tracing::warn!(kind = error.kind(), "no agent socket: {error}");
+            tracing::warn!(kind = %error.kind(), "no agent socket: {error}");
             return;
         }
     };
@@ -84,7 +84,7 @@ async fn serve(broker: Broker<OAuth>, login: Arc<dyn LoginHandler>, shutdown: Ca
         Ok(bound) => bound,
         Err(error) => {
             tracing::warn!(
-                kind = error.kind(),
+                kind = %error.kind(),
                 "not hosting the agent socket (another agent serves it?): {error}"
             );
             return;

@@ -144,11 +144,11 @@ pub fn snapshot(app: &AppHandle) -> TrayState {
     let host = app.state::<Host>();
     let broker = &host.broker;
     let profiles = broker.profiles().load().unwrap_or_else(|error| {
-        tracing::warn!(kind = error.kind(), "cannot read the profiles: {error}");
+        tracing::warn!(kind = %error.kind(), "cannot read the profiles: {error}");
         Vec::new()
     });
     let mut accounts = broker.accounts().list().unwrap_or_else(|error| {
-        tracing::warn!(kind = error.kind(), "cannot read the accounts: {error}");
+        tracing::warn!(kind = %error.kind(), "cannot read the accounts: {error}");
         Vec::new()
     });
     // one account per profile: the latest sign-in, as the broker uses
@@ -179,7 +179,7 @@ pub fn snapshot(app: &AppHandle) -> TrayState {
                 let expires_at = match broker.cached_expiry(account, &scopes) {
                     Ok(expiry) => expiry,
                     Err(error) => {
-                        tracing::warn!(kind = error.kind(), "cannot read an account: {error}");
+                        tracing::warn!(kind = %error.kind(), "cannot read an account: {error}");
                         None
                     }
                 };

@@ -58,7 +58,7 @@ async fn serve(store: &Store) -> std::result::Result<ExitCode, Failure> {
         std::process::id(),
         store.kind()
     );
-    if store.kind() == StoreKind::Memory {
+    if matches!(store.kind(), StoreKind::Memory) {
         eprintln!(
             "tokentray agent: tokens live in this process only and die with it; sign in with `tokentray --store memory login PROFILE --device`"
         );

@@ -184,7 +184,7 @@ impl Record {
         };
         serde_json::to_string(&stored)
             .map(Secret::new)
-            .map_err(|e| Error::InvalidInput(format!("cannot encode an account record: {e}")))
+            .map_err(|e| Error::internal(format!("cannot encode an account record: {e}")))
     }
 
     fn from_json(key: &str, json: &Secret) -> Result<Record> {
@@ -400,7 +400,7 @@ impl AccountStore {
         let mut accounts = self.read_index()?;
         change(&mut accounts);
         let json = serde_json::to_string(&accounts)
-            .map_err(|e| Error::InvalidInput(format!("cannot encode the account list: {e}")))?;
+            .map_err(|e| Error::internal(format!("cannot encode the account list: {e}")))?;
         self.vault.put(INDEX_KEY, &Secret::new(json))?;
         *index = Some(accounts);
         Ok(())
@@ -542,7 +542,7 @@ mod tests {
             )
             .unwrap();
         let err = store.record(&account).unwrap_err();
-        assert_eq!(err.kind(), "vault_corrupt");
+        assert_eq!(err.kind(), crate::ErrorKind::VaultCorrupt);
         assert!(!err.to_string().contains("canary"), "{err}");
     }
 

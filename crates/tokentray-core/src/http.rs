@@ -405,7 +405,7 @@ mod tests {
             "https://user:pw@login.example.com/",
         ] {
             let error = check_url(&url(bad)).unwrap_err();
-            assert_eq!(error.kind(), "invalid_input", "{bad}");
+            assert_eq!(error.kind(), crate::ErrorKind::InvalidInput, "{bad}");
         }
     }
 
@@ -496,7 +496,7 @@ mod tests {
                 .get_json(&serve(50 * 1024 * 1024, with_length).await, "t")
                 .await
                 .unwrap_err();
-            assert_eq!(error.kind(), "network");
+            assert_eq!(error.kind(), crate::ErrorKind::Network);
             assert!(
                 error.to_string().contains("larger than 1000 bytes"),
                 "{error}"
@@ -513,7 +513,7 @@ mod tests {
         let client = HttpClient::with_defaults().unwrap();
         let target = url(&format!("http://127.0.0.1:{port}/cb?code=canary-code"));
         let error = client.get_json(&target, "discovery").await.unwrap_err();
-        assert_eq!(error.kind(), "network");
+        assert_eq!(error.kind(), crate::ErrorKind::Network);
         let shown = error.to_string();
         assert!(shown.contains("discovery at 127.0.0.1"), "{shown}");
         assert!(!shown.contains("canary"), "{shown}");
@@ -528,7 +528,7 @@ mod tests {
             ..HttpOptions::default()
         })
         .unwrap_err();
-        assert_eq!(missing.kind(), "io");
+        assert_eq!(missing.kind(), crate::ErrorKind::Io);
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "not a certificate").unwrap();
         let error = HttpClient::new(HttpOptions {
@@ -536,6 +536,6 @@ mod tests {
             ..HttpOptions::default()
         })
         .unwrap_err();
-        assert_eq!(error.kind(), "invalid_input");
+        assert_eq!(error.kind(), crate::ErrorKind::InvalidInput);
     }
 }

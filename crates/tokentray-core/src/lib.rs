@@ -22,5 +22,5 @@ pub mod status;
 pub mod token;
 pub mod vault;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use secret::Secret;

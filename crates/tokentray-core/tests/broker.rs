@@ -213,7 +213,11 @@ fn replaying_a_rotated_refresh_token_ends_in_sign_in_required_without_a_loop() {
         broker.accounts().write_record(&account, &original).unwrap(); // a stale copy comes back
         let mut events = broker.subscribe();
         let err = broker.token(&force).await.unwrap_err();
-        assert_eq!(err.kind(), "sign_in_required", "{err}");
+        assert_eq!(
+            err.kind(),
+            tokentray_core::ErrorKind::SignInRequired,
+            "{err}"
+        );
         assert!(err.to_string().contains("invalid_grant"), "{err}");
         assert!(matches!(
             events.recv().await.unwrap(),
@@ -224,7 +228,7 @@ fn replaying_a_rotated_refresh_token_ends_in_sign_in_required_without_a_loop() {
         for _ in 0..3 {
             assert_eq!(
                 broker.token(&force).await.unwrap_err().kind(),
-                "sign_in_required"
+                tokentray_core::ErrorKind::SignInRequired
             );
         }
         assert_eq!(
@@ -249,7 +253,7 @@ fn an_idp_that_lost_its_grants_means_sign_in_required() {
         };
         assert_eq!(
             broker.token(&force).await.unwrap_err().kind(),
-            "sign_in_required"
+            tokentray_core::ErrorKind::SignInRequired
         );
     });
 }
@@ -295,7 +299,7 @@ fn with_the_idp_down_a_valid_token_is_served_and_an_expired_one_is_a_network_err
             .token(&TokenRequest::for_profile("p"))
             .await
             .unwrap_err();
-        assert_eq!(err.kind(), "network", "{err}");
+        assert_eq!(err.kind(), tokentray_core::ErrorKind::Network, "{err}");
     });
 }
 

@@ -113,7 +113,7 @@ fn code_flow_with_pkce_gives_validated_tokens() {
 
         // S3: single use.
         let again = oauth.finish_sign_in(&pending, &redirect).await.unwrap_err();
-        assert_eq!(again.kind(), "rejected", "{again}");
+        assert_eq!(again.kind(), tokentray_core::ErrorKind::Rejected, "{again}");
     });
 }
 
@@ -142,7 +142,11 @@ fn wrong_state_is_refused_without_a_token_request() {
             redirect.replace("127.0.0.1:4567", "127.0.0.1:4568"),
         ] {
             let error = oauth.finish_sign_in(&pending, &tampered).await.unwrap_err();
-            assert_eq!(error.kind(), "rejected", "{tampered}: {error}");
+            assert_eq!(
+                error.kind(),
+                tokentray_core::ErrorKind::Rejected,
+                "{tampered}: {error}"
+            );
         }
         // The code was never redeemed: it still works now.
         let tokens = oauth.finish_sign_in(&pending, &redirect).await.unwrap();
@@ -160,7 +164,7 @@ fn wrong_state_is_refused_without_a_token_request() {
             .unwrap();
         let mixed = with_param(&redirect, "iss", "https://evil.example");
         let error = oauth.finish_sign_in(&pending, &mixed).await.unwrap_err();
-        assert_eq!(error.kind(), "rejected", "{error}");
+        assert_eq!(error.kind(), tokentray_core::ErrorKind::Rejected, "{error}");
         let pending = oauth
             .begin_sign_in(&profile, "http://127.0.0.1:4567/callback")
             .await
@@ -168,7 +172,11 @@ fn wrong_state_is_refused_without_a_token_request() {
         let state = query(pending.authorize_url(), "state");
         let no_iss = format!("http://127.0.0.1:4567/callback?code=abc&state={state}");
         let error = oauth.finish_sign_in(&pending, &no_iss).await.unwrap_err();
-        assert_eq!(error.kind(), "rejected", "the IdP promises iss: {error}");
+        assert_eq!(
+            error.kind(),
+            tokentray_core::ErrorKind::Rejected,
+            "the IdP promises iss: {error}"
+        );
     });
 }
 
@@ -280,7 +288,7 @@ fn browser_mode_listens_on_loopback_for_one_valid_callback() {
             )
             .await
             .unwrap_err();
-        assert_eq!(error.kind(), "cancelled");
+        assert_eq!(error.kind(), tokentray_core::ErrorKind::Cancelled);
     });
 }
 
@@ -328,7 +336,11 @@ fn device_flow_polls_until_approved_and_can_be_cancelled() {
             trigger.cancel();
         });
         let error = fast.finish_device(device, cancel).await.unwrap_err();
-        assert_eq!(error.kind(), "cancelled", "{error}");
+        assert_eq!(
+            error.kind(),
+            tokentray_core::ErrorKind::Cancelled,
+            "{error}"
+        );
     });
 }
 
@@ -404,7 +416,7 @@ fn refresh_rotates_and_a_replayed_token_requires_sign_in() {
             .refresh(&profile, &newest, &profile.scopes, Some(&stranger))
             .await
             .unwrap_err();
-        assert_eq!(error.kind(), "rejected", "{error}");
+        assert_eq!(error.kind(), tokentray_core::ErrorKind::Rejected, "{error}");
 
         // Replaying the first refresh token.
         let error = oauth
@@ -465,7 +477,7 @@ fn id_tokens_with_a_wrong_nonce_alg_none_or_a_bad_signature_are_refused() {
                     .validate_id_token(&profile, &token, nonce.as_ref())
                     .await
                     .unwrap_err();
-                assert_eq!(error.kind(), "rejected", "{error}");
+                assert_eq!(error.kind(), tokentray_core::ErrorKind::Rejected, "{error}");
                 error.to_string()
             }
         };
@@ -505,7 +517,7 @@ fn id_tokens_with_a_wrong_nonce_alg_none_or_a_bad_signature_are_refused() {
             .validate_id_token(&other, &id_token, None)
             .await
             .unwrap_err();
-        assert_eq!(error.kind(), "rejected", "{error}");
+        assert_eq!(error.kind(), tokentray_core::ErrorKind::Rejected, "{error}");
     });
 }
 
@@ -533,7 +545,11 @@ fn plain_http_to_a_remote_issuer_and_a_mismatched_issuer_are_refused() {
             .begin_sign_in(&profile, "http://127.0.0.1:1/callback")
             .await
             .unwrap_err();
-        assert_eq!(error.kind(), "invalid_input", "{error}");
+        assert_eq!(
+            error.kind(),
+            tokentray_core::ErrorKind::InvalidInput,
+            "{error}"
+        );
         assert!(error.to_string().contains("plain http"), "{error}");
     });
 

@@ -296,7 +296,7 @@ fn ping_token_status_login_logout_round_trip() {
 
     // A headless agent cannot show a login window; it says what to do.
     let err = client.login("p", None).unwrap_err();
-    assert_eq!(err.kind(), "sign_in_required");
+    assert_eq!(err.kind(), tokentray_core::ErrorKind::SignInRequired);
     assert!(
         err.to_string()
             .contains("run `tokentray login p` in a terminal"),
@@ -308,10 +308,10 @@ fn ping_token_status_login_logout_round_trip() {
     assert_eq!(status.profiles[0].state, SignInState::SignedOut);
     assert!(status.profiles[0].needs_interaction);
     let err = client.token(TokenParams::for_profile("p")).unwrap_err();
-    assert_eq!(err.kind(), "sign_in_required");
+    assert_eq!(err.kind(), tokentray_core::ErrorKind::SignInRequired);
     assert!(matches!(err, ClientError::Agent(_)));
     let err = client.token(TokenParams::for_profile("nope")).unwrap_err();
-    assert_eq!(err.kind(), "not_found");
+    assert_eq!(err.kind(), tokentray_core::ErrorKind::NotFound);
 }
 
 #[test]
@@ -636,7 +636,7 @@ fn a_full_agent_says_busy_and_frees_idle_slots() {
         .collect();
     std::thread::sleep(Duration::from_millis(50));
     let err = agent.client().ping().unwrap_err();
-    assert_eq!(err.kind(), "busy", "{err}");
+    assert_eq!(err.kind(), tokentray_core::ErrorKind::Busy, "{err}");
     // The idle connections time out and free their slots.
     std::thread::sleep(Duration::from_millis(400));
     assert_pings_within_a_second(&agent.path);
@@ -692,7 +692,7 @@ fn a_second_agent_is_refused_and_a_stale_socket_replaced() {
     {
         let _entered = agent.rt.enter();
         let err = bind(&agent.path).unwrap_err();
-        assert_eq!(err.kind(), "already_exists");
+        assert_eq!(err.kind(), tokentray_core::ErrorKind::AlreadyExists);
         let message = err.to_string();
         assert!(
             message.contains(&format!(

@@ -54,7 +54,7 @@ pub fn default_dir() -> Result<PathBuf> {
     let dir = path::ensure_private_dir(&path::socket_path()?)?.join("locks");
     match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
         Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::AlreadyExists) => {}
         Err(e) => return Err(Error::io("cannot create the lock directory", dir, e)),
     }
     path::check_private_dir(&dir)?;
@@ -114,7 +114,7 @@ mod tests {
         other.try_lock().unwrap();
         assert_eq!(
             lock_profile(dir.path(), "../x").unwrap_err().kind(),
-            "invalid_input"
+            crate::ErrorKind::InvalidInput
         );
     }
 }

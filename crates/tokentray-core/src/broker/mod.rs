@@ -296,7 +296,7 @@ impl<G: Grants> Broker<G> {
         let record = self.inner.accounts.record(&account).unwrap_or_default();
         if let Some(refresh) = record.and_then(|r| r.refresh_token) {
             if let Err(error) = self.inner.grants.revoke(&profile, &refresh).await {
-                tracing::warn!(profile = %profile_name, kind = error.kind(), "revocation failed; deleting the tokens anyway");
+                tracing::warn!(profile = %profile_name, kind = %error.kind(), "revocation failed; deleting the tokens anyway");
             }
         }
         self.inner.accounts.remove(&account)?;
@@ -400,7 +400,7 @@ impl<G: Grants> Broker<G> {
         let profile = profile.to_string();
         tokio::task::spawn_blocking(move || lock::lock_profile(&dir, &profile))
             .await
-            .map_err(|e| Error::InvalidInput(format!("the lock task failed: {e}")))?
+            .map_err(|e| Error::internal(format!("the lock task failed: {e}")))?
             .map(Some)
     }
 
@@ -478,7 +478,9 @@ impl<G: Grants> Broker<G> {
                 // A token that is still valid, if only within the margin,
                 // is better than none while the provider is unreachable.
                 match record.access_token(wanted).filter(|t| t.expires_at > now()) {
-                    Some(cached) if error.kind() == "network" => Ok(handed_out(cached)),
+                    Some(cached) if matches!(error.kind(), crate::ErrorKind::Network) => {
+                        Ok(handed_out(cached))
+                    }
                     _ => Err(error),
                 }
             }
@@ -552,7 +554,10 @@ impl<G: Grants> Broker<G> {
         let mut tries = 1;
         loop {
             match attempt().await {
-                Err(error) if error.kind() == "network" && tries < policy.attempts.max(1) => {
+                Err(error)
+                    if matches!(error.kind(), crate::ErrorKind::Network)
+                        && tries < policy.attempts.max(1) =>
+                {
                     tracing::debug!(tries, "network error; retrying");
                     tokio::time::sleep(jitter(delay)).await;
                     delay = delay.saturating_mul(2);
@@ -569,7 +574,7 @@ impl<G: Grants> Broker<G> {
             .accounts
             .mark_sign_in_required(&account.id, reason)
         {
-            tracing::warn!(profile = %profile.name, kind = error.kind(), "could not mark the account");
+            tracing::warn!(profile = %profile.name, kind = %error.kind(), "could not mark the account");
         }
         self.forget(&account.id);
         self.emit(Event::SignInRequired {

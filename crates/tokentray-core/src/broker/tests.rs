@@ -13,14 +13,20 @@ async fn no_account_means_sign_in_required() {
         .token(&TokenRequest::for_profile("p"))
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), "sign_in_required");
-    assert_eq!(s.token("nope").await.unwrap_err().kind(), "not_found");
+    assert_eq!(err.kind(), crate::ErrorKind::SignInRequired);
+    assert_eq!(
+        s.token("nope").await.unwrap_err().kind(),
+        crate::ErrorKind::NotFound
+    );
 }
 
 #[tokio::test]
 async fn a_sign_in_by_another_process_is_seen() {
     let s = setup(LoginMode::Device, false);
-    assert_eq!(s.token("p").await.unwrap_err().kind(), "sign_in_required");
+    assert_eq!(
+        s.token("p").await.unwrap_err().kind(),
+        crate::ErrorKind::SignInRequired
+    );
     // Another process signs in through its own store over the same vault.
     let other = crate::account::AccountStore::new(s.vault.clone());
     let asked = ScopeSet::new(&s.profile.scopes);
@@ -125,7 +131,7 @@ async fn terminal_errors_mark_the_account_and_are_not_retried() {
         .token(&TokenRequest::for_profile("p"))
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), "sign_in_required");
+    assert_eq!(err.kind(), crate::ErrorKind::SignInRequired);
     assert!(err.to_string().contains("invalid_grant"), "{err}");
     assert_eq!(s.grants.refreshes(), 1);
     assert_eq!(
@@ -137,7 +143,10 @@ async fn terminal_errors_mark_the_account_and_are_not_retried() {
     );
     // No retry loop: later calls fail at once without asking the provider.
     for _ in 0..3 {
-        assert_eq!(s.token("p").await.unwrap_err().kind(), "sign_in_required");
+        assert_eq!(
+            s.token("p").await.unwrap_err().kind(),
+            crate::ErrorKind::SignInRequired
+        );
     }
     assert_eq!(s.grants.refreshes(), 1);
 }
@@ -164,7 +173,10 @@ async fn network_errors_are_retried_then_the_cached_token_is_served() {
     let s = setup(LoginMode::Device, false);
     sign_in(&s, -1);
     s.grants.set_failure(Some("network"));
-    assert_eq!(s.token("p").await.unwrap_err().kind(), "network");
+    assert_eq!(
+        s.token("p").await.unwrap_err().kind(),
+        crate::ErrorKind::Network
+    );
 }
 
 // S15: crash-safe rotation
@@ -180,7 +192,7 @@ async fn a_failed_vault_write_hands_out_nothing() {
         .unwrap_err();
     assert_eq!(
         err.kind(),
-        "vault_unavailable",
+        crate::ErrorKind::VaultUnavailable,
         "S15: no token without the stored rotation"
     );
 }
@@ -194,7 +206,11 @@ async fn client_credentials_use_the_vault_secret_and_cache_in_memory() {
         .token(&TokenRequest::for_profile("p"))
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), "not_found", "no secret yet: {err}");
+    assert_eq!(
+        err.kind(),
+        crate::ErrorKind::NotFound,
+        "no secret yet: {err}"
+    );
     s.vault
         .put(&client_secret_key("p"), &Secret::new("client-secret"))
         .unwrap();
@@ -224,7 +240,10 @@ async fn sign_out_deletes_everything() {
         .snapshot()
         .iter()
         .all(|(k, _)| k == "accounts"));
-    assert_eq!(s.token("p").await.unwrap_err().kind(), "sign_in_required");
+    assert_eq!(
+        s.token("p").await.unwrap_err().kind(),
+        crate::ErrorKind::SignInRequired
+    );
 }
 
 #[tokio::test]
@@ -260,7 +279,7 @@ async fn a_deleted_record_needs_a_sign_in_and_asks_the_provider_nothing() {
     let account = sign_in(&s, 1);
     s.vault.delete(&account.record_key()).unwrap();
     let err = s.token("p").await.unwrap_err();
-    assert_eq!(err.kind(), "sign_in_required");
+    assert_eq!(err.kind(), crate::ErrorKind::SignInRequired);
     assert!(err.to_string().contains("missing from the vault"), "{err}");
     assert_eq!(s.grants.refreshes(), 0);
 }
@@ -274,7 +293,7 @@ async fn a_damaged_record_is_reported_and_left_as_is() {
     let damaged = Secret::new("{\"refresh_token\": ");
     s.vault.put(&account.record_key(), &damaged).unwrap();
     let err = s.token("p").await.unwrap_err();
-    assert_eq!(err.kind(), "vault_corrupt");
+    assert_eq!(err.kind(), crate::ErrorKind::VaultCorrupt);
     assert!(err.to_string().contains("`tokentray login p`"), "{err}");
     assert_eq!(s.vault.get(&account.record_key()).unwrap(), Some(damaged));
     assert_eq!(s.grants.refreshes(), 0);

@@ -314,7 +314,7 @@ mod tests {
         let error = wait_for_callback(listener, Secret::new("s"), Duration::from_millis(200))
             .await
             .unwrap_err();
-        assert_eq!(error.kind(), "cancelled");
+        assert_eq!(error.kind(), crate::ErrorKind::Cancelled);
         assert!(
             TcpStream::connect(address).await.is_err(),
             "still listening"

@@ -136,7 +136,7 @@ proptest! {
         let Err(error) = token_response(&info(), reply(200, body.to_string().as_bytes())) else {
             return Err(TestCaseError::fail(format!("token_type {kind:?} was accepted")));
         };
-        prop_assert_eq!(error.kind(), "rejected");
+        prop_assert_eq!(error.kind(), crate::ErrorKind::Rejected);
         prop_assert!(!error.to_string().contains(&access_token));
     }
 

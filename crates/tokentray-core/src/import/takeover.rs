@@ -54,7 +54,7 @@ pub struct AccountReport {
     pub reason: Option<String>,
     /// The failure's error kind (for exit codes).
     #[serde(skip)]
-    pub kind: Option<&'static str>,
+    pub kind: Option<crate::ErrorKind>,
 }
 
 /// The whole run's report.

@@ -69,7 +69,7 @@ pub fn ensure_private_dir(socket: &Path) -> Result<PathBuf> {
         })?
         .to_path_buf();
     match std::fs::symlink_metadata(&dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound) => {
             std::fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)

@@ -24,7 +24,7 @@
 //! until the frame is encoded, and the encoded frame is wiped once written
 //! ([`encode`] returns a [`Zeroizing`] buffer).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::profile::{LoginMode, Preset};
 use crate::secret::Secret;
 use crate::token::{AccessToken, EpochSecs};
@@ -211,14 +211,17 @@ pub struct AccountInfo {
 }
 
 /// A failed request: the core's stable error kind ([`Error::kind`]) and its
-/// message. Two kinds come from the socket layer itself: `invalid_input`
-/// for a malformed frame, and `busy` when the agent serves as many
-/// connections as it allows (try again).
+/// message. Two kinds come from the socket layer itself:
+/// [`ErrorKind::InvalidInput`] for a malformed frame, and
+/// [`ErrorKind::Busy`] when the agent serves as many connections as it
+/// allows (try again). On the wire a kind is its
+/// [wire name](ErrorKind::as_str); a name this build does not know reads as
+/// [`ErrorKind::Internal`] ([`ErrorKind::from_wire`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorReply {
-    /// [`Error::kind`] of the failure, or `busy`.
-    pub kind: String,
+    /// [`Error::kind`] of the failure, or [`ErrorKind::Busy`].
+    pub kind: ErrorKind,
     /// What went wrong and how to fix it (never a token).
     pub message: String,
 }
@@ -226,7 +229,7 @@ pub struct ErrorReply {
 impl From<&Error> for ErrorReply {
     fn from(error: &Error) -> Self {
         Self {
-            kind: error.kind().to_string(),
+            kind: error.kind(),
             message: error.to_string(),
         }
     }
@@ -282,7 +285,7 @@ pub fn encode<T: Serialize>(message: &T) -> Result<Zeroizing<Vec<u8>>> {
             body: message,
         },
     )
-    .map_err(|e| Error::InvalidInput(format!("cannot encode an agent message: {e}")))?;
+    .map_err(|e| Error::internal(format!("cannot encode an agent message: {e}")))?;
     line.push(b'\n');
     if line.len() > MAX_FRAME {
         return Err(Error::InvalidInput(format!(
@@ -415,7 +418,7 @@ mod tests {
             }),
             Response::Ok {},
             Response::Error(ErrorReply {
-                kind: "not_found".into(),
+                kind: ErrorKind::NotFound,
                 message: "profile `p` not found".into(),
             }),
         ];
@@ -444,7 +447,7 @@ mod tests {
         // A (rogue) agent adding one is refused by the client's decoder.
         let rogue = wire.replace("\"profile\"", "\"refresh_token\":\"RT\",\"profile\"");
         let err = decode::<Response>(rogue.as_bytes()).unwrap_err();
-        assert_eq!(err.kind(), "invalid_input");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
         assert!(
             err.to_string().contains("unknown field `refresh_token`"),
             "{err}"
@@ -477,7 +480,7 @@ mod tests {
         ];
         for (frame, expected) in cases {
             let err = decode::<Request>(frame.as_bytes()).unwrap_err();
-            assert_eq!(err.kind(), "invalid_input", "{frame}");
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{frame}");
             assert!(err.to_string().contains(expected), "{frame}: {err}");
         }
     }
@@ -486,7 +489,7 @@ mod tests {
     #[test]
     fn a_frame_over_the_limit_is_not_encoded() {
         let huge = Response::Error(ErrorReply {
-            kind: "x".into(),
+            kind: ErrorKind::Internal,
             message: "m".repeat(MAX_FRAME),
         });
         assert!(encode(&huge).is_err());

@@ -89,7 +89,7 @@ mod tests {
             Some(&Secret::new("other")),
         )
         .unwrap_err();
-        assert_eq!(err.kind(), "already_exists");
+        assert_eq!(err.kind(), crate::ErrorKind::AlreadyExists);
         assert_eq!(
             vault.get(&client_secret_key("svc")).unwrap(),
             Some(secret),
@@ -114,7 +114,7 @@ mod tests {
             Some(&Secret::new("x")),
         )
         .unwrap_err();
-        assert_eq!(err.kind(), "vault_unavailable");
+        assert_eq!(err.kind(), crate::ErrorKind::VaultUnavailable);
         assert!(
             store.load().unwrap().is_empty(),
             "no profile without its secret"
