@@ -9,9 +9,8 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::{
-    constant_time_eq, interactive_scopes, parse_url, random_token, token_response, OAuth, TokenSet,
-};
+use super::response::token_response;
+use super::{constant_time_eq, interactive_scopes, parse_url, random_token, OAuth, TokenSet};
 use crate::error::{Error, Result};
 use crate::profile::{Profile, Provider};
 use crate::provider::ProviderInfo;
