@@ -7,8 +7,8 @@
 use tokentray_core::profile::{
     self, LoginMode, Preset, Profile, ProfileFields, ProfileStore, Provider,
 };
-use tokentray_core::vault::{client_secret_key, Vault};
-use tokentray_core::Secret;
+use tokentray_core::vault::Vault;
+use tokentray_core::ClientSecret;
 
 use crate::dto::{PresetInfo, ProfileForm};
 use crate::CommandError;
@@ -115,10 +115,10 @@ pub fn save(
     signed_in: bool,
     original: Option<&str>,
     form: ProfileForm,
-    client_secret: Option<Secret>,
+    client_secret: Option<ClientSecret>,
 ) -> Result<Profile, CommandError> {
     let profile = profile(form)?;
-    let client_secret = client_secret.filter(|secret| !secret.is_empty());
+    let client_secret = client_secret.filter(|secret| !secret.expose().is_empty());
     match original {
         None => {
             if profile.login == LoginMode::ClientCredentials && client_secret.is_none() {
@@ -153,7 +153,7 @@ pub fn save(
             }
             store.replace(&profile)?;
             if let Some(secret) = &client_secret {
-                vault.put(&client_secret_key(&profile.name), secret)?;
+                profile::store_client_secret(vault, &profile.name, secret)?;
             }
         }
     }
@@ -177,7 +177,8 @@ fn non_empty(value: Option<String>) -> Option<String> {
 mod tests {
     use super::*;
     use tokentray_core::profile::FILE_NAME;
-    use tokentray_core::vault::MemoryVault;
+    use tokentray_core::vault::{client_secret_key, MemoryVault};
+    use tokentray_core::Secret;
 
     fn microsoft(name: &str) -> ProfileForm {
         ProfileForm {
@@ -299,7 +300,7 @@ mod tests {
             false,
             None,
             service.clone(),
-            Some(Secret::new("secret-canary")),
+            Some(ClientSecret::new("secret-canary")),
         )
         .unwrap();
         assert_eq!(
@@ -316,7 +317,7 @@ mod tests {
             false,
             None,
             service.clone(),
-            Some(Secret::new("x")),
+            Some(ClientSecret::new("x")),
         );
         assert_eq!(again.unwrap_err().kind, "already_exists");
         let edited = ProfileForm {

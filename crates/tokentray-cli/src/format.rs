@@ -155,11 +155,11 @@ pub fn when(at: EpochSecs, now: EpochSecs) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokentray_core::Secret;
+    use tokentray_core::AccessTokenSecret;
 
     fn reply(token: &str) -> TokenReply {
         TokenReply {
-            access_token: Secret::new(token),
+            access_token: AccessTokenSecret::new(token),
             token_type: "Bearer".into(),
             expires_on: 1_767_225_600,
             scopes: vec!["api.read".into()],

@@ -23,4 +23,6 @@ pub mod token;
 pub mod vault;
 
 pub use error::{Error, ErrorKind, Result};
-pub use secret::Secret;
+pub use secret::{
+    AccessTokenSecret, ClientSecret, CsrfState, IdToken, Nonce, PkceVerifier, RefreshToken, Secret,
+};

@@ -20,7 +20,7 @@ use tokentray_core::flow::{requires_sign_in, FlowOptions, OAuth};
 use tokentray_core::http::HttpClient;
 use tokentray_core::profile::{LoginMode, Preset, Profile, ProfileFields, Provider};
 use tokentray_core::provider::Providers;
-use tokentray_core::{Error, Secret};
+use tokentray_core::{ClientSecret, Error, IdToken, Nonce};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -82,7 +82,7 @@ fn code_flow_with_pkce_gives_validated_tokens() {
         assert!(redirect.contains("iss="), "RFC 9207 iss in {redirect}");
         let tokens = oauth.finish_sign_in(&pending, &redirect).await.unwrap();
 
-        assert!(!tokens.access_token.is_empty());
+        assert!(!tokens.access_token.expose().is_empty());
         assert!(
             tokens.refresh_token.is_some(),
             "offline_access gives a refresh token"
@@ -362,18 +362,22 @@ fn client_credentials_with_the_secret() {
             },
         )
         .unwrap();
-        let secret = Secret::new(idp.confidential_client_secret());
+        let secret = ClientSecret::new(idp.confidential_client_secret());
         let tokens = oauth
             .client_credentials(&profile, &secret, &profile.scopes)
             .await
             .unwrap();
-        assert!(!tokens.access_token.is_empty());
+        assert!(!tokens.access_token.expose().is_empty());
         assert!(tokens.refresh_token.is_none());
         assert!(tokens.identity.is_none());
         assert_eq!(tokens.scopes, ["api.read"]);
 
         let error = oauth
-            .client_credentials(&profile, &Secret::new("wrong-secret"), &profile.scopes)
+            .client_credentials(
+                &profile,
+                &ClientSecret::new("wrong-secret"),
+                &profile.scopes,
+            )
             .await
             .unwrap_err();
         match &error {
@@ -464,12 +468,12 @@ fn id_tokens_with_a_wrong_nonce_alg_none_or_a_bad_signature_are_refused() {
         let id_token = tokens.id_token.unwrap();
 
         let ok = oauth
-            .validate_id_token(&profile, &id_token, Some(&Secret::new(nonce.clone())))
+            .validate_id_token(&profile, &id_token, Some(&Nonce::new(nonce.clone())))
             .await
             .unwrap();
         assert_eq!(ok.subject, "grace");
 
-        let reject = |token: Secret, nonce: Option<Secret>| {
+        let reject = |token: IdToken, nonce: Option<Nonce>| {
             let oauth = oauth.clone();
             let profile = profile.clone();
             async move {
@@ -481,7 +485,7 @@ fn id_tokens_with_a_wrong_nonce_alg_none_or_a_bad_signature_are_refused() {
                 error.to_string()
             }
         };
-        let why = reject(id_token.clone(), Some(Secret::new(format!("{nonce}x")))).await;
+        let why = reject(id_token.clone(), Some(Nonce::new(format!("{nonce}x")))).await;
         assert!(why.contains("nonce"), "{why}");
 
         let parts: Vec<&str> = id_token.expose().split('.').collect();
@@ -491,14 +495,14 @@ fn id_tokens_with_a_wrong_nonce_alg_none_or_a_bad_signature_are_refused() {
             "{}.{payload}.",
             b64.encode(br#"{"alg":"none","typ":"JWT"}"#)
         );
-        reject(Secret::new(none), None).await;
+        reject(IdToken::new(none), None).await;
         // HS256 "signed" with anything (e.g. the public client id).
         let hs = format!(
             "{}.{payload}.{}",
             b64.encode(br#"{"alg":"HS256","typ":"JWT"}"#),
             parts[2]
         );
-        reject(Secret::new(hs), None).await;
+        reject(IdToken::new(hs), None).await;
         // A changed payload under the original signature.
         let mut claims: serde_json::Value =
             serde_json::from_slice(&b64.decode(payload).unwrap()).unwrap();
@@ -509,7 +513,7 @@ fn id_tokens_with_a_wrong_nonce_alg_none_or_a_bad_signature_are_refused() {
             b64.encode(claims.to_string()),
             parts[2]
         );
-        reject(Secret::new(forged), None).await;
+        reject(IdToken::new(forged), None).await;
         // Another client's token: wrong audience.
         let mut other = profile.clone();
         other.client_id = "someone-else".into();

@@ -23,7 +23,7 @@ use tokentray_core::ipc::server::{bind, run_with, HeadlessLogin, ServerConfig, S
 use tokentray_core::profile::{LoginMode, Preset, Profile, ProfileFields, ProfileStore, FILE_NAME};
 use tokentray_core::token::{now, Identity, TokenSet};
 use tokentray_core::vault::MemoryVault;
-use tokentray_core::{Result, Secret};
+use tokentray_core::{AccessTokenSecret, ClientSecret, IdToken, RefreshToken, Result};
 
 const REFRESH_CANARY: &str = "RT-canary-9d2e";
 
@@ -39,13 +39,13 @@ impl CountingGrants {
 
 fn token_set(n: usize, lifetime: i64) -> TokenSet {
     TokenSet {
-        access_token: Secret::new(format!("access-{n}")),
+        access_token: AccessTokenSecret::new(format!("access-{n}")),
         token_type: "Bearer".into(),
         expires_at: now() + lifetime,
         scopes: vec!["api.read".into()],
-        refresh_token: Some(Secret::new(format!("{REFRESH_CANARY}-{n}"))),
+        refresh_token: Some(RefreshToken::new(format!("{REFRESH_CANARY}-{n}"))),
         refresh_expires_at: None,
-        id_token: Some(Secret::new("id-token-canary")),
+        id_token: Some(IdToken::new("id-token-canary")),
         identity: Some(Identity {
             issuer: "https://idp.example".into(),
             subject: "alice-sub".into(),
@@ -61,7 +61,7 @@ impl Grants for CountingGrants {
     async fn refresh(
         &self,
         _profile: &Profile,
-        _refresh_token: &Secret,
+        _refresh_token: &RefreshToken,
         _scopes: &[String],
         _previous: Option<&Identity>,
     ) -> Result<TokenSet> {
@@ -70,11 +70,16 @@ impl Grants for CountingGrants {
         Ok(token_set(n, 3600))
     }
 
-    async fn client_credentials(&self, _: &Profile, _: &Secret, _: &[String]) -> Result<TokenSet> {
+    async fn client_credentials(
+        &self,
+        _: &Profile,
+        _: &ClientSecret,
+        _: &[String],
+    ) -> Result<TokenSet> {
         Err(tokentray_core::Error::Network("not in these tests".into()))
     }
 
-    async fn revoke(&self, _: &Profile, _: &Secret) -> Result<bool> {
+    async fn revoke(&self, _: &Profile, _: &RefreshToken) -> Result<bool> {
         Ok(true)
     }
 }

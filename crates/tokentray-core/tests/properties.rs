@@ -20,7 +20,7 @@ use tokentray_core::ipc::protocol::{
 };
 use tokentray_core::profile::{LoginMode, Preset, Profile, ProfileFields, ProfileStore, FILE_NAME};
 use tokentray_core::provider::Metadata;
-use tokentray_core::{ErrorKind, Secret};
+use tokentray_core::{AccessTokenSecret, ErrorKind};
 
 fn config() -> ProptestConfig {
     ProptestConfig {
@@ -295,7 +295,7 @@ fn response() -> impl Strategy<Value = Response> {
             .prop_map(
                 |(token, token_type, expires_on, scopes, profile, account)| {
                     Response::Token(TokenReply {
-                        access_token: Secret::new(token),
+                        access_token: AccessTokenSecret::new(token),
                         token_type,
                         expires_on,
                         scopes,

@@ -17,7 +17,7 @@
 use crate::account::{Account, AccountStore, CachedToken, Record};
 use crate::error::{Error, Result};
 use crate::profile::{LoginMode, Profile, ProfileStore};
-use crate::secret::Secret;
+use crate::secret::{ClientSecret, RefreshToken};
 use crate::token::{now, AccessToken, EpochSecs, Identity, ScopeSet, TokenSet};
 use crate::vault::{client_secret_key, Vault};
 use fault::fault_point;
@@ -43,7 +43,7 @@ pub trait Grants: Send + Sync + 'static {
     fn refresh(
         &self,
         profile: &Profile,
-        refresh_token: &Secret,
+        refresh_token: &RefreshToken,
         scopes: &[String],
         previous: Option<&Identity>,
     ) -> impl Future<Output = Result<TokenSet>> + Send;
@@ -52,7 +52,7 @@ pub trait Grants: Send + Sync + 'static {
     fn client_credentials(
         &self,
         profile: &Profile,
-        client_secret: &Secret,
+        client_secret: &ClientSecret,
         scopes: &[String],
     ) -> impl Future<Output = Result<TokenSet>> + Send;
 
@@ -61,7 +61,7 @@ pub trait Grants: Send + Sync + 'static {
     fn revoke(
         &self,
         profile: &Profile,
-        refresh_token: &Secret,
+        refresh_token: &RefreshToken,
     ) -> impl Future<Output = Result<bool>> + Send;
 }
 
@@ -495,7 +495,7 @@ impl<G: Grants> Broker<G> {
         scopes: &[String],
         wanted: &ScopeSet,
     ) -> Result<AccessToken> {
-        let secret = self.inner.vault.get(&client_secret_key(&profile.name))?.ok_or_else(|| Error::NotFound {
+        let secret = self.inner.vault.get(&client_secret_key(&profile.name))?.map(ClientSecret::from_secret).ok_or_else(|| Error::NotFound {
             what: format!(
                 "client secret of profile `{}` in the vault (add it again with `tokentray profile add … --client-secret-stdin`)",
                 profile.name

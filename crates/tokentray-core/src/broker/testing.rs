@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::profile::{Preset, ProfileFields, FILE_NAME};
+use crate::secret::AccessTokenSecret;
 use crate::vault::MemoryVault;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -26,11 +27,11 @@ impl FakeGrants {
 
 pub(crate) fn token_set(n: usize, lifetime: i64) -> TokenSet {
     TokenSet {
-        access_token: Secret::new(format!("access-{n}")),
+        access_token: AccessTokenSecret::new(format!("access-{n}")),
         token_type: "Bearer".into(),
         expires_at: now() + lifetime,
         scopes: vec![],
-        refresh_token: Some(Secret::new(format!("refresh-{n}"))),
+        refresh_token: Some(RefreshToken::new(format!("refresh-{n}"))),
         refresh_expires_at: None,
         id_token: None,
         identity: Some(Identity {
@@ -48,7 +49,7 @@ impl Grants for FakeGrants {
     async fn refresh(
         &self,
         _profile: &Profile,
-        _refresh_token: &Secret,
+        _refresh_token: &RefreshToken,
         _scopes: &[String],
         _previous: Option<&Identity>,
     ) -> Result<TokenSet> {
@@ -69,7 +70,7 @@ impl Grants for FakeGrants {
     async fn client_credentials(
         &self,
         _: &Profile,
-        secret: &Secret,
+        secret: &ClientSecret,
         _: &[String],
     ) -> Result<TokenSet> {
         assert_eq!(secret.expose(), "client-secret");
@@ -77,7 +78,7 @@ impl Grants for FakeGrants {
         Ok(token_set(n, 3600))
     }
 
-    async fn revoke(&self, _: &Profile, _: &Secret) -> Result<bool> {
+    async fn revoke(&self, _: &Profile, _: &RefreshToken) -> Result<bool> {
         Ok(true)
     }
 }

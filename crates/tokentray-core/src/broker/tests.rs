@@ -4,6 +4,7 @@
 
 use super::testing::{setup, sign_in};
 use super::*;
+use crate::secret::Secret;
 
 #[tokio::test]
 async fn no_account_means_sign_in_required() {

@@ -5,7 +5,7 @@ use super::response::token_response;
 use super::{OAuth, TokenSet};
 use crate::error::{Error, Result};
 use crate::profile::{Profile, Provider};
-use crate::secret::Secret;
+use crate::secret::ClientSecret;
 
 impl OAuth {
     /// Client credentials grant (confidential client, `client_secret_basic`).
@@ -13,7 +13,7 @@ impl OAuth {
     pub async fn client_credentials(
         &self,
         profile: &Profile,
-        client_secret: &Secret,
+        client_secret: &ClientSecret,
         scopes: &[String],
     ) -> Result<TokenSet> {
         if matches!(profile.provider, Provider::Microsoft { .. })

@@ -18,7 +18,7 @@ use super::{constant_time_eq, Identity, OAuth, MAX_CLOCK_SKEW};
 use crate::error::{Error, Result};
 use crate::profile::Profile;
 use crate::provider::{IssuerRule, ProviderInfo};
-use crate::secret::Secret;
+use crate::secret;
 
 impl OAuth {
     /// Validates an ID token for `profile` (S11): signature by the
@@ -28,8 +28,8 @@ impl OAuth {
     pub async fn validate_id_token(
         &self,
         profile: &Profile,
-        id_token: &Secret,
-        nonce: Option<&Secret>,
+        id_token: &secret::IdToken,
+        nonce: Option<&secret::Nonce>,
     ) -> Result<Identity> {
         let info = self.provider(profile).await?;
         self.validate_with(&info, &profile.client_id, id_token, nonce)
@@ -40,8 +40,8 @@ impl OAuth {
         &self,
         info: &ProviderInfo,
         client_id: &str,
-        id_token: &Secret,
-        nonce: Option<&Secret>,
+        id_token: &secret::IdToken,
+        nonce: Option<&secret::Nonce>,
     ) -> Result<Identity> {
         let skew = self.options.clock_skew.min(MAX_CLOCK_SKEW);
         let keys = self.providers.keys(&self.http, info, false).await?;
@@ -114,8 +114,8 @@ pub(super) fn verify(
     info: &ProviderInfo,
     client_id: &str,
     keys: &CoreJsonWebKeySet,
-    id_token: &Secret,
-    nonce: Option<&Secret>,
+    id_token: &secret::IdToken,
+    nonce: Option<&secret::Nonce>,
     skew: Duration,
 ) -> Result<Identity, Failure> {
     let token: Token = id_token

@@ -53,7 +53,7 @@ use crate::error::{Error, Result};
 use crate::http::HttpClient;
 use crate::profile::{Profile, Provider};
 use crate::provider::{ProviderInfo, Providers};
-use crate::secret::Secret;
+use crate::secret::{ClientSecret, RefreshToken, Secret};
 
 /// OAuth error codes that, on a token request, mean "sign in again".
 pub const SIGN_IN_REQUIRED_CODES: [&str; 4] = [
@@ -146,7 +146,7 @@ impl crate::broker::Grants for OAuth {
     fn refresh(
         &self,
         profile: &Profile,
-        refresh_token: &Secret,
+        refresh_token: &RefreshToken,
         scopes: &[String],
         previous: Option<&Identity>,
     ) -> impl std::future::Future<Output = Result<TokenSet>> + Send {
@@ -156,7 +156,7 @@ impl crate::broker::Grants for OAuth {
     fn client_credentials(
         &self,
         profile: &Profile,
-        client_secret: &Secret,
+        client_secret: &ClientSecret,
         scopes: &[String],
     ) -> impl std::future::Future<Output = Result<TokenSet>> + Send {
         OAuth::client_credentials(self, profile, client_secret, scopes)
@@ -165,7 +165,7 @@ impl crate::broker::Grants for OAuth {
     fn revoke(
         &self,
         profile: &Profile,
-        refresh_token: &Secret,
+        refresh_token: &RefreshToken,
     ) -> impl std::future::Future<Output = Result<bool>> + Send {
         OAuth::revoke(self, profile, refresh_token)
     }

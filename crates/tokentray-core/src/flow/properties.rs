@@ -13,7 +13,7 @@ use super::response::{seconds, token_response};
 use super::userinfo::oauth2_user;
 use crate::http::{parse_json, Reply};
 use crate::provider::{github, ProviderInfo};
-use crate::secret::Secret;
+use crate::secret::CsrfState;
 
 fn config() -> ProptestConfig {
     ProptestConfig {
@@ -185,7 +185,7 @@ proptest! {
         sent in "[A-Za-z0-9_-]{0,43}",
         code in query_text(),
     ) {
-        let expected = Secret::new(state.clone());
+        let expected = CsrfState::new(state.clone());
         let _ = judge(&head, &expected);
         let query = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("code", &code)

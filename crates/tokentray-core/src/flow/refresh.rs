@@ -6,7 +6,7 @@ use super::response::token_response;
 use super::{Identity, OAuth, TokenSet};
 use crate::error::Result;
 use crate::profile::Profile;
-use crate::secret::Secret;
+use crate::secret::RefreshToken;
 
 impl OAuth {
     /// Refreshes. Returns the rotated refresh token when the provider sends
@@ -18,7 +18,7 @@ impl OAuth {
     pub async fn refresh(
         &self,
         profile: &Profile,
-        refresh_token: &Secret,
+        refresh_token: &RefreshToken,
         scopes: &[String],
         previous: Option<&Identity>,
     ) -> Result<TokenSet> {

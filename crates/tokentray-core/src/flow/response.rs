@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::http::{oauth_error, parse_json, Reply};
 use crate::profile::{Profile, Provider};
 use crate::provider::ProviderInfo;
-use crate::secret::Secret;
+use crate::secret::{AccessTokenSecret, IdToken, Nonce, RefreshToken};
 
 impl OAuth {
     /// Builds the token set from a successful token response: expiry,
@@ -22,7 +22,7 @@ impl OAuth {
         info: &ProviderInfo,
         raw: RawTokens,
         requested: &[String],
-        nonce: Option<&Secret>,
+        nonce: Option<&Nonce>,
         previous: Option<&Identity>,
     ) -> Result<TokenSet> {
         let now = now_epoch();
@@ -52,7 +52,7 @@ impl OAuth {
                 .collect(),
             _ => requested.to_vec(),
         };
-        let id_token = raw.id_token.filter(|t| !t.is_empty()).map(Secret::new);
+        let id_token = raw.id_token.filter(|t| !t.is_empty()).map(IdToken::new);
         let identity = match (&id_token, info.oidc) {
             (Some(token), true) => {
                 let identity = self
@@ -70,7 +70,7 @@ impl OAuth {
             }
             _ => None,
         };
-        let access_token = Secret::new(raw.access_token);
+        let access_token = AccessTokenSecret::new(raw.access_token);
         let identity = match identity {
             Some(identity) if previous.is_none() => {
                 Some(self.complete_identity(info, identity, &access_token).await)
@@ -86,7 +86,10 @@ impl OAuth {
             token_type: "Bearer".to_owned(),
             expires_at: add_secs(now, expires_in),
             scopes,
-            refresh_token: raw.refresh_token.filter(|t| !t.is_empty()).map(Secret::new),
+            refresh_token: raw
+                .refresh_token
+                .filter(|t| !t.is_empty())
+                .map(RefreshToken::new),
             refresh_expires_at: raw
                 .refresh_expires_in
                 .as_ref()
@@ -112,7 +115,7 @@ fn shown(identity: Identity) -> Identity {
 }
 
 /// A token endpoint's successful answer, before it becomes a [`TokenSet`].
-/// Strings are moved into [`Secret`]s straight away.
+/// Strings are moved into their secret types straight away.
 #[derive(Deserialize)]
 pub(super) struct RawTokens {
     pub(super) access_token: String,
@@ -233,13 +236,13 @@ mod tests {
     fn token_set_debug_shows_no_secret() {
         // S33
         let tokens = TokenSet {
-            access_token: Secret::new("canary-access"),
+            access_token: AccessTokenSecret::new("canary-access"),
             token_type: "Bearer".into(),
             expires_at: 1,
             scopes: vec![],
-            refresh_token: Some(Secret::new("canary-refresh")),
+            refresh_token: Some(RefreshToken::new("canary-refresh")),
             refresh_expires_at: None,
-            id_token: Some(Secret::new("canary-id")),
+            id_token: Some(IdToken::new("canary-id")),
             identity: None,
         };
         let shown = format!("{tokens:?}");

@@ -5,12 +5,12 @@ use super::response::error_reply;
 use super::OAuth;
 use crate::error::Result;
 use crate::profile::Profile;
-use crate::secret::Secret;
+use crate::secret::RefreshToken;
 
 impl OAuth {
     /// Revokes a refresh token (RFC 7009). `Ok(false)` when the provider has
     /// no revocation endpoint.
-    pub async fn revoke(&self, profile: &Profile, refresh_token: &Secret) -> Result<bool> {
+    pub async fn revoke(&self, profile: &Profile, refresh_token: &RefreshToken) -> Result<bool> {
         let info = self.provider(profile).await?;
         let Some(endpoint) = info.metadata.revocation_endpoint.as_ref() else {
             return Ok(false);

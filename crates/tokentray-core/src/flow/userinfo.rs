@@ -9,7 +9,7 @@ use super::{Identity, OAuth};
 use crate::error::{Error, Result};
 use crate::http::parse_json;
 use crate::provider::ProviderInfo;
-use crate::secret::Secret;
+use crate::secret::AccessTokenSecret;
 
 impl OAuth {
     /// Who signed in at a plain OAuth2 provider (GitHub), which has no ID
@@ -18,7 +18,7 @@ impl OAuth {
     pub(super) async fn oauth2_identity(
         &self,
         info: &ProviderInfo,
-        access_token: &Secret,
+        access_token: &AccessTokenSecret,
     ) -> Result<Option<Identity>> {
         let Some(endpoint) = info.metadata.userinfo_endpoint.as_ref() else {
             return Ok(None);
@@ -40,7 +40,7 @@ impl OAuth {
         &self,
         info: &ProviderInfo,
         mut identity: Identity,
-        access_token: &Secret,
+        access_token: &AccessTokenSecret,
     ) -> Identity {
         #[derive(Deserialize)]
         struct UserInfo {

@@ -19,14 +19,16 @@
 //! [`MAX_FRAME`] bytes including its newline.
 //!
 //! No response type has a field for a refresh token or an ID token (S28):
-//! the agent cannot serve one even by mistake. The one secret that crosses
-//! the socket, the access token of a [`TokenReply`], stays a [`Secret`]
-//! until the frame is encoded, and the encoded frame is wiped once written
-//! ([`encode`] returns a [`Zeroizing`] buffer).
+//! the agent cannot serve one even by mistake, and the one secret that
+//! crosses the socket, the access token of a [`TokenReply`], is an
+//! [`AccessTokenSecret`], which no [`RefreshToken`](crate::secret::RefreshToken)
+//! can be passed as. It stays wrapped until the frame is encoded, and the
+//! encoded frame is wiped once written ([`encode`] returns a [`Zeroizing`]
+//! buffer).
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::profile::{LoginMode, Preset};
-use crate::secret::Secret;
+use crate::secret::AccessTokenSecret;
 use crate::token::{AccessToken, EpochSecs};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::Zeroizing;
@@ -117,13 +119,45 @@ pub struct Pong {
 }
 
 /// An access token, as served. There is deliberately no refresh-token or
-/// ID-token field (S28).
+/// ID-token field (S28), and the token field takes an access token only:
+///
+/// ```
+/// use tokentray_core::ipc::protocol::TokenReply;
+/// use tokentray_core::AccessTokenSecret;
+///
+/// let reply = TokenReply {
+///     access_token: AccessTokenSecret::new("at"),
+///     token_type: "Bearer".into(),
+///     expires_on: 1_767_225_600,
+///     scopes: vec!["api.read".into()],
+///     profile: "graph".into(),
+///     account: None,
+/// };
+/// # let _ = reply;
+/// ```
+///
+/// The same reply with a refresh token does not compile:
+///
+/// ```compile_fail,E0308
+/// use tokentray_core::ipc::protocol::TokenReply;
+/// use tokentray_core::RefreshToken;
+///
+/// let reply = TokenReply {
+///     access_token: RefreshToken::new("rt"),
+///     token_type: "Bearer".into(),
+///     expires_on: 1_767_225_600,
+///     scopes: vec!["api.read".into()],
+///     profile: "graph".into(),
+///     account: None,
+/// };
+/// # let _ = reply;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenReply {
     /// The token; exposed only while the frame is encoded.
     #[serde(serialize_with = "expose", deserialize_with = "conceal")]
-    pub access_token: Secret,
+    pub access_token: AccessTokenSecret,
     /// Usually `Bearer`.
     pub token_type: String,
     /// Expiry, in seconds since the Unix epoch (UTC).
@@ -243,12 +277,17 @@ impl std::fmt::Display for ErrorReply {
 
 impl std::error::Error for ErrorReply {}
 
-fn expose<S: Serializer>(secret: &Secret, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-    serializer.serialize_str(secret.expose())
+fn expose<S: Serializer>(
+    token: &AccessTokenSecret,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serializer.serialize_str(token.expose())
 }
 
-fn conceal<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Secret, D::Error> {
-    String::deserialize(deserializer).map(Secret::from)
+fn conceal<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<AccessTokenSecret, D::Error> {
+    String::deserialize(deserializer).map(AccessTokenSecret::new)
 }
 
 /// A frame on the wire: the version next to the message's own fields.
@@ -342,7 +381,7 @@ mod tests {
 
     fn reply() -> TokenReply {
         TokenReply {
-            access_token: Secret::new("AT-canary"),
+            access_token: AccessTokenSecret::new("AT-canary"),
             token_type: "Bearer".into(),
             expires_on: 1_767_225_600,
             scopes: vec!["api.read".into()],
