@@ -5,12 +5,13 @@
 //! Every flow ends in a [`TokenSet`]; ID tokens are validated by the
 //! `openidconnect` crate's verifier ([`OAuth::validate_id_token`]).
 //!
-//! One file per grant, as oauth2-rs does: [`code`] (authorization code,
-//! the webview's half), [`browser`] (its system-browser and loopback half),
-//! [`device`], [`client_credentials`], [`refresh`] and [`revoke`]; what
-//! they share lives in [`response`] (token endpoint answers and the
-//! lifetime policy), [`id_token`] (validation) and [`userinfo`] (who signed
-//! in). This file holds the [`OAuth`] handle and the small helpers.
+//! One file per grant, as oauth2-rs does: `code.rs` (authorization code,
+//! the webview's half), `browser.rs` (its system-browser and loopback
+//! half), `device.rs`, `client_credentials.rs`, `refresh.rs` and
+//! `revoke.rs`; what they share lives in `response.rs` (token endpoint
+//! answers and the lifetime policy), `id_token.rs` (validation) and
+//! `userinfo.rs` (who signed in). This file holds the [`OAuth`] handle and
+//! the small helpers.
 //!
 //! Errors the broker branches on:
 //! - [`Error::Provider`] carries the provider's OAuth `code`. On a token

@@ -14,7 +14,8 @@ impl OAuth {
     /// validated (no nonce) and must name the same issuer and subject as
     /// `previous` (OIDC Core §12.2; the audience is checked against our
     /// client id by the verifier). `invalid_grant` and friends surface as
-    /// [`Error::Provider`]: see [`requires_sign_in`].
+    /// [`Error::Provider`](crate::Error::Provider): see
+    /// [`requires_sign_in`](super::requires_sign_in).
     pub async fn refresh(
         &self,
         profile: &Profile,
