@@ -447,6 +447,11 @@ mod tests {
                 "internal",
             ]
         );
+        // ALL lists every variant once, in order (Internal is the last).
+        assert_eq!(ErrorKind::ALL.len(), ErrorKind::Internal as usize + 1);
+        for (index, kind) in ErrorKind::ALL.into_iter().enumerate() {
+            assert_eq!(kind as usize, index, "{kind}");
+        }
         for kind in ErrorKind::ALL {
             assert_eq!(kind.as_str().parse::<ErrorKind>(), Ok(kind));
             assert_eq!(kind.to_string(), kind.as_str());

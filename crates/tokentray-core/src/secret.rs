@@ -9,10 +9,10 @@
 //! Each kind of secret has its own type over a [`Secret`] ([`SecretOf`]),
 //! with the same guarantees: [`AccessTokenSecret`], [`RefreshToken`],
 //! [`IdToken`], [`ClientSecret`], [`PkceVerifier`], [`CsrfState`] and
-//! [`Nonce`]. One cannot be passed where another is expected, so a reply type with an
-//! access-token field cannot be handed a refresh token (S28). A plain
-//! [`Secret`] is left for what has no kind of its own: a vault record, a
-//! passphrase, text for the clipboard.
+//! [`Nonce`]. One cannot be passed where another is expected, so a reply
+//! type with an access-token field cannot be handed a refresh token (S28).
+//! A plain [`Secret`] is left for what has no kind of its own: a vault
+//! record, a passphrase, a device code, text for the clipboard.
 
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
@@ -87,25 +87,18 @@ pub struct SecretOf<K>(Secret, PhantomData<fn() -> K>);
 /// The kinds of [`SecretOf`]: marker types, never values.
 pub mod kind {
     /// An access token.
-    #[derive(Debug)]
     pub enum Access {}
     /// A refresh token.
-    #[derive(Debug)]
     pub enum Refresh {}
     /// An ID token.
-    #[derive(Debug)]
     pub enum Id {}
     /// A client secret.
-    #[derive(Debug)]
     pub enum Client {}
     /// A PKCE code verifier.
-    #[derive(Debug)]
     pub enum Verifier {}
     /// An authorization request's `state`.
-    #[derive(Debug)]
     pub enum State {}
     /// An OIDC `nonce`.
-    #[derive(Debug)]
     pub enum Nonce {}
 }
 
