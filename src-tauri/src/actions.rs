@@ -67,7 +67,7 @@ pub async fn run(app: &AppHandle, action: AccountAction, profile: &str) -> Resul
             let text = if action == AccountAction::CopyBearerHeader {
                 Secret::new(format!("Authorization: Bearer {}", token.token.expose()))
             } else {
-                token.token
+                token.token.into_secret()
             };
             clipboard::copy(app, text)?;
             let lead = settings::get(app).reminder_lead_secs;
@@ -83,7 +83,7 @@ pub async fn run(app: &AppHandle, action: AccountAction, profile: &str) -> Resul
                 .flatten()
                 .and_then(|record| record.id_token)
                 .ok_or_else(|| ActionError::NoIdToken(profile.to_owned()))?;
-            clipboard::copy(app, id_token)?;
+            clipboard::copy(app, id_token.into_secret())?;
             tracing::info!(%profile, "ID token copied");
         }
         AccountAction::RefreshNow => {

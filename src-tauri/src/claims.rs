@@ -6,8 +6,9 @@
 use tokentray_core::broker::Broker;
 use tokentray_core::flow::OAuth;
 use tokentray_core::jwt;
+use tokentray_core::secret::SecretOf;
 use tokentray_core::token::ScopeSet;
-use tokentray_core::{Error, Secret};
+use tokentray_core::Error;
 
 use crate::dto::{Claims, TokenClaims};
 
@@ -37,7 +38,7 @@ pub fn for_profile(broker: &Broker<OAuth>, profile: &str) -> Result<Claims, Erro
 
 /// A token's header and claims, or why there are none (the core's error
 /// never echoes the token).
-pub fn decoded(token: Option<&Secret>) -> TokenClaims {
+pub fn decoded<K>(token: Option<&SecretOf<K>>) -> TokenClaims {
     let Some(token) = token else {
         return TokenClaims::Missing;
     };
@@ -66,7 +67,8 @@ mod tests {
     // S20: only decoded JSON goes to the webview, never the token itself
     #[test]
     fn a_jwt_decodes_to_header_and_claims_without_the_token() {
-        let token = Secret::new(format!("{HEADER}.{CLAIMS}.c2lnbmF0dXJlLWNhbmFyeQ"));
+        let token =
+            tokentray_core::IdToken::new(format!("{HEADER}.{CLAIMS}.c2lnbmF0dXJlLWNhbmFyeQ"));
         let view = decoded(Some(&token));
         let TokenClaims::Jwt { header, claims } = &view else {
             panic!("a JWT: {view:?}");
@@ -82,16 +84,23 @@ mod tests {
     // S20: an opaque token is named as such, and not echoed
     #[test]
     fn opaque_and_missing_tokens_say_so() {
-        let view = decoded(Some(&Secret::new("opaque-canary-token")));
+        let view = decoded(Some(&tokentray_core::AccessTokenSecret::new(
+            "opaque-canary-token",
+        )));
         let TokenClaims::Opaque { why } = &view else {
             panic!("opaque: {view:?}");
         };
         assert_eq!(why, "opaque token (not a JWT)");
-        let TokenClaims::Opaque { why } = decoded(Some(&Secret::new("a.b.c.d.e"))) else {
+        let TokenClaims::Opaque { why } =
+            decoded(Some(&tokentray_core::AccessTokenSecret::new("a.b.c.d.e")))
+        else {
             panic!("a JWE is not decoded");
         };
         assert!(why.contains("encrypted"), "{why}");
         assert!(!serde_json::to_string(&view).unwrap().contains("canary"));
-        assert_eq!(decoded(None), TokenClaims::Missing);
+        assert_eq!(
+            decoded(None::<&tokentray_core::IdToken>),
+            TokenClaims::Missing
+        );
     }
 }

@@ -13,7 +13,7 @@ use std::path::Path;
 use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_autostart::ManagerExt as _;
 use tokentray_core::token::{now, EpochSecs};
-use tokentray_core::Secret;
+use tokentray_core::ClientSecret;
 
 use crate::dto::{
     AccountRow, AccountStatus, AccountsView, AppInfo, Claims, ImportReport, ProfileForm,
@@ -113,7 +113,7 @@ pub async fn save_profile(
     client_secret: Option<String>,
 ) -> Result<(), CommandError> {
     let app = desktop.0.clone();
-    let client_secret = client_secret.map(Secret::new);
+    let client_secret = client_secret.map(ClientSecret::new);
     let saved = blocking(move || {
         let host = app.state::<Host>();
         let signed_in = match original.as_deref() {

@@ -61,7 +61,7 @@ pub enum DemoError {
 impl From<DemoError> for CommandError {
     fn from(error: DemoError) -> Self {
         let kind = match &error {
-            DemoError::Core(error) => error.kind(),
+            DemoError::Core(error) => error.kind().as_str(),
             DemoError::ProfileTaken(_) => "already_exists",
             _ => "demo_unavailable",
         };

@@ -52,7 +52,7 @@ impl CommandError {
 
 impl From<tokentray_core::Error> for CommandError {
     fn from(error: tokentray_core::Error) -> Self {
-        Self::new(error.kind(), error.to_string())
+        Self::new(error.kind().as_str(), error.to_string())
     }
 }
 

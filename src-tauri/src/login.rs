@@ -151,7 +151,7 @@ pub async fn sign_in(app: AppHandle, profile: String, mode: Option<LoginMode>) -
     let tokens = match tokens {
         Ok(tokens) => tokens,
         Err(error) => {
-            tracing::info!(profile = %profile.name, kind = error.kind(), "sign-in ended: {error}");
+            tracing::info!(profile = %profile.name, kind = %error.kind(), "sign-in ended: {error}");
             return Err(error);
         }
     };
@@ -302,7 +302,7 @@ async fn device(
         .map_err(|e| Error::InvalidInput(format!("the verification URI is not a URL: {e}")))?;
     let open_page = || {
         if let Err(error) = open_in_browser(&page) {
-            tracing::warn!(kind = error.kind(), "cannot open the verification page");
+            tracing::warn!(kind = %error.kind(), "cannot open the verification page");
         }
     };
     open_page();
@@ -317,7 +317,7 @@ async fn device(
     let mut window = match window {
         Ok(window) => Some(window),
         Err(error) => {
-            tracing::warn!(kind = error.kind(), "no device window: {error}");
+            tracing::warn!(kind = %error.kind(), "no device window: {error}");
             None
         }
     };

@@ -7,7 +7,7 @@
 
 use tokentray_core::broker::{Broker, Grants};
 use tokentray_core::profile::{LoginMode, Preset, Profile, ProfileFields, Provider};
-use tokentray_core::Secret;
+use tokentray_core::ClientSecret;
 
 use crate::dto::{PresetInfo, ProfileForm};
 use crate::CommandError;
@@ -113,10 +113,10 @@ pub fn save<G: Grants>(
     signed_in: bool,
     original: Option<&str>,
     form: ProfileForm,
-    client_secret: Option<Secret>,
+    client_secret: Option<ClientSecret>,
 ) -> Result<Profile, CommandError> {
     let profile = profile(form)?;
-    let client_secret = client_secret.filter(|secret| !secret.is_empty());
+    let client_secret = client_secret.filter(|secret| !secret.expose().is_empty());
     match original {
         None => {
             if profile.login == LoginMode::ClientCredentials && client_secret.is_none() {
@@ -175,8 +175,8 @@ fn non_empty(value: Option<String>) -> Option<String> {
 mod tests {
     use super::*;
     use tokentray_core::profile::{ProfileStore, FILE_NAME};
-    use tokentray_core::vault::MemoryVault;
-    use tokentray_core::vault::{client_secret_key, Vault};
+    use tokentray_core::vault::{client_secret_key, MemoryVault, Vault};
+    use tokentray_core::Secret;
 
     fn microsoft(name: &str) -> ProfileForm {
         ProfileForm {
@@ -298,7 +298,7 @@ mod tests {
             false,
             None,
             service.clone(),
-            Some(Secret::new("secret-canary")),
+            Some(ClientSecret::new("secret-canary")),
         )
         .unwrap();
         assert_eq!(
@@ -314,7 +314,7 @@ mod tests {
             false,
             None,
             service.clone(),
-            Some(Secret::new("x")),
+            Some(ClientSecret::new("x")),
         );
         assert_eq!(again.unwrap_err().kind, "already_exists");
         let edited = ProfileForm {

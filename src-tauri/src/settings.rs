@@ -154,7 +154,7 @@ fn seconds(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<u64> 
 pub fn read_file(path: &Path) -> Result<Option<SettingsFile>, tokentray_core::Error> {
     match std::fs::read_to_string(path) {
         Ok(text) => profile::parse_toml(path, &text).map(Some),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) if matches!(error.kind(), std::io::ErrorKind::NotFound) => Ok(None),
         Err(error) => Err(tokentray_core::Error::io("cannot read", path, error)),
     }
 }
@@ -177,7 +177,7 @@ pub fn init(app: &AppHandle) -> Result<(), tokentray_core::Error> {
             None,
         ),
         Err(error) => {
-            tracing::error!(kind = error.kind(), "settings not applied: {error}");
+            tracing::error!(kind = %error.kind(), "settings not applied: {error}");
             crate::notify::show(crate::notify::settings_not_applied(&error));
             (Settings::from_lookup(env), Some(error.to_string()))
         }
@@ -307,7 +307,7 @@ mod tests {
                 panic!("{text:?} was accepted");
             };
             let message = error.to_string();
-            assert_eq!(error.kind(), "config", "{message}");
+            assert_eq!(error.kind(), tokentray_core::ErrorKind::Config, "{message}");
             assert!(
                 message.starts_with(&format!("{}:{line}:", path.display())),
                 "{message}"

@@ -25,6 +25,7 @@ use common::{
 use tokentray_core::ipc::client::Client;
 use tokentray_core::ipc::protocol::{SignInState, TokenParams};
 use tokentray_core::profile::LoginMode;
+use tokentray_core::ErrorKind;
 use tokentray_testkit::Idp;
 
 const PROFILE: &str = "demo";
@@ -403,8 +404,8 @@ fn socket_login_cancel_decline_then_sign_in_required() {
             Attempt::CloseWindow => {
                 // one sign-in per profile at a time
                 let second = agent.login(PROFILE, None);
-                let kind = second.as_ref().err().map(|e| e.kind().to_owned());
-                assert_eq!(kind.as_deref(), Some("invalid_input"), "{second:?}");
+                let kind = second.as_ref().err().map(|e| e.kind());
+                assert_eq!(kind, Some(ErrorKind::InvalidInput), "{second:?}");
                 let helper = tree_processes(app.pid())
                     .into_iter()
                     .find(|(pid, name, _)| *pid != app.pid() && name == "tokentray-app")
@@ -439,12 +440,8 @@ fn socket_login_cancel_decline_then_sign_in_required() {
                 "{attributes}"
             );
         } else {
-            let kind = answer.as_ref().err().map(|e| e.kind().to_owned());
-            assert_eq!(
-                kind.as_deref(),
-                Some("cancelled"),
-                "{attempt:?}: {answer:?}"
-            );
+            let kind = answer.as_ref().err().map(|e| e.kind());
+            assert_eq!(kind, Some(ErrorKind::Cancelled), "{attempt:?}: {answer:?}");
             assert!(
                 !attributes.contains(&format!("account/{PROFILE}/")),
                 "{attributes}"
@@ -469,8 +466,8 @@ fn socket_login_cancel_decline_then_sign_in_required() {
         force_refresh: true,
         ..TokenParams::for_profile(PROFILE)
     });
-    let kind = refresh.as_ref().err().map(|e| e.kind().to_owned());
-    assert_eq!(kind.as_deref(), Some("sign_in_required"));
+    let kind = refresh.as_ref().err().map(|e| e.kind());
+    assert_eq!(kind, Some(ErrorKind::SignInRequired));
     wait_for(
         "\"Sign-in required\" reaches dunst",
         STEP,

@@ -40,7 +40,7 @@ async fn serve(store: &Store) -> std::result::Result<ExitCode, Failure> {
         profiles: ProfileStore::open_default()?,
     };
     let stop_signal = stop_signal()?;
-    let memory = store.kind() == StoreKind::Memory;
+    let memory = matches!(store.kind(), StoreKind::Memory);
     let vault = || store.agent_vault();
     let agent = Agent::start(options, vault, |broker| -> Arc<dyn LoginHandler> {
         if memory {

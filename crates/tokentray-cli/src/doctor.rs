@@ -11,7 +11,7 @@ use serde::Serialize;
 use std::process::ExitCode;
 use tokentray_core::profile::{LoginMode, ProfileStore};
 use tokentray_core::vault::{self, StoreKind, Vault};
-use tokentray_core::Result;
+use tokentray_core::{ErrorKind, Result};
 
 #[derive(Serialize)]
 struct Check {
@@ -21,7 +21,7 @@ struct Check {
     detail: String,
     /// The error kind when the check failed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    kind: Option<&'static str>,
+    kind: Option<ErrorKind>,
 }
 
 impl Check {
@@ -58,7 +58,7 @@ pub fn run(args: &DoctorArgs, vault: &Store) -> Result<ExitCode> {
     let profiles = store.and_then(|store| store.load().map(|profiles| (store, profiles)));
     let vault_check = Check::from_result("vault", probe(vault));
     // The memory store's secrets are in the agent: nothing to look up here.
-    let vault_ok = vault_check.ok && vault.kind() != StoreKind::Memory;
+    let vault_ok = vault_check.ok && !matches!(vault.kind(), StoreKind::Memory);
     match profiles {
         Ok((store, profiles)) => {
             checks.push(Check::from_result(
@@ -164,12 +164,13 @@ fn client_secret_present(vault: &dyn Vault, profile: &str) -> Result<String> {
 
 /// Vault failures outrank configuration failures: 5, then 2, else 0.
 fn exit_code(checks: &[Check]) -> ExitCode {
-    let failed = |kinds: &[&str]| {
-        checks
-            .iter()
-            .any(|c| c.kind.is_some_and(|k| kinds.contains(&k)))
-    };
-    if failed(&["vault_unavailable", "vault_locked", "vault_corrupt"]) {
+    let vault_failed = checks.iter().any(|c| {
+        matches!(
+            c.kind,
+            Some(ErrorKind::VaultUnavailable | ErrorKind::VaultLocked | ErrorKind::VaultCorrupt)
+        )
+    });
+    if vault_failed {
         ExitCode::from(exit::VAULT)
     } else if checks.iter().any(|c| !c.ok) {
         ExitCode::from(exit::USAGE)

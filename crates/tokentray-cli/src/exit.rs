@@ -3,6 +3,7 @@
 //! lead to each.
 
 use std::process::ExitCode;
+use tokentray_core::ErrorKind;
 
 /// Success.
 pub const OK: u8 = 0;
@@ -23,7 +24,8 @@ pub const NETWORK: u8 = 6;
 /// The help text that documents the codes.
 pub const HELP: &str = "Exit codes:
   0  success
-  1  other failure (I/O, cancelled sign-in, …)
+  1  other failure (I/O, cancelled sign-in, agent busy, a profile locked too
+     long by another process, internal error, …)
   2  usage, invalid value, unknown profile, or configuration error
   3  sign-in required (run `tokentray login PROFILE`)
   4  the identity provider refused the request
@@ -32,19 +34,27 @@ pub const HELP: &str = "Exit codes:
 
 /// The exit code for an error kind ([`tokentray_core::Error::kind`], or
 /// one the agent sent).
-pub fn code_for_kind(kind: &str) -> u8 {
+pub fn code_for_kind(kind: ErrorKind) -> u8 {
     match kind {
-        "config" | "invalid_input" | "not_found" | "already_exists" => USAGE,
-        "sign_in_required" => SIGN_IN,
-        "provider" | "rejected" => PROVIDER,
-        "vault_unavailable" | "vault_locked" | "vault_corrupt" => VAULT,
-        "network" => NETWORK,
-        _ => FAILURE,
+        ErrorKind::Config
+        | ErrorKind::InvalidInput
+        | ErrorKind::NotFound
+        | ErrorKind::AlreadyExists => USAGE,
+        ErrorKind::SignInRequired => SIGN_IN,
+        ErrorKind::Provider | ErrorKind::Rejected => PROVIDER,
+        ErrorKind::VaultUnavailable | ErrorKind::VaultLocked | ErrorKind::VaultCorrupt => VAULT,
+        ErrorKind::Network => NETWORK,
+        ErrorKind::Cancelled
+        | ErrorKind::Io
+        | ErrorKind::Busy
+        | ErrorKind::LockTimeout
+        | ErrorKind::Timeout
+        | ErrorKind::Internal => FAILURE,
     }
 }
 
 /// The exit code for an error kind, as an [`ExitCode`].
-pub fn for_kind(kind: &str) -> ExitCode {
+pub fn for_kind(kind: ErrorKind) -> ExitCode {
     ExitCode::from(code_for_kind(kind))
 }
 
@@ -55,16 +65,17 @@ mod tests {
     #[test]
     fn kinds_map_to_the_documented_codes() {
         let cases = [
-            ("config", 2),
-            ("not_found", 2),
-            ("sign_in_required", 3),
-            ("provider", 4),
-            ("rejected", 4),
-            ("vault_locked", 5),
-            ("network", 6),
-            ("io", 1),
-            ("busy", 1),
-            ("cancelled", 1),
+            (ErrorKind::Config, 2),
+            (ErrorKind::NotFound, 2),
+            (ErrorKind::SignInRequired, 3),
+            (ErrorKind::Provider, 4),
+            (ErrorKind::Rejected, 4),
+            (ErrorKind::VaultLocked, 5),
+            (ErrorKind::Network, 6),
+            (ErrorKind::Io, 1),
+            (ErrorKind::Busy, 1),
+            (ErrorKind::Cancelled, 1),
+            (ErrorKind::Internal, 1),
         ];
         for (kind, code) in cases {
             assert_eq!(code_for_kind(kind), code, "{kind}");

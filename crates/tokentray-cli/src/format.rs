@@ -109,7 +109,7 @@ struct ExecStatus<'a> {
 fn json_line(value: &impl Serialize) -> Result<String> {
     serde_json::to_string_pretty(value)
         .map(|text| text + "\n")
-        .map_err(|e| Error::InvalidInput(format!("cannot encode JSON: {e}")))
+        .map_err(|e| Error::internal(format!("cannot encode JSON: {e}")))
 }
 
 /// `value` as one shell word: in single quotes, each `'` written `'\''`.
@@ -155,11 +155,11 @@ pub fn when(at: EpochSecs, now: EpochSecs) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokentray_core::Secret;
+    use tokentray_core::AccessTokenSecret;
 
     fn reply(token: &str) -> TokenReply {
         TokenReply {
-            access_token: Secret::new(token),
+            access_token: AccessTokenSecret::new(token),
             token_type: "Bearer".into(),
             expires_on: 1_767_225_600,
             scopes: vec!["api.read".into()],
@@ -204,7 +204,7 @@ mod tests {
     fn a_token_that_is_not_one_word_is_refused_without_echoing_it() {
         for bad in ["a\nb", "tok en", ""] {
             let err = render(&reply(bad), Format::Raw).unwrap_err();
-            assert_eq!(err.kind(), "invalid_input");
+            assert_eq!(err.kind(), tokentray_core::ErrorKind::InvalidInput);
             if !bad.is_empty() {
                 assert!(!err.to_string().contains(bad), "{err}");
             }

@@ -41,7 +41,7 @@ struct SignedInJson<'a> {
 const AGENT_LOGIN_TIMEOUT: Duration = Duration::from_secs(900);
 
 pub fn login(args: &LoginArgs, store: &Store) -> Result<ExitCode, Failure> {
-    if store.kind() == StoreKind::Memory {
+    if matches!(store.kind(), StoreKind::Memory) {
         return login_in_agent(args);
     }
     let broker = direct::broker(store)?;
@@ -202,13 +202,13 @@ pub async fn sign_in(
 fn json_line(value: &impl Serialize) -> Result<String, Error> {
     serde_json::to_string(value)
         .map(|line| line + "\n")
-        .map_err(|e| Error::InvalidInput(format!("cannot encode JSON: {e}")))
+        .map_err(|e| Error::internal(format!("cannot encode JSON: {e}")))
 }
 
 pub fn logout(args: &LogoutArgs, store: &Store) -> Result<ExitCode, Failure> {
     let profile = &args.profile;
     let through_agent = logout_with_agent(profile)?;
-    if through_agent && store.kind() == StoreKind::Memory {
+    if through_agent && matches!(store.kind(), StoreKind::Memory) {
         eprintln!("signed out (profile `{profile}`, in the agent's memory)");
         return Ok(ExitCode::SUCCESS);
     }

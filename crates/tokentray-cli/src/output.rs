@@ -7,11 +7,12 @@ use crate::exit;
 use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;
+use tokentray_core::ErrorKind;
 
 /// Prints `value` as pretty JSON on stdout.
 pub fn print_json(value: &impl Serialize) -> tokentray_core::Result<()> {
     let text = serde_json::to_string_pretty(value)
-        .map_err(|e| tokentray_core::Error::InvalidInput(format!("cannot encode JSON: {e}")))?;
+        .map_err(|e| tokentray_core::Error::internal(format!("cannot encode JSON: {e}")))?;
     print_text(&format!("{text}\n"))
 }
 
@@ -20,7 +21,7 @@ pub fn print_text(text: &str) -> tokentray_core::Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::BrokenPipe) => Ok(()),
         Err(e) => Err(tokentray_core::Error::io("cannot write", "<stdout>", e)),
     }
 }
@@ -35,8 +36,9 @@ pub enum Failure {
     /// The agent's answer.
     #[error("{message}")]
     Agent {
-        /// The error kind ([`tokentray_core::Error::kind`], or `busy`).
-        kind: String,
+        /// The error kind ([`tokentray_core::Error::kind`], or
+        /// [`ErrorKind::Busy`]).
+        kind: ErrorKind,
         /// What went wrong (never a token).
         message: String,
     },
@@ -44,20 +46,22 @@ pub enum Failure {
 
 impl Failure {
     /// The stable error kind.
-    pub fn kind(&self) -> &str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
             Failure::Core(error) => error.kind(),
-            Failure::Agent { kind, .. } => kind,
+            Failure::Agent { kind, .. } => *kind,
         }
     }
 
     /// Adds how to sign in to a "sign-in required" error about `profile`.
     pub fn with_login_hint(self, profile: &str) -> Self {
-        if self.kind() != "sign_in_required" || self.to_string().contains("tokentray login") {
+        if !matches!(self.kind(), ErrorKind::SignInRequired)
+            || self.to_string().contains("tokentray login")
+        {
             return self;
         }
         Failure::Agent {
-            kind: self.kind().to_string(),
+            kind: self.kind(),
             message: format!("{self}. Run `tokentray login {profile}`"),
         }
     }
@@ -78,14 +82,14 @@ impl From<tokentray_core::ipc::client::ClientError> for Failure {
 }
 
 #[derive(Serialize)]
-struct ErrorBody<'a> {
-    kind: &'a str,
+struct ErrorBody {
+    kind: ErrorKind,
     message: String,
 }
 
 #[derive(Serialize)]
-struct ErrorDoc<'a> {
-    error: ErrorBody<'a>,
+struct ErrorDoc {
+    error: ErrorBody,
 }
 
 /// Prints `error` (on stderr, or as JSON on stdout) and returns its exit

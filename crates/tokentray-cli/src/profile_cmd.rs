@@ -7,7 +7,7 @@ use std::io::Read;
 use std::process::ExitCode;
 use tokentray_core::profile::{self, Preset, Profile, ProfileFields, ProfileStore, Provider};
 use tokentray_core::vault::StoreKind;
-use tokentray_core::{Error, Result, Secret};
+use tokentray_core::{ClientSecret, Error, Result};
 
 pub fn run(command: ProfileCommand, vault: &Store) -> Result<ExitCode> {
     let store = ProfileStore::open_default()?;
@@ -74,15 +74,15 @@ fn add(store: &ProfileStore, args: AddArgs, vault: &Store) -> Result<ExitCode> {
 }
 
 /// Reads the whole of stdin as the secret, without its trailing newline.
-fn read_secret_from_stdin() -> Result<Secret> {
+fn read_secret_from_stdin() -> Result<ClientSecret> {
     let mut text = String::new();
     std::io::stdin()
         .read_to_string(&mut text)
         .map_err(|e| Error::io("cannot read the client secret from", "<stdin>", e))?;
     let trimmed_len = text.trim_end_matches(['\r', '\n']).len();
     text.truncate(trimmed_len);
-    let secret = Secret::new(text);
-    if secret.is_empty() {
+    let secret = ClientSecret::new(text);
+    if secret.expose().is_empty() {
         return Err(Error::InvalidInput(
             "--client-secret-stdin: stdin was empty".into(),
         ));

@@ -55,7 +55,7 @@ fn run_child(
         std::path::Path::new(program).display()
     );
     Ok(ExitCode::from(
-        if error.kind() == std::io::ErrorKind::NotFound {
+        if matches!(error.kind(), std::io::ErrorKind::NotFound) {
             127
         } else {
             126

@@ -34,7 +34,9 @@ fn from_agent(params: &TokenParams) -> Result<Option<TokenReply>, Failure> {
     let mut tries = 0;
     loop {
         match client.token(params.clone()) {
-            Err(ClientError::Agent(reply)) if reply.kind == "busy" && tries < 5 => {
+            Err(ClientError::Agent(reply))
+                if matches!(reply.kind, tokentray_core::ErrorKind::Busy) && tries < 5 =>
+            {
                 tries += 1;
                 std::thread::sleep(std::time::Duration::from_millis(20 << tries));
             }

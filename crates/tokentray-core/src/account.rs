@@ -12,7 +12,7 @@
 //! came with it is handed out.
 
 use crate::error::{Error, Result};
-use crate::secret::Secret;
+use crate::secret::{AccessTokenSecret, IdToken, RefreshToken, Secret};
 use crate::token::{now, EpochSecs, Identity, ScopeSet, TokenSet};
 use crate::vault::Vault;
 use serde::{Deserialize, Serialize};
@@ -120,7 +120,7 @@ pub struct CachedToken {
     /// The scope set it was granted for (the cache key).
     pub scopes: ScopeSet,
     /// The token.
-    pub token: Secret,
+    pub token: AccessTokenSecret,
     /// Usually `Bearer`.
     pub token_type: String,
     /// When it was issued (as seen here).
@@ -149,11 +149,11 @@ impl CachedToken {
 #[derive(Debug, Clone, Default)]
 pub struct Record {
     /// The refresh token, when the provider gave one.
-    pub refresh_token: Option<Secret>,
+    pub refresh_token: Option<RefreshToken>,
     /// When the refresh token expires, if known.
     pub refresh_expires_at: Option<EpochSecs>,
     /// The latest ID token.
-    pub id_token: Option<Secret>,
+    pub id_token: Option<IdToken>,
     /// Access tokens by scope set.
     pub access_tokens: Vec<CachedToken>,
 }
@@ -207,7 +207,7 @@ impl Record {
         };
         serde_json::to_string(&stored)
             .map(Secret::new)
-            .map_err(|e| Error::InvalidInput(format!("cannot encode an account record: {e}")))
+            .map_err(|e| Error::internal(format!("cannot encode an account record: {e}")))
     }
 
     fn from_json(key: &str, json: &Secret) -> Result<Record> {
@@ -222,15 +222,15 @@ impl Record {
                 fix: "sign in to the account again".into(),
             })?;
         Ok(Record {
-            refresh_token: stored.refresh_token.as_deref().map(Secret::from),
+            refresh_token: stored.refresh_token.as_deref().map(RefreshToken::new),
             refresh_expires_at: stored.refresh_expires_at,
-            id_token: stored.id_token.as_deref().map(Secret::from),
+            id_token: stored.id_token.as_deref().map(IdToken::new),
             access_tokens: stored
                 .access_tokens
                 .iter()
                 .map(|t| CachedToken {
                     scopes: ScopeSet::new(&t.scopes),
-                    token: Secret::from(t.token.as_str()),
+                    token: AccessTokenSecret::new(t.token.as_str()),
                     token_type: t.token_type.clone(),
                     issued_at: t.issued_at,
                     expires_at: t.expires_at,
@@ -423,7 +423,7 @@ impl AccountStore {
         let mut accounts = self.read_index()?;
         change(&mut accounts);
         let json = serde_json::to_string(&accounts)
-            .map_err(|e| Error::InvalidInput(format!("cannot encode the account list: {e}")))?;
+            .map_err(|e| Error::internal(format!("cannot encode the account list: {e}")))?;
         self.vault.put(INDEX_KEY, &Secret::new(json))?;
         *index = Some(accounts);
         Ok(())
@@ -448,13 +448,13 @@ mod tests {
 
     fn tokens(access: &str, refresh: Option<&str>, expires_in: i64) -> TokenSet {
         TokenSet {
-            access_token: Secret::new(access),
+            access_token: AccessTokenSecret::new(access),
             token_type: "Bearer".into(),
             expires_at: now() + expires_in,
             scopes: vec!["api.read".into()],
-            refresh_token: refresh.map(Secret::from),
+            refresh_token: refresh.map(RefreshToken::new),
             refresh_expires_at: None,
-            id_token: Some(Secret::new("header.claims.sig")),
+            id_token: Some(IdToken::new("header.claims.sig")),
             identity: Some(identity("alice")),
         }
     }
@@ -532,7 +532,7 @@ mod tests {
     fn freshness_uses_the_margin_but_never_less_than_half_the_lifetime() {
         let token = |issued_at, expires_at| CachedToken {
             scopes: ScopeSet::new(&["x"]),
-            token: Secret::new("t"),
+            token: AccessTokenSecret::new("t"),
             token_type: "Bearer".into(),
             issued_at,
             expires_at,
@@ -565,7 +565,7 @@ mod tests {
             )
             .unwrap();
         let err = store.record(&account).unwrap_err();
-        assert_eq!(err.kind(), "vault_corrupt");
+        assert_eq!(err.kind(), crate::ErrorKind::VaultCorrupt);
         assert!(!err.to_string().contains("canary"), "{err}");
     }
 

@@ -1,12 +1,17 @@
 //! The core's one error type.
 //!
 //! Every failure a face can show is an [`Error`] with a stable
-//! [`kind`](Error::kind) that the tray, the accounts window and the CLI's
-//! `--json` output branch on, and a message that says what went wrong and,
-//! where the user can do something about it, how to fix it. No variant ever
-//! carries a token.
+//! [`ErrorKind`] ([`Error::kind`]) that the tray, the accounts window and
+//! the CLI's exit codes branch on with a `match`, and a message that says
+//! what went wrong and, where the user can do something about it, how to
+//! fix it. No variant ever carries a token.
+//!
+//! A kind's wire name ([`ErrorKind::as_str`]) is what the CLI's `--json`
+//! output, the agent protocol and the accounts window carry; those names
+//! never change.
 
 use std::path::PathBuf;
+use std::str::FromStr;
 
 /// Result alias used across the core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -192,14 +197,6 @@ pub enum Error {
         path: PathBuf,
     },
 
-    /// Something inside Tokentray failed that no input explains (a task
-    /// that panicked): a bug to report, not the user's doing.
-    #[error("internal error: {what}")]
-    Internal {
-        /// What failed.
-        what: String,
-    },
-
     /// The agent has as many requests in progress as it allows (for all,
     /// or for one profile): try again.
     #[error("the agent is busy: {what}; try again")]
@@ -239,34 +236,195 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+
+    /// Tokentray itself failed (a task that died, a value that would not
+    /// encode): a bug or a broken process, nothing the user's input caused.
+    #[error("internal error: {what}")]
+    Internal {
+        /// What failed (never a token).
+        what: String,
+    },
+}
+
+/// The stable kinds of [`Error`], plus [`Busy`](ErrorKind::Busy), which
+/// only the agent's socket layer sends. Each has a wire name
+/// ([`as_str`](ErrorKind::as_str), also its `Display`, serde and
+/// [`FromStr`] form) that never changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// `config`: a configuration file or value is invalid.
+    Config,
+    /// `invalid_input`: a value given on the command line, through a
+    /// command or in an agent frame is invalid.
+    InvalidInput,
+    /// `vault_unavailable`: no usable vault.
+    VaultUnavailable,
+    /// `vault_locked`: the vault is locked, or its passphrase is missing.
+    VaultLocked,
+    /// `vault_corrupt`: a vault entry or file is damaged.
+    VaultCorrupt,
+    /// `not_found`: no such profile or account.
+    NotFound,
+    /// `already_exists`: the name is taken.
+    AlreadyExists,
+    /// `provider`: the identity provider refused the request.
+    Provider,
+    /// `network`: the provider could not be reached or answered garbage
+    /// (transient: retry).
+    Network,
+    /// `sign_in_required`: only an interactive sign-in helps.
+    SignInRequired,
+    /// `rejected`: the provider's answer failed a security check.
+    Rejected,
+    /// `cancelled`: the user cancelled, or a sign-in timed out.
+    Cancelled,
+    /// `io`: a file could not be read or written.
+    Io,
+    /// `busy`: the agent serves as many requests as it allows, for all or
+    /// for one profile (try again).
+    Busy,
+    /// `lock_timeout`: another process held the profile's refresh lock for
+    /// longer than a wait may last.
+    LockTimeout,
+    /// `timeout`: a request took longer than the agent allows for one.
+    Timeout,
+    /// `internal`: Tokentray itself failed. Also what an unknown wire name
+    /// becomes ([`ErrorKind::from_wire`]).
+    Internal,
+}
+
+impl ErrorKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ErrorKind; 17] = [
+        ErrorKind::Config,
+        ErrorKind::InvalidInput,
+        ErrorKind::VaultUnavailable,
+        ErrorKind::VaultLocked,
+        ErrorKind::VaultCorrupt,
+        ErrorKind::NotFound,
+        ErrorKind::AlreadyExists,
+        ErrorKind::Provider,
+        ErrorKind::Network,
+        ErrorKind::SignInRequired,
+        ErrorKind::Rejected,
+        ErrorKind::Cancelled,
+        ErrorKind::Io,
+        ErrorKind::Busy,
+        ErrorKind::LockTimeout,
+        ErrorKind::Timeout,
+        ErrorKind::Internal,
+    ];
+
+    /// The stable wire name (`network`, `sign_in_required`, …).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Config => "config",
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::VaultUnavailable => "vault_unavailable",
+            ErrorKind::VaultLocked => "vault_locked",
+            ErrorKind::VaultCorrupt => "vault_corrupt",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::AlreadyExists => "already_exists",
+            ErrorKind::Provider => "provider",
+            ErrorKind::Network => "network",
+            ErrorKind::SignInRequired => "sign_in_required",
+            ErrorKind::Rejected => "rejected",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Io => "io",
+            ErrorKind::Busy => "busy",
+            ErrorKind::LockTimeout => "lock_timeout",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Internal => "internal",
+        }
+    }
+
+    /// The kind named by a wire name that came from another process (an
+    /// agent of another version): a name this build does not know becomes
+    /// [`ErrorKind::Internal`], so that such an answer still fails cleanly
+    /// (the message says what happened).
+    pub fn from_wire(name: &str) -> Self {
+        name.parse().unwrap_or(ErrorKind::Internal)
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is no [`ErrorKind`]'s wire name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown error kind `{0}`")]
+pub struct UnknownKind(String);
+
+impl FromStr for ErrorKind {
+    type Err = UnknownKind;
+
+    /// The kind whose wire name is exactly `name`.
+    fn from_str(name: &str) -> Result<Self, UnknownKind> {
+        ErrorKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+            .ok_or_else(|| UnknownKind(shown(name)))
+    }
+}
+
+/// An unknown kind's name as it may be shown: its first 64 ASCII letters,
+/// digits and underscores (it came from another process).
+fn shown(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect()
+}
+
+impl serde::Serialize for ErrorKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ErrorKind {
+    /// Never fails on a string: an unknown name is
+    /// [`from_wire`](ErrorKind::from_wire)'s fallback.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Ok(ErrorKind::from_wire(&name))
+    }
 }
 
 impl Error {
-    /// A stable, machine-readable name for the kind of error; faces branch on
-    /// it and the CLI prints it in `--json` output.
-    pub fn kind(&self) -> &'static str {
+    /// The stable kind of the error; faces branch on it and the CLI prints
+    /// its [wire name](ErrorKind::as_str) in `--json` output.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Config { .. } => "config",
-            Error::InvalidInput(_) => "invalid_input",
-            Error::VaultUnavailable { .. } => "vault_unavailable",
-            Error::VaultLocked { .. } => "vault_locked",
-            Error::VaultCorrupt { .. } | Error::VaultFileDamaged { .. } => "vault_corrupt",
-            Error::VaultFileLocked { .. } => "vault_locked",
-            Error::VaultFileRefused { .. } => "vault_unavailable",
-            Error::NotFound { .. } => "not_found",
-            Error::AlreadyExists { .. } => "already_exists",
-            Error::Provider { .. } => "provider",
-            Error::Network(_) => "network",
-            Error::SignInRequired { .. } => "sign_in_required",
-            Error::Rejected { .. } => "rejected",
-            Error::Cancelled { .. } => "cancelled",
-            Error::Io { .. } => "io",
-            Error::LockTimeout { .. } => "lock_timeout",
-            Error::DeadlineExceeded { .. } => "timeout",
-            Error::Busy { .. } => "busy",
-            Error::Internal { .. } => "internal",
+            Error::Config { .. } => ErrorKind::Config,
+            Error::InvalidInput(_) => ErrorKind::InvalidInput,
+            Error::VaultUnavailable { .. } | Error::VaultFileRefused { .. } => {
+                ErrorKind::VaultUnavailable
+            }
+            Error::VaultLocked { .. } | Error::VaultFileLocked { .. } => ErrorKind::VaultLocked,
+            Error::VaultCorrupt { .. } | Error::VaultFileDamaged { .. } => ErrorKind::VaultCorrupt,
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::AlreadyExists { .. } => ErrorKind::AlreadyExists,
+            Error::Provider { .. } => ErrorKind::Provider,
+            Error::Network(_) => ErrorKind::Network,
+            Error::SignInRequired { .. } => ErrorKind::SignInRequired,
+            Error::Rejected { .. } => ErrorKind::Rejected,
+            Error::Cancelled { .. } => ErrorKind::Cancelled,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Internal { .. } => ErrorKind::Internal,
+            Error::LockTimeout { .. } => ErrorKind::LockTimeout,
+            Error::DeadlineExceeded { .. } => ErrorKind::Timeout,
+            Error::Busy { .. } => ErrorKind::Busy,
             Error::RotationNotStored { source, .. } => source.kind(),
         }
+    }
+
+    /// Shorthand for an internal failure.
+    pub fn internal(what: impl Into<String>) -> Self {
+        Error::Internal { what: what.into() }
     }
 
     /// Shorthand for a configuration error.
@@ -294,34 +452,89 @@ mod tests {
     #[test]
     fn kinds_are_stable_names() {
         let cases = [
-            (Error::InvalidInput("x".into()), "invalid_input"),
+            (Error::InvalidInput("x".into()), ErrorKind::InvalidInput),
             (
                 Error::VaultLocked {
                     reason: "r".into(),
                     fix: "f".into(),
                 },
-                "vault_locked",
+                ErrorKind::VaultLocked,
             ),
             (
                 Error::VaultUnavailable {
                     reason: "r".into(),
                     fix: "f".into(),
                 },
-                "vault_unavailable",
+                ErrorKind::VaultUnavailable,
             ),
-            (Error::NotFound { what: "w".into() }, "not_found"),
-            (Error::Network("n".into()), "network"),
+            (Error::NotFound { what: "w".into() }, ErrorKind::NotFound),
+            (Error::Network("n".into()), ErrorKind::Network),
             (
                 Error::SignInRequired {
                     profile: "p".into(),
                     reason: "r".into(),
                 },
-                "sign_in_required",
+                ErrorKind::SignInRequired,
             ),
         ];
         for (error, kind) in cases {
             assert_eq!(error.kind(), kind, "{error}");
         }
+        let internal = Error::internal("the lock task failed: panicked");
+        assert_eq!(internal.kind(), ErrorKind::Internal);
+        assert_eq!(
+            internal.to_string(),
+            "internal error: the lock task failed: panicked"
+        );
+    }
+
+    #[test]
+    fn wire_names_are_the_stable_ones_and_parse_back() {
+        let names: Vec<&str> = ErrorKind::ALL.iter().map(|kind| kind.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "config",
+                "invalid_input",
+                "vault_unavailable",
+                "vault_locked",
+                "vault_corrupt",
+                "not_found",
+                "already_exists",
+                "provider",
+                "network",
+                "sign_in_required",
+                "rejected",
+                "cancelled",
+                "io",
+                "busy",
+                "internal",
+            ]
+        );
+        // ALL lists every variant once, in order (Internal is the last).
+        assert_eq!(ErrorKind::ALL.len(), ErrorKind::Internal as usize + 1);
+        for (index, kind) in ErrorKind::ALL.into_iter().enumerate() {
+            assert_eq!(kind as usize, index, "{kind}");
+        }
+        for kind in ErrorKind::ALL {
+            assert_eq!(kind.as_str().parse::<ErrorKind>(), Ok(kind));
+            assert_eq!(kind.to_string(), kind.as_str());
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{kind}\""));
+            assert_eq!(serde_json::from_str::<ErrorKind>(&json).unwrap(), kind);
+        }
+    }
+
+    #[test]
+    fn unknown_wire_names_fall_back_to_internal() {
+        assert!("Network".parse::<ErrorKind>().is_err());
+        assert!("".parse::<ErrorKind>().is_err());
+        assert_eq!(ErrorKind::from_wire("quota_exceeded"), ErrorKind::Internal);
+        assert_eq!(
+            serde_json::from_str::<ErrorKind>("\"from_a_newer_agent\"").unwrap(),
+            ErrorKind::Internal
+        );
+        assert!(serde_json::from_str::<ErrorKind>("42").is_err());
     }
 
     #[test]
@@ -335,7 +548,7 @@ mod tests {
             },
             "not a URL",
         );
-        assert_eq!(error.kind(), "config");
+        assert_eq!(error.kind(), ErrorKind::Config);
         assert_eq!(
             error.to_string(),
             "/c/profiles.toml:4:1 (key `profiles.graph.issuer`): not a URL"
@@ -353,6 +566,6 @@ mod tests {
             error.to_string(),
             "https://idp.example refused the request: invalid_grant (refresh token expired)"
         );
-        assert_eq!(error.kind(), "provider");
+        assert_eq!(error.kind(), ErrorKind::Provider);
     }
 }

@@ -15,7 +15,7 @@ use url::Url;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::secret::Secret;
+use crate::secret::{AccessTokenSecret, ClientSecret};
 
 /// Environment variable naming an extra CA certificate file (PEM) trusted in
 /// addition to the system roots.
@@ -130,7 +130,12 @@ impl HttpClient {
     }
 
     /// GET `url` asking for JSON, with `Authorization: Bearer` (userinfo).
-    pub async fn get_json_bearer(&self, url: &Url, token: &Secret, what: &str) -> Result<Reply> {
+    pub async fn get_json_bearer(
+        &self,
+        url: &Url,
+        token: &AccessTokenSecret,
+        what: &str,
+    ) -> Result<Reply> {
         check_url(url)?;
         let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
             .map_err(|_| Error::InvalidInput("the access token cannot go in a header".into()))?;
@@ -150,7 +155,7 @@ impl HttpClient {
         &self,
         url: &Url,
         form: &[(&str, &str)],
-        basic: Option<(&str, &Secret)>,
+        basic: Option<(&str, &ClientSecret)>,
         what: &str,
     ) -> Result<Reply> {
         check_url(url)?;
@@ -230,7 +235,7 @@ fn too_large(what: &str, host: &str, max: usize) -> Error {
 
 /// `Authorization: Basic …` for a client id and secret, marked sensitive so
 /// that no HTTP-level debug output shows it.
-fn basic_auth(id: &str, secret: &Secret) -> Result<HeaderValue> {
+fn basic_auth(id: &str, secret: &ClientSecret) -> Result<HeaderValue> {
     use base64::Engine as _;
     let encode =
         |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
@@ -405,7 +410,7 @@ mod tests {
             "https://user:pw@login.example.com/",
         ] {
             let error = check_url(&url(bad)).unwrap_err();
-            assert_eq!(error.kind(), "invalid_input", "{bad}");
+            assert_eq!(error.kind(), crate::ErrorKind::InvalidInput, "{bad}");
         }
     }
 
@@ -440,7 +445,7 @@ mod tests {
     // S33: redaction
     #[test]
     fn basic_auth_form_encodes_then_base64s_and_is_sensitive() {
-        let header = basic_auth("my client", &Secret::new("p@ss:w")).unwrap();
+        let header = basic_auth("my client", &ClientSecret::new("p@ss:w")).unwrap();
         assert!(header.is_sensitive());
         assert_eq!(
             header.to_str().unwrap(),
@@ -496,7 +501,7 @@ mod tests {
                 .get_json(&serve(50 * 1024 * 1024, with_length).await, "t")
                 .await
                 .unwrap_err();
-            assert_eq!(error.kind(), "network");
+            assert_eq!(error.kind(), crate::ErrorKind::Network);
             assert!(
                 error.to_string().contains("larger than 1000 bytes"),
                 "{error}"
@@ -513,7 +518,7 @@ mod tests {
         let client = HttpClient::with_defaults().unwrap();
         let target = url(&format!("http://127.0.0.1:{port}/cb?code=canary-code"));
         let error = client.get_json(&target, "discovery").await.unwrap_err();
-        assert_eq!(error.kind(), "network");
+        assert_eq!(error.kind(), crate::ErrorKind::Network);
         let shown = error.to_string();
         assert!(shown.contains("discovery at 127.0.0.1"), "{shown}");
         assert!(!shown.contains("canary"), "{shown}");
@@ -528,7 +533,7 @@ mod tests {
             ..HttpOptions::default()
         })
         .unwrap_err();
-        assert_eq!(missing.kind(), "io");
+        assert_eq!(missing.kind(), crate::ErrorKind::Io);
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "not a certificate").unwrap();
         let error = HttpClient::new(HttpOptions {
@@ -536,6 +541,6 @@ mod tests {
             ..HttpOptions::default()
         })
         .unwrap_err();
-        assert_eq!(error.kind(), "invalid_input");
+        assert_eq!(error.kind(), crate::ErrorKind::InvalidInput);
     }
 }

@@ -94,7 +94,7 @@ mod tests {
     fn garbage_is_refused_without_echoing_it() {
         for bad in ["opaque-canary", "a.b.c", "x.y.z.w.v", "e30.bm90LWpzb24.x"] {
             let err = decode(bad).unwrap_err();
-            assert_eq!(err.kind(), "invalid_input");
+            assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
             assert!(!err.to_string().contains(bad), "{err}");
         }
     }

@@ -40,5 +40,7 @@ pub mod status;
 pub mod token;
 pub mod vault;
 
-pub use error::{Error, Result};
-pub use secret::Secret;
+pub use error::{Error, ErrorKind, Result};
+pub use secret::{
+    AccessTokenSecret, ClientSecret, CsrfState, IdToken, Nonce, PkceVerifier, RefreshToken, Secret,
+};

@@ -236,7 +236,7 @@ pub async fn drive<G: Grants>(
 ) {
     let mut events = broker.subscribe();
     if let Err(error) = plan_all(&broker, &schedule, clock.now()) {
-        tracing::warn!(kind = error.kind(), "cannot plan refreshes: {error}");
+        tracing::warn!(kind = %error.kind(), "cannot plan refreshes: {error}");
     }
     let runner = {
         let broker = broker.clone();
@@ -255,14 +255,14 @@ pub async fn drive<G: Grants>(
             event = events.recv() => match event {
                 Ok(Event::Refreshed { profile, .. }) => {
                     if let Err(error) = plan_profile(&broker, &schedule, &profile, clock.now()) {
-                        tracing::warn!(%profile, kind = error.kind(), "cannot plan the next refresh");
+                        tracing::warn!(%profile, kind = %error.kind(), "cannot plan the next refresh");
                     }
                 }
                 Ok(Event::SignInRequired { profile, .. }) => schedule.cancel_profile(&profile),
                 Ok(Event::AccountsChanged | Event::ProfilesChanged)
                 | Err(broadcast::error::RecvError::Lagged(_)) => {
                     if let Err(error) = plan_all(&broker, &schedule, clock.now()) {
-                        tracing::warn!(kind = error.kind(), "cannot plan refreshes: {error}");
+                        tracing::warn!(kind = %error.kind(), "cannot plan refreshes: {error}");
                     }
                 }
                 Ok(_) => {}
@@ -282,7 +282,7 @@ fn on_due<G: Grants>(broker: &Broker<G>, job: Job, now: EpochSecs) {
                 // (its event not yet seen here) has done the job already.
                 // Failures are announced by the broker itself.
                 if let Err(error) = broker.refresh_due(&profile, now).await {
-                    tracing::info!(%profile, kind = error.kind(), "proactive refresh failed");
+                    tracing::info!(%profile, kind = %error.kind(), "proactive refresh failed");
                 }
             });
         }
@@ -313,7 +313,7 @@ fn plan_all<G: Grants>(
 ) -> crate::Result<()> {
     for profile in broker.profiles().load()? {
         if let Err(error) = plan_profile(broker, schedule, &profile.name, now) {
-            tracing::warn!(profile = %profile.name, kind = error.kind(), "cannot plan the profile's refreshes: {error}");
+            tracing::warn!(profile = %profile.name, kind = %error.kind(), "cannot plan the profile's refreshes: {error}");
         }
     }
     Ok(())

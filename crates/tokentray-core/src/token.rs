@@ -4,7 +4,7 @@
 //! Access tokens are opaque (S12): their expiry comes from `expires_in` at
 //! issuance, kept as an absolute UTC instant in epoch seconds.
 
-use crate::secret::Secret;
+use crate::secret::{AccessTokenSecret, IdToken, RefreshToken};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -41,7 +41,7 @@ pub struct Identity {
 #[derive(Debug, Clone)]
 pub struct TokenSet {
     /// The access token.
-    pub access_token: Secret,
+    pub access_token: AccessTokenSecret,
     /// Usually `Bearer`.
     pub token_type: String,
     /// When the access token expires.
@@ -49,11 +49,11 @@ pub struct TokenSet {
     /// The scopes the token was granted for.
     pub scopes: Vec<String>,
     /// The refresh token, rotated or not.
-    pub refresh_token: Option<Secret>,
+    pub refresh_token: Option<RefreshToken>,
     /// When the refresh token expires, if the provider said.
     pub refresh_expires_at: Option<EpochSecs>,
     /// The raw ID token, if one came back.
-    pub id_token: Option<Secret>,
+    pub id_token: Option<IdToken>,
     /// Who signed in, from the validated ID token.
     pub identity: Option<Identity>,
 }
@@ -96,7 +96,7 @@ impl ScopeSet {
 #[derive(Debug, Clone)]
 pub struct AccessToken {
     /// The token.
-    pub token: Secret,
+    pub token: AccessTokenSecret,
     /// Usually `Bearer`.
     pub token_type: String,
     /// When it expires.

@@ -247,7 +247,11 @@ fn replaying_a_rotated_refresh_token_ends_in_sign_in_required_without_a_loop() {
         broker.accounts().write_record(&account, &original).unwrap(); // a stale copy comes back
         let mut events = broker.subscribe();
         let err = broker.token(&force).await.unwrap_err();
-        assert_eq!(err.kind(), "sign_in_required", "{err}");
+        assert_eq!(
+            err.kind(),
+            tokentray_core::ErrorKind::SignInRequired,
+            "{err}"
+        );
         assert!(err.to_string().contains("invalid_grant"), "{err}");
         assert!(matches!(
             events.recv().await.unwrap(),
@@ -262,7 +266,7 @@ fn replaying_a_rotated_refresh_token_ends_in_sign_in_required_without_a_loop() {
         for _ in 0..3 {
             assert_eq!(
                 broker.token(&force).await.unwrap_err().kind(),
-                "sign_in_required"
+                tokentray_core::ErrorKind::SignInRequired
             );
         }
         assert_eq!(
@@ -287,7 +291,7 @@ fn an_idp_that_lost_its_grants_means_sign_in_required() {
         };
         assert_eq!(
             broker.token(&force).await.unwrap_err().kind(),
-            "sign_in_required"
+            tokentray_core::ErrorKind::SignInRequired
         );
     });
 }
@@ -339,7 +343,7 @@ fn with_the_idp_down_a_valid_token_is_served_and_an_expired_one_is_a_network_err
             .token(&TokenRequest::for_profile("p"))
             .await
             .unwrap_err();
-        assert_eq!(err.kind(), "network", "{err}");
+        assert_eq!(err.kind(), tokentray_core::ErrorKind::Network, "{err}");
     });
 }
 
@@ -369,7 +373,7 @@ fn a_refused_rotation_is_kept_stored_later_and_never_replayed() {
         let mut events = broker.subscribe();
         vault.refuse(true);
         let err = broker.token(&force).await.unwrap_err();
-        assert_eq!(err.kind(), "vault_locked", "{err}");
+        assert_eq!(err.kind(), tokentray_core::ErrorKind::VaultLocked, "{err}");
         assert!(err.to_string().contains("kept in memory"), "{err}");
         assert_eq!(world.refreshes().await, (1, 0));
         let told = loop {

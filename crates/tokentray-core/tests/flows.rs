@@ -20,7 +20,7 @@ use tokentray_core::flow::{requires_sign_in, FlowOptions, OAuth};
 use tokentray_core::http::HttpClient;
 use tokentray_core::profile::{LoginMode, Preset, Profile, ProfileFields, Provider};
 use tokentray_core::provider::Providers;
-use tokentray_core::{Error, Secret};
+use tokentray_core::{ClientSecret, Error, IdToken, Nonce};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -82,7 +82,7 @@ fn code_flow_with_pkce_gives_validated_tokens() {
         assert!(redirect.contains("iss="), "RFC 9207 iss in {redirect}");
         let tokens = oauth.finish_sign_in(&pending, &redirect).await.unwrap();
 
-        assert!(!tokens.access_token.is_empty());
+        assert!(!tokens.access_token.expose().is_empty());
         assert!(
             tokens.refresh_token.is_some(),
             "offline_access gives a refresh token"
@@ -113,7 +113,7 @@ fn code_flow_with_pkce_gives_validated_tokens() {
 
         // S3: single use.
         let again = oauth.finish_sign_in(&pending, &redirect).await.unwrap_err();
-        assert_eq!(again.kind(), "rejected", "{again}");
+        assert_eq!(again.kind(), tokentray_core::ErrorKind::Rejected, "{again}");
     });
 }
 
@@ -142,7 +142,11 @@ fn wrong_state_is_refused_without_a_token_request() {
             redirect.replace("127.0.0.1:4567", "127.0.0.1:4568"),
         ] {
             let error = oauth.finish_sign_in(&pending, &tampered).await.unwrap_err();
-            assert_eq!(error.kind(), "rejected", "{tampered}: {error}");
+            assert_eq!(
+                error.kind(),
+                tokentray_core::ErrorKind::Rejected,
+                "{tampered}: {error}"
+            );
         }
         // The code was never redeemed: it still works now.
         let tokens = oauth.finish_sign_in(&pending, &redirect).await.unwrap();
@@ -160,7 +164,7 @@ fn wrong_state_is_refused_without_a_token_request() {
             .unwrap();
         let mixed = with_param(&redirect, "iss", "https://evil.example");
         let error = oauth.finish_sign_in(&pending, &mixed).await.unwrap_err();
-        assert_eq!(error.kind(), "rejected", "{error}");
+        assert_eq!(error.kind(), tokentray_core::ErrorKind::Rejected, "{error}");
         let pending = oauth
             .begin_sign_in(&profile, "http://127.0.0.1:4567/callback")
             .await
@@ -168,7 +172,11 @@ fn wrong_state_is_refused_without_a_token_request() {
         let state = query(pending.authorize_url(), "state");
         let no_iss = format!("http://127.0.0.1:4567/callback?code=abc&state={state}");
         let error = oauth.finish_sign_in(&pending, &no_iss).await.unwrap_err();
-        assert_eq!(error.kind(), "rejected", "the IdP promises iss: {error}");
+        assert_eq!(
+            error.kind(),
+            tokentray_core::ErrorKind::Rejected,
+            "the IdP promises iss: {error}"
+        );
     });
 }
 
@@ -280,7 +288,7 @@ fn browser_mode_listens_on_loopback_for_one_valid_callback() {
             )
             .await
             .unwrap_err();
-        assert_eq!(error.kind(), "cancelled");
+        assert_eq!(error.kind(), tokentray_core::ErrorKind::Cancelled);
     });
 }
 
@@ -328,7 +336,11 @@ fn device_flow_polls_until_approved_and_can_be_cancelled() {
             trigger.cancel();
         });
         let error = fast.finish_device(device, cancel).await.unwrap_err();
-        assert_eq!(error.kind(), "cancelled", "{error}");
+        assert_eq!(
+            error.kind(),
+            tokentray_core::ErrorKind::Cancelled,
+            "{error}"
+        );
     });
 }
 
@@ -350,18 +362,22 @@ fn client_credentials_with_the_secret() {
             },
         )
         .unwrap();
-        let secret = Secret::new(idp.confidential_client_secret());
+        let secret = ClientSecret::new(idp.confidential_client_secret());
         let tokens = oauth
             .client_credentials(&profile, &secret, &profile.scopes)
             .await
             .unwrap();
-        assert!(!tokens.access_token.is_empty());
+        assert!(!tokens.access_token.expose().is_empty());
         assert!(tokens.refresh_token.is_none());
         assert!(tokens.identity.is_none());
         assert_eq!(tokens.scopes, ["api.read"]);
 
         let error = oauth
-            .client_credentials(&profile, &Secret::new("wrong-secret"), &profile.scopes)
+            .client_credentials(
+                &profile,
+                &ClientSecret::new("wrong-secret"),
+                &profile.scopes,
+            )
             .await
             .unwrap_err();
         match &error {
@@ -404,7 +420,7 @@ fn refresh_rotates_and_a_replayed_token_requires_sign_in() {
             .refresh(&profile, &newest, &profile.scopes, Some(&stranger))
             .await
             .unwrap_err();
-        assert_eq!(error.kind(), "rejected", "{error}");
+        assert_eq!(error.kind(), tokentray_core::ErrorKind::Rejected, "{error}");
 
         // Replaying the first refresh token.
         let error = oauth
@@ -452,12 +468,12 @@ fn id_tokens_with_a_wrong_nonce_alg_none_or_a_bad_signature_are_refused() {
         let id_token = tokens.id_token.unwrap();
 
         let ok = oauth
-            .validate_id_token(&profile, &id_token, Some(&Secret::new(nonce.clone())))
+            .validate_id_token(&profile, &id_token, Some(&Nonce::new(nonce.clone())))
             .await
             .unwrap();
         assert_eq!(ok.subject, "grace");
 
-        let reject = |token: Secret, nonce: Option<Secret>| {
+        let reject = |token: IdToken, nonce: Option<Nonce>| {
             let oauth = oauth.clone();
             let profile = profile.clone();
             async move {
@@ -465,11 +481,11 @@ fn id_tokens_with_a_wrong_nonce_alg_none_or_a_bad_signature_are_refused() {
                     .validate_id_token(&profile, &token, nonce.as_ref())
                     .await
                     .unwrap_err();
-                assert_eq!(error.kind(), "rejected", "{error}");
+                assert_eq!(error.kind(), tokentray_core::ErrorKind::Rejected, "{error}");
                 error.to_string()
             }
         };
-        let why = reject(id_token.clone(), Some(Secret::new(format!("{nonce}x")))).await;
+        let why = reject(id_token.clone(), Some(Nonce::new(format!("{nonce}x")))).await;
         assert!(why.contains("nonce"), "{why}");
 
         let parts: Vec<&str> = id_token.expose().split('.').collect();
@@ -479,14 +495,14 @@ fn id_tokens_with_a_wrong_nonce_alg_none_or_a_bad_signature_are_refused() {
             "{}.{payload}.",
             b64.encode(br#"{"alg":"none","typ":"JWT"}"#)
         );
-        reject(Secret::new(none), None).await;
+        reject(IdToken::new(none), None).await;
         // HS256 "signed" with anything (e.g. the public client id).
         let hs = format!(
             "{}.{payload}.{}",
             b64.encode(br#"{"alg":"HS256","typ":"JWT"}"#),
             parts[2]
         );
-        reject(Secret::new(hs), None).await;
+        reject(IdToken::new(hs), None).await;
         // A changed payload under the original signature.
         let mut claims: serde_json::Value =
             serde_json::from_slice(&b64.decode(payload).unwrap()).unwrap();
@@ -497,7 +513,7 @@ fn id_tokens_with_a_wrong_nonce_alg_none_or_a_bad_signature_are_refused() {
             b64.encode(claims.to_string()),
             parts[2]
         );
-        reject(Secret::new(forged), None).await;
+        reject(IdToken::new(forged), None).await;
         // Another client's token: wrong audience.
         let mut other = profile.clone();
         other.client_id = "someone-else".into();
@@ -505,7 +521,7 @@ fn id_tokens_with_a_wrong_nonce_alg_none_or_a_bad_signature_are_refused() {
             .validate_id_token(&other, &id_token, None)
             .await
             .unwrap_err();
-        assert_eq!(error.kind(), "rejected", "{error}");
+        assert_eq!(error.kind(), tokentray_core::ErrorKind::Rejected, "{error}");
     });
 }
 
@@ -533,7 +549,11 @@ fn plain_http_to_a_remote_issuer_and_a_mismatched_issuer_are_refused() {
             .begin_sign_in(&profile, "http://127.0.0.1:1/callback")
             .await
             .unwrap_err();
-        assert_eq!(error.kind(), "invalid_input", "{error}");
+        assert_eq!(
+            error.kind(),
+            tokentray_core::ErrorKind::InvalidInput,
+            "{error}"
+        );
         assert!(error.to_string().contains("plain http"), "{error}");
     });
 

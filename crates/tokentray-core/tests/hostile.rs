@@ -242,7 +242,7 @@ impl World {
             (error, took)
         });
         let shown = error.to_string();
-        assert_eq!(error.kind(), kind, "{misbehaviour:?}: {shown}");
+        assert_eq!(error.kind().as_str(), kind, "{misbehaviour:?}: {shown}");
         assert!(
             shown.contains(says),
             "{misbehaviour:?}: `{shown}` should say `{says}`"

@@ -24,7 +24,7 @@ use tokentray_core::login::HeadlessLogin;
 use tokentray_core::profile::{LoginMode, Preset, Profile, ProfileFields, ProfileStore, FILE_NAME};
 use tokentray_core::token::{now, Identity, TokenSet};
 use tokentray_core::vault::MemoryVault;
-use tokentray_core::{Result, Secret};
+use tokentray_core::{AccessTokenSecret, ClientSecret, IdToken, RefreshToken, Result};
 
 const REFRESH_CANARY: &str = "RT-canary-9d2e";
 
@@ -40,13 +40,13 @@ impl CountingGrants {
 
 fn token_set(n: usize, lifetime: i64) -> TokenSet {
     TokenSet {
-        access_token: Secret::new(format!("access-{n}")),
+        access_token: AccessTokenSecret::new(format!("access-{n}")),
         token_type: "Bearer".into(),
         expires_at: now() + lifetime,
         scopes: vec!["api.read".into()],
-        refresh_token: Some(Secret::new(format!("{REFRESH_CANARY}-{n}"))),
+        refresh_token: Some(RefreshToken::new(format!("{REFRESH_CANARY}-{n}"))),
         refresh_expires_at: None,
-        id_token: Some(Secret::new("id-token-canary")),
+        id_token: Some(IdToken::new("id-token-canary")),
         identity: Some(Identity {
             issuer: "https://idp.example".into(),
             subject: "alice-sub".into(),
@@ -62,7 +62,7 @@ impl Grants for CountingGrants {
     async fn refresh(
         &self,
         _profile: &Profile,
-        _refresh_token: &Secret,
+        _refresh_token: &RefreshToken,
         _scopes: &[String],
         _previous: Option<&Identity>,
     ) -> Result<TokenSet> {
@@ -71,11 +71,16 @@ impl Grants for CountingGrants {
         Ok(token_set(n, 3600))
     }
 
-    async fn client_credentials(&self, _: &Profile, _: &Secret, _: &[String]) -> Result<TokenSet> {
+    async fn client_credentials(
+        &self,
+        _: &Profile,
+        _: &ClientSecret,
+        _: &[String],
+    ) -> Result<TokenSet> {
         Err(tokentray_core::Error::Network("not in these tests".into()))
     }
 
-    async fn revoke(&self, _: &Profile, _: &Secret) -> Result<bool> {
+    async fn revoke(&self, _: &Profile, _: &RefreshToken) -> Result<bool> {
         Ok(true)
     }
 }
@@ -297,7 +302,7 @@ fn ping_token_status_login_logout_round_trip() {
 
     // A headless agent cannot show a login window; it says what to do.
     let err = client.login("p", None).unwrap_err();
-    assert_eq!(err.kind(), "sign_in_required");
+    assert_eq!(err.kind(), tokentray_core::ErrorKind::SignInRequired);
     assert!(
         err.to_string()
             .contains("run `tokentray login p` in a terminal"),
@@ -309,10 +314,10 @@ fn ping_token_status_login_logout_round_trip() {
     assert_eq!(status.profiles[0].state, SignInState::SignedOut);
     assert!(status.profiles[0].needs_interaction);
     let err = client.token(TokenParams::for_profile("p")).unwrap_err();
-    assert_eq!(err.kind(), "sign_in_required");
+    assert_eq!(err.kind(), tokentray_core::ErrorKind::SignInRequired);
     assert!(matches!(err, ClientError::Agent(_)));
     let err = client.token(TokenParams::for_profile("nope")).unwrap_err();
-    assert_eq!(err.kind(), "not_found");
+    assert_eq!(err.kind(), tokentray_core::ErrorKind::NotFound);
 }
 
 #[test]
@@ -637,7 +642,7 @@ fn a_full_agent_says_busy_and_frees_idle_slots() {
         .collect();
     std::thread::sleep(Duration::from_millis(50));
     let err = agent.client().ping().unwrap_err();
-    assert_eq!(err.kind(), "busy", "{err}");
+    assert_eq!(err.kind(), tokentray_core::ErrorKind::Busy, "{err}");
     // The idle connections time out and free their slots.
     std::thread::sleep(Duration::from_millis(400));
     assert_pings_within_a_second(&agent.path);
@@ -693,7 +698,7 @@ fn a_second_agent_is_refused_and_a_stale_socket_replaced() {
     {
         let _entered = agent.rt.enter();
         let err = bind(&agent.path).unwrap_err();
-        assert_eq!(err.kind(), "already_exists");
+        assert_eq!(err.kind(), tokentray_core::ErrorKind::AlreadyExists);
         let message = err.to_string();
         assert!(
             message.contains(&format!(

@@ -20,7 +20,7 @@ use tokentray_core::ipc::protocol::{
 };
 use tokentray_core::profile::{LoginMode, Preset, Profile, ProfileFields, ProfileStore, FILE_NAME};
 use tokentray_core::provider::Metadata;
-use tokentray_core::Secret;
+use tokentray_core::{AccessTokenSecret, ErrorKind};
 
 fn config() -> ProptestConfig {
     ProptestConfig {
@@ -65,7 +65,7 @@ proptest! {
     #[test]
     fn jwt_decode_errors_do_not_echo_the_input(text in "[A-Za-z0-9_-]{24,60}(\\.[A-Za-z0-9_-]{1,30}){0,5}") {
         if let Err(error) = tokentray_core::jwt::decode(&text) {
-            prop_assert_eq!(error.kind(), "invalid_input");
+            prop_assert_eq!(error.kind(), ErrorKind::InvalidInput);
             prop_assert!(!error.to_string().contains(&text));
         }
     }
@@ -104,7 +104,7 @@ proptest! {
         json_object().prop_map(|o| Value::Object(o).to_string().into_bytes()),
     ]) {
         if let Err(error) = parse_json::<Metadata>(&body, "discovery document") {
-            prop_assert_eq!(error.kind(), "network");
+            prop_assert_eq!(error.kind(), ErrorKind::Network);
         }
     }
 
@@ -188,10 +188,10 @@ proptest! {
         }),
     ]) {
         if let Err(error) = decode::<Request>(&frame) {
-            prop_assert_eq!(error.kind(), "invalid_input");
+            prop_assert_eq!(error.kind(), ErrorKind::InvalidInput);
         }
         if let Err(error) = decode::<Response>(&frame) {
-            prop_assert_eq!(error.kind(), "invalid_input");
+            prop_assert_eq!(error.kind(), ErrorKind::InvalidInput);
         }
     }
 
@@ -224,7 +224,7 @@ proptest! {
                 prop_assert!(frame.len() <= tokentray_core::ipc::protocol::MAX_FRAME);
                 prop_assert_eq!(decode::<Response>(&frame).unwrap(), reply);
             }
-            Err(error) => prop_assert_eq!(error.kind(), "invalid_input"),
+            Err(error) => prop_assert_eq!(error.kind(), ErrorKind::InvalidInput),
         }
     }
 
@@ -276,7 +276,8 @@ fn response() -> impl Strategy<Value = Response> {
     let text = ".{0,30}";
     prop_oneof![
         Just(Response::Ok {}),
-        (text, text).prop_map(|(kind, message)| Response::Error(ErrorReply { kind, message })),
+        (prop::sample::select(ErrorKind::ALL.to_vec()), text)
+            .prop_map(|(kind, message)| Response::Error(ErrorReply { kind, message })),
         (
             prop_oneof![
                 ".{0,200}".boxed(),
@@ -294,7 +295,7 @@ fn response() -> impl Strategy<Value = Response> {
             .prop_map(
                 |(token, token_type, expires_on, scopes, profile, account)| {
                     Response::Token(TokenReply {
-                        access_token: Secret::new(token),
+                        access_token: AccessTokenSecret::new(token),
                         token_type,
                         expires_on,
                         scopes,

@@ -149,11 +149,11 @@ fn a_damaged_or_missing_chunk_is_reported() {
         Some("tampered"),
     );
     let err = vault.get("acct").unwrap_err();
-    assert_eq!(err.kind(), "vault_corrupt", "{err}");
+    assert_eq!(err.kind(), tokentray_core::ErrorKind::VaultCorrupt, "{err}");
 
     secret_tool(&["clear", "service", &service, "username", &chunk], None);
     let err = vault.get("acct").unwrap_err();
-    assert_eq!(err.kind(), "vault_corrupt");
+    assert_eq!(err.kind(), tokentray_core::ErrorKind::VaultCorrupt);
     assert!(err.to_string().contains("is missing"), "{err}");
     assert!(err.to_string().contains("Fix:"), "says what to do: {err}");
 

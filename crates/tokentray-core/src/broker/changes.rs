@@ -9,7 +9,7 @@ use super::{Broker, Event, Grants};
 use crate::account::{Account, CachedToken};
 use crate::error::Result;
 use crate::profile::{self, Profile};
-use crate::secret::Secret;
+use crate::secret::ClientSecret;
 use crate::token::{ScopeSet, TokenSet};
 
 impl<G: Grants> Broker<G> {
@@ -132,7 +132,11 @@ impl<G: Grants> Broker<G> {
     }
 
     /// Adds a profile, its client secret (when given) to the vault first.
-    pub fn add_profile(&self, profile: &Profile, client_secret: Option<&Secret>) -> Result<()> {
+    pub fn add_profile(
+        &self,
+        profile: &Profile,
+        client_secret: Option<&ClientSecret>,
+    ) -> Result<()> {
         profile::add_profile(
             &self.inner.profiles,
             &*self.inner.vault,
@@ -151,10 +155,8 @@ impl<G: Grants> Broker<G> {
     }
 
     /// Stores or replaces a profile's client secret.
-    pub fn set_client_secret(&self, profile: &str, secret: &Secret) -> Result<()> {
-        self.inner
-            .vault
-            .put(&crate::vault::client_secret_key(profile), secret)?;
+    pub fn set_client_secret(&self, profile: &str, secret: &ClientSecret) -> Result<()> {
+        profile::store_client_secret(&*self.inner.vault, profile, secret)?;
         self.emit(Event::ProfilesChanged);
         Ok(())
     }

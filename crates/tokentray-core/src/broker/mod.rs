@@ -27,7 +27,7 @@ use crate::account::{AccountInfo, AccountStore, CachedToken};
 use crate::error::Result;
 use crate::lock::{LockDir, ProfileLock, DEFAULT_WAIT};
 use crate::profile::{Profile, ProfileStore};
-use crate::secret::Secret;
+use crate::secret::{ClientSecret, RefreshToken};
 use crate::token::{AccessToken, EpochSecs, Identity, ScopeSet, TokenSet};
 use crate::vault::Vault;
 use std::collections::HashMap;
@@ -59,7 +59,7 @@ pub trait Grants: Send + Sync + 'static {
     fn refresh(
         &self,
         profile: &Profile,
-        refresh_token: &Secret,
+        refresh_token: &RefreshToken,
         scopes: &[String],
         previous: Option<&Identity>,
     ) -> impl Future<Output = Result<TokenSet>> + Send;
@@ -68,7 +68,7 @@ pub trait Grants: Send + Sync + 'static {
     fn client_credentials(
         &self,
         profile: &Profile,
-        client_secret: &Secret,
+        client_secret: &ClientSecret,
         scopes: &[String],
     ) -> impl Future<Output = Result<TokenSet>> + Send;
 
@@ -77,7 +77,7 @@ pub trait Grants: Send + Sync + 'static {
     fn revoke(
         &self,
         profile: &Profile,
-        refresh_token: &Secret,
+        refresh_token: &RefreshToken,
     ) -> impl Future<Output = Result<bool>> + Send;
 }
 

@@ -6,14 +6,14 @@ use super::Grants;
 use crate::error::Result;
 use crate::flow::OAuth;
 use crate::profile::Profile;
-use crate::secret::Secret;
+use crate::secret::{ClientSecret, RefreshToken};
 use crate::token::{Identity, TokenSet};
 
 impl Grants for OAuth {
     fn refresh(
         &self,
         profile: &Profile,
-        refresh_token: &Secret,
+        refresh_token: &RefreshToken,
         scopes: &[String],
         previous: Option<&Identity>,
     ) -> impl std::future::Future<Output = Result<TokenSet>> + Send {
@@ -23,7 +23,7 @@ impl Grants for OAuth {
     fn client_credentials(
         &self,
         profile: &Profile,
-        client_secret: &Secret,
+        client_secret: &ClientSecret,
         scopes: &[String],
     ) -> impl std::future::Future<Output = Result<TokenSet>> + Send {
         OAuth::client_credentials(self, profile, client_secret, scopes)
@@ -32,7 +32,7 @@ impl Grants for OAuth {
     fn revoke(
         &self,
         profile: &Profile,
-        refresh_token: &Secret,
+        refresh_token: &RefreshToken,
     ) -> impl std::future::Future<Output = Result<bool>> + Send {
         OAuth::revoke(self, profile, refresh_token)
     }

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::fault::fault_point;
 use crate::lock::ProfileLock;
 use crate::profile::{LoginMode, Profile};
+use crate::secret::{ClientSecret, RefreshToken};
 use crate::token::{now, AccessToken, EpochSecs, ScopeSet, TokenSet};
 use crate::vault::client_secret_key;
 use std::future::Future;
@@ -228,7 +229,7 @@ impl<G: Grants> Broker<G> {
     }
 
     /// Revokes a refresh token where the provider can; a failure is logged.
-    pub(super) async fn revoke_quietly(&self, profile: &Profile, refresh: Option<&crate::Secret>) {
+    pub(super) async fn revoke_quietly(&self, profile: &Profile, refresh: Option<&RefreshToken>) {
         let Some(refresh) = refresh else {
             return;
         };
@@ -264,7 +265,7 @@ impl<G: Grants> Broker<G> {
                 return Ok(answer(handed_out(&token)));
             }
         }
-        let secret = self.inner.vault.get(&client_secret_key(&profile.name))?.ok_or_else(|| Error::NotFound {
+        let secret = self.inner.vault.get(&client_secret_key(&profile.name))?.map(ClientSecret::from_secret).ok_or_else(|| Error::NotFound {
             what: format!(
                 "client secret of profile `{}` in the vault (add it again with `tokentray profile add … --client-secret-stdin`)",
                 profile.name

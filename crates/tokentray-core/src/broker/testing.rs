@@ -4,6 +4,7 @@ use super::*;
 use crate::account::Account;
 use crate::error::Error;
 use crate::profile::{LoginMode, Preset, ProfileFields, FILE_NAME};
+use crate::secret::AccessTokenSecret;
 use crate::token::now;
 use crate::vault::MemoryVault;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -39,11 +40,11 @@ impl FakeGrants {
 
 pub(crate) fn token_set(n: usize, lifetime: i64) -> TokenSet {
     TokenSet {
-        access_token: Secret::new(format!("access-{n}")),
+        access_token: AccessTokenSecret::new(format!("access-{n}")),
         token_type: "Bearer".into(),
         expires_at: now() + lifetime,
         scopes: vec![],
-        refresh_token: Some(Secret::new(format!("refresh-{n}"))),
+        refresh_token: Some(RefreshToken::new(format!("refresh-{n}"))),
         refresh_expires_at: None,
         id_token: None,
         identity: Some(Identity {
@@ -61,7 +62,7 @@ impl Grants for FakeGrants {
     async fn refresh(
         &self,
         _profile: &Profile,
-        _refresh_token: &Secret,
+        _refresh_token: &RefreshToken,
         _scopes: &[String],
         _previous: Option<&Identity>,
     ) -> Result<TokenSet> {
@@ -83,7 +84,7 @@ impl Grants for FakeGrants {
     async fn client_credentials(
         &self,
         _: &Profile,
-        secret: &Secret,
+        secret: &ClientSecret,
         _: &[String],
     ) -> Result<TokenSet> {
         assert_eq!(secret.expose(), "client-secret");
@@ -91,7 +92,7 @@ impl Grants for FakeGrants {
         Ok(token_set(n, 3600))
     }
 
-    async fn revoke(&self, _: &Profile, refresh_token: &Secret) -> Result<bool> {
+    async fn revoke(&self, _: &Profile, refresh_token: &RefreshToken) -> Result<bool> {
         let token = refresh_token.expose().to_string();
         self.0.revoked.lock().unwrap().push(token);
         Ok(true)

@@ -6,6 +6,7 @@ use super::testing::{setup, sign_in};
 use super::*;
 use crate::error::Error;
 use crate::profile::LoginMode;
+use crate::secret::Secret;
 use crate::token::now;
 use crate::vault::client_secret_key;
 
@@ -17,14 +18,20 @@ async fn no_account_means_sign_in_required() {
         .token(&TokenRequest::for_profile("p"))
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), "sign_in_required");
-    assert_eq!(s.token("nope").await.unwrap_err().kind(), "not_found");
+    assert_eq!(err.kind(), crate::ErrorKind::SignInRequired);
+    assert_eq!(
+        s.token("nope").await.unwrap_err().kind(),
+        crate::ErrorKind::NotFound
+    );
 }
 
 #[tokio::test]
 async fn a_sign_in_by_another_process_is_seen() {
     let s = setup(LoginMode::Device, false);
-    assert_eq!(s.token("p").await.unwrap_err().kind(), "sign_in_required");
+    assert_eq!(
+        s.token("p").await.unwrap_err().kind(),
+        crate::ErrorKind::SignInRequired
+    );
     // Another process signs in through its own store over the same vault.
     let other = crate::account::AccountStore::new(s.vault.clone());
     let asked = ScopeSet::new(&s.profile.scopes);
@@ -141,7 +148,7 @@ async fn terminal_errors_mark_the_account_and_are_not_retried() {
         .token(&TokenRequest::for_profile("p"))
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), "sign_in_required");
+    assert_eq!(err.kind(), crate::ErrorKind::SignInRequired);
     assert!(err.to_string().contains("invalid_grant"), "{err}");
     assert_eq!(s.grants.refreshes(), 1);
     assert!(matches!(rx.recv().await.unwrap(), Event::Refreshing { .. }));
@@ -154,7 +161,10 @@ async fn terminal_errors_mark_the_account_and_are_not_retried() {
     );
     // No retry loop: later calls fail at once without asking the provider.
     for _ in 0..3 {
-        assert_eq!(s.token("p").await.unwrap_err().kind(), "sign_in_required");
+        assert_eq!(
+            s.token("p").await.unwrap_err().kind(),
+            crate::ErrorKind::SignInRequired
+        );
     }
     assert_eq!(s.grants.refreshes(), 1);
 }
@@ -182,7 +192,10 @@ async fn network_errors_are_retried_then_the_cached_token_is_served() {
     let s = setup(LoginMode::Device, false);
     sign_in(&s, -1);
     s.grants.set_failure(Some("network"));
-    assert_eq!(s.token("p").await.unwrap_err().kind(), "network");
+    assert_eq!(
+        s.token("p").await.unwrap_err().kind(),
+        crate::ErrorKind::Network
+    );
 }
 
 // S15: crash-safe rotation
@@ -198,7 +211,7 @@ async fn a_failed_vault_write_hands_out_nothing() {
         .unwrap_err();
     assert_eq!(
         err.kind(),
-        "vault_unavailable",
+        crate::ErrorKind::VaultUnavailable,
         "S15: no token without the stored rotation"
     );
 }
@@ -213,7 +226,7 @@ async fn a_refused_rotation_is_kept_and_used_once_the_vault_takes_it() {
     s.vault.entries().fail_writes_after(0);
     let err = s.token("p").await.unwrap_err();
     assert!(matches!(err, Error::RotationNotStored { .. }), "{err}");
-    assert_eq!(err.kind(), "vault_unavailable");
+    assert_eq!(err.kind(), crate::ErrorKind::VaultUnavailable);
     assert_eq!(s.grants.refreshes(), 1);
     let mut seen = Vec::new();
     while let Ok(event) = rx.try_recv() {
@@ -249,7 +262,7 @@ async fn a_refused_rotation_is_written_in_the_background() {
     let stored = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             let record = s.broker.accounts().record(&account).unwrap().unwrap();
-            if record.refresh_token.as_ref().map(Secret::expose) == Some("refresh-1") {
+            if record.refresh_token.as_ref().map(|t| t.expose()) == Some("refresh-1") {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -313,7 +326,11 @@ async fn client_credentials_use_the_vault_secret_and_cache_in_memory() {
         .token(&TokenRequest::for_profile("p"))
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), "not_found", "no secret yet: {err}");
+    assert_eq!(
+        err.kind(),
+        crate::ErrorKind::NotFound,
+        "no secret yet: {err}"
+    );
     s.vault
         .put(&client_secret_key("p"), &Secret::new("client-secret"))
         .unwrap();
@@ -345,7 +362,39 @@ async fn sign_out_deletes_everything() {
         .snapshot()
         .iter()
         .all(|(k, _)| k == "accounts"));
-    assert_eq!(s.token("p").await.unwrap_err().kind(), "sign_in_required");
+    assert_eq!(
+        s.token("p").await.unwrap_err().kind(),
+        crate::ErrorKind::SignInRequired
+    );
+}
+
+// S24, S13: a record deleted behind the broker's back is "sign-in required"
+// naming the missing entry (not "the provider gave no refresh token"), and
+// nothing is asked of the provider.
+#[tokio::test]
+async fn a_deleted_record_needs_a_sign_in_and_asks_the_provider_nothing() {
+    let s = setup(LoginMode::Device, false);
+    let account = sign_in(&s, 1);
+    s.vault.delete(&account.record_key()).unwrap();
+    let err = s.token("p").await.unwrap_err();
+    assert_eq!(err.kind(), crate::ErrorKind::SignInRequired);
+    assert!(err.to_string().contains("missing from the vault"), "{err}");
+    assert_eq!(s.grants.refreshes(), 0);
+}
+
+// S24: a damaged record is reported with a fix that names the profile and
+// is left as it is.
+#[tokio::test]
+async fn a_damaged_record_is_reported_and_left_as_is() {
+    let s = setup(LoginMode::Device, false);
+    let account = sign_in(&s, 1);
+    let damaged = Secret::new("{\"refresh_token\": ");
+    s.vault.put(&account.record_key(), &damaged).unwrap();
+    let err = s.token("p").await.unwrap_err();
+    assert_eq!(err.kind(), crate::ErrorKind::VaultCorrupt);
+    assert!(err.to_string().contains("`tokentray login p`"), "{err}");
+    assert_eq!(s.vault.get(&account.record_key()).unwrap(), Some(damaged));
+    assert_eq!(s.grants.refreshes(), 0);
 }
 
 // S14: a planned refresh at the same deadline as a caller's refresh makes

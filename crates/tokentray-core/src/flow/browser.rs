@@ -16,7 +16,7 @@ use super::code::{callback_params, state_matches};
 use super::{OAuth, TokenSet};
 use crate::error::{Error, Result};
 use crate::profile::Profile;
-use crate::secret::Secret;
+use crate::secret::CsrfState;
 
 /// The only path the listener answers.
 pub(super) const CALLBACK_PATH: &str = "/callback";
@@ -68,7 +68,7 @@ impl OAuth {
 /// return.
 pub(super) async fn wait_for_callback(
     listener: TcpListener,
-    state: Secret,
+    state: CsrfState,
     timeout: Duration,
 ) -> Result<Vec<(String, String)>> {
     let deadline = tokio::time::Instant::now() + timeout;
@@ -110,7 +110,7 @@ pub(super) enum Verdict {
 
 /// Judges a request head (S3): exact path, `state` compared in constant
 /// time. Whether it is the first valid one is decided by the caller.
-pub(super) fn judge(head: &str, state: &Secret) -> Verdict {
+pub(super) fn judge(head: &str, state: &CsrfState) -> Verdict {
     let Some(line) = head.lines().next() else {
         return Verdict::Bad;
     };
@@ -137,7 +137,7 @@ pub(super) fn judge(head: &str, state: &Secret) -> Verdict {
 
 async fn serve_one(
     mut stream: TcpStream,
-    state: &Secret,
+    state: &CsrfState,
     claimed: &AtomicBool,
     found: &mpsc::Sender<Vec<(String, String)>>,
 ) -> std::io::Result<()> {
@@ -263,7 +263,7 @@ mod tests {
     #[test]
     fn the_listener_judges_path_method_and_state() {
         // S3
-        let state = Secret::new("s-123");
+        let state = CsrfState::new("s-123");
         assert_eq!(judge(&request("/"), &state), Verdict::NotFound);
         assert_eq!(judge(&request("/favicon.ico"), &state), Verdict::NotFound);
         assert_eq!(
@@ -311,10 +311,10 @@ mod tests {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
         let address = listener.local_addr().unwrap();
         assert!(address.ip().is_loopback());
-        let error = wait_for_callback(listener, Secret::new("s"), Duration::from_millis(200))
+        let error = wait_for_callback(listener, CsrfState::new("s"), Duration::from_millis(200))
             .await
             .unwrap_err();
-        assert_eq!(error.kind(), "cancelled");
+        assert_eq!(error.kind(), crate::ErrorKind::Cancelled);
         assert!(
             TcpStream::connect(address).await.is_err(),
             "still listening"

@@ -9,13 +9,12 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::{
-    constant_time_eq, interactive_scopes, parse_url, random_token, token_response, OAuth, TokenSet,
-};
+use super::response::token_response;
+use super::{constant_time_eq, interactive_scopes, parse_url, random_token, OAuth, TokenSet};
 use crate::error::{Error, Result};
 use crate::profile::{Profile, Provider};
 use crate::provider::ProviderInfo;
-use crate::secret::Secret;
+use crate::secret::{CsrfState, Nonce, PkceVerifier};
 
 /// A sign-in between the authorize URL and the redirect. Single use: once a
 /// redirect with the right `state` was accepted, it cannot be finished again.
@@ -26,9 +25,9 @@ pub struct PendingSignIn {
     redirect_uri: Url,
     authorize_url: Url,
     scopes: Vec<String>,
-    state: Secret,
-    nonce: Option<Secret>,
-    verifier: Secret,
+    state: CsrfState,
+    nonce: Option<Nonce>,
+    verifier: PkceVerifier,
     used: AtomicBool,
 }
 
@@ -59,13 +58,13 @@ impl PendingSignIn {
         &self.profile
     }
 
-    pub(super) fn state(&self) -> &Secret {
+    pub(super) fn state(&self) -> &CsrfState {
         &self.state
     }
 }
 
 /// S4: the S256 challenge of a verifier.
-pub(super) fn pkce_challenge(verifier: &Secret) -> String {
+pub(super) fn pkce_challenge(verifier: &PkceVerifier) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(Sha256::digest(verifier.expose().as_bytes()))
@@ -95,7 +94,7 @@ pub(super) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'
 }
 
 /// S3: `state` present and equal (constant time).
-pub(super) fn state_matches(params: &[(String, String)], expected: &Secret) -> bool {
+pub(super) fn state_matches(params: &[(String, String)], expected: &CsrfState) -> bool {
     param(params, "state")
         .is_some_and(|state| constant_time_eq(state.as_bytes(), expected.expose().as_bytes()))
 }
@@ -116,9 +115,9 @@ impl OAuth {
         let endpoint = info.authorization_endpoint()?;
         crate::http::check_url(endpoint)?;
         let scopes = interactive_scopes(&profile.provider, &profile.scopes);
-        let state = random_token();
-        let nonce = info.oidc.then(random_token);
-        let verifier = random_token();
+        let state = CsrfState::from_secret(random_token());
+        let nonce = info.oidc.then(|| Nonce::from_secret(random_token()));
+        let verifier = PkceVerifier::from_secret(random_token());
         let mut authorize_url = endpoint.clone();
         {
             let mut query = authorize_url.query_pairs_mut();
@@ -267,7 +266,7 @@ mod tests {
     #[test]
     fn pkce_challenge_matches_rfc_7636_appendix_b() {
         // S4
-        let verifier = Secret::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+        let verifier = PkceVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
         assert_eq!(
             pkce_challenge(&verifier),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
@@ -283,12 +282,12 @@ mod tests {
         assert_eq!(param(&params, "code"), Some("a+b"));
         assert_eq!(param(&params, "iss"), Some("http://127.0.0.1:1"));
         assert_eq!(param(&params, "x"), Some("1"));
-        assert!(state_matches(&params, &Secret::new("s1")));
-        assert!(!state_matches(&params, &Secret::new("s2")));
-        assert!(!state_matches(&params, &Secret::new("s1x")));
+        assert!(state_matches(&params, &CsrfState::new("s1")));
+        assert!(!state_matches(&params, &CsrfState::new("s2")));
+        assert!(!state_matches(&params, &CsrfState::new("s1x")));
         assert!(!state_matches(
             &callback_params("code=a").unwrap(),
-            &Secret::new("")
+            &CsrfState::new("")
         ));
         for twice in [
             "state=a&state=b",

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
+use super::response::{error_reply, token_response};
 use super::{interactive_scopes, OAuth, TokenSet};
 use crate::error::{Error, Result};
 use crate::http::{oauth_error, parse_json};
@@ -94,7 +95,7 @@ impl OAuth {
             .post_form(&endpoint, &form, None, "device authorization")
             .await?;
         if !reply.is_success() || oauth_error(&reply.body).is_some() {
-            return Err(super::error_reply(&info, &reply, "device authorization"));
+            return Err(error_reply(&info, &reply, "device authorization"));
         }
         let answer: DeviceResponse = parse_json(&reply.body, "device authorization response")?;
         let expires_in = answer.expires_in.clamp(1, MAX_EXPIRES_IN);
@@ -177,7 +178,7 @@ impl OAuth {
                 Some((code, _)) if code == "expired_token" => return Err(expired()),
                 _ => {}
             }
-            let raw = super::token_response(&info, reply)?;
+            let raw = token_response(&info, reply)?;
             return self
                 .token_set(&device.profile, &info, raw, &device.scopes, None, None)
                 .await;

@@ -14,10 +14,47 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{constant_time_eq, Identity};
-use crate::error::Error;
+use super::{constant_time_eq, Identity, OAuth, MAX_CLOCK_SKEW};
+use crate::error::{Error, Result};
+use crate::profile::Profile;
 use crate::provider::{IssuerRule, ProviderInfo};
-use crate::secret::Secret;
+use crate::secret;
+
+impl OAuth {
+    /// Validates an ID token for `profile` (S11): signature by the
+    /// provider's JWKS (fetched again once on an unknown `kid`), `iss`,
+    /// `aud`, `azp`, `exp` and `iat` with the configured skew, and `nonce`
+    /// when `nonce` is given (sign-in) — `None` skips it (refresh, device).
+    pub async fn validate_id_token(
+        &self,
+        profile: &Profile,
+        id_token: &secret::IdToken,
+        nonce: Option<&secret::Nonce>,
+    ) -> Result<Identity> {
+        let info = self.provider(profile).await?;
+        self.validate_with(&info, &profile.client_id, id_token, nonce)
+            .await
+    }
+
+    pub(super) async fn validate_with(
+        &self,
+        info: &ProviderInfo,
+        client_id: &str,
+        id_token: &secret::IdToken,
+        nonce: Option<&secret::Nonce>,
+    ) -> Result<Identity> {
+        let skew = self.options.clock_skew.min(MAX_CLOCK_SKEW);
+        let keys = self.providers.keys(&self.http, info, false).await?;
+        match verify(info, client_id, &keys, id_token, nonce, skew) {
+            Err(Failure::UnknownKey) => {
+                let keys = self.providers.keys(&self.http, info, true).await?;
+                verify(info, client_id, &keys, id_token, nonce, skew)
+                    .map_err(|failure| failure.into_error(info))
+            }
+            other => other.map_err(|failure| failure.into_error(info)),
+        }
+    }
+}
 
 /// Claims beyond the standard ones that we read.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -77,8 +114,8 @@ pub(super) fn verify(
     info: &ProviderInfo,
     client_id: &str,
     keys: &CoreJsonWebKeySet,
-    id_token: &Secret,
-    nonce: Option<&Secret>,
+    id_token: &secret::IdToken,
+    nonce: Option<&secret::Nonce>,
     skew: Duration,
 ) -> Result<Identity, Failure> {
     let token: Token = id_token

@@ -5,6 +5,14 @@
 //! Every flow ends in a [`TokenSet`]; ID tokens are validated by the
 //! `openidconnect` crate's verifier ([`OAuth::validate_id_token`]).
 //!
+//! One file per grant, as oauth2-rs does: `code.rs` (authorization code,
+//! the webview's half), `browser.rs` (its system-browser and loopback
+//! half), `device.rs`, `client_credentials.rs`, `refresh.rs` and
+//! `revoke.rs`; what they share lives in `response.rs` (token endpoint
+//! answers and the lifetime policy), `id_token.rs` (validation) and
+//! `userinfo.rs` (who signed in). This file holds the [`OAuth`] handle and
+//! the small helpers.
+//!
 //! Errors the broker branches on:
 //! - [`Error::Provider`] carries the provider's OAuth `code`. On a token
 //!   request (refresh, code exchange, device poll) the codes in
@@ -21,11 +29,16 @@
 //! No token, code, verifier or secret is ever logged or put in an error.
 
 mod browser;
+mod client_credentials;
 mod code;
 mod device;
 mod id_token;
 #[cfg(test)]
 mod properties;
+mod refresh;
+mod response;
+mod revoke;
+mod userinfo;
 
 pub use crate::token::{Identity, TokenSet};
 pub use browser::open_in_browser;
@@ -35,11 +48,10 @@ pub use device::DeviceSignIn;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::http::{oauth_error, parse_json, HttpClient, Reply};
+use crate::http::HttpClient;
 use crate::profile::{Profile, Provider};
 use crate::provider::{ProviderInfo, Providers};
 use crate::secret::Secret;
@@ -129,423 +141,6 @@ impl OAuth {
     pub async fn provider(&self, profile: &Profile) -> Result<Arc<ProviderInfo>> {
         self.providers.resolve(&self.http, &profile.provider).await
     }
-
-    /// Client credentials grant (confidential client, `client_secret_basic`).
-    /// For Microsoft every scope must be a `…/.default` scope.
-    pub async fn client_credentials(
-        &self,
-        profile: &Profile,
-        client_secret: &Secret,
-        scopes: &[String],
-    ) -> Result<TokenSet> {
-        if matches!(profile.provider, Provider::Microsoft { .. })
-            && (scopes.is_empty() || scopes.iter().any(|s| !s.ends_with("/.default")))
-        {
-            return Err(Error::InvalidInput(
-                "Microsoft's client credentials grant takes `<resource>/.default` scopes only, e.g. https://graph.microsoft.com/.default".into(),
-            ));
-        }
-        let info = self.provider(profile).await?;
-        let scope = scopes.join(" ");
-        let mut form = vec![("grant_type", "client_credentials")];
-        if !scope.is_empty() {
-            form.push(("scope", &scope));
-        }
-        let reply = self
-            .http
-            .post_form(
-                &info.metadata.token_endpoint,
-                &form,
-                Some((&profile.client_id, client_secret)),
-                "token request",
-            )
-            .await?;
-        let raw = token_response(&info, reply)?;
-        self.token_set(profile, &info, raw, scopes, None, None)
-            .await
-    }
-
-    /// Refreshes. Returns the rotated refresh token when the provider sends
-    /// one, else `refresh_token` again. An ID token that comes back is
-    /// validated (no nonce) and must name the same issuer and subject as
-    /// `previous` (OIDC Core §12.2; the audience is checked against our
-    /// client id by the verifier). `invalid_grant` and friends surface as
-    /// [`Error::Provider`]: see [`requires_sign_in`].
-    pub async fn refresh(
-        &self,
-        profile: &Profile,
-        refresh_token: &Secret,
-        scopes: &[String],
-        previous: Option<&Identity>,
-    ) -> Result<TokenSet> {
-        let info = self.provider(profile).await?;
-        let scope = scopes.join(" ");
-        let mut form = vec![
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.expose()),
-            ("client_id", profile.client_id.as_str()),
-        ];
-        if !scope.is_empty() {
-            form.push(("scope", &scope));
-        }
-        let reply = self
-            .http
-            .post_form(&info.metadata.token_endpoint, &form, None, "refresh")
-            .await?;
-        let raw = token_response(&info, reply)?;
-        let mut tokens = self
-            .token_set(profile, &info, raw, scopes, None, previous)
-            .await?;
-        if tokens.refresh_token.is_none() {
-            tokens.refresh_token = Some(refresh_token.clone());
-        }
-        if tokens.identity.is_none() {
-            tokens.identity = previous.cloned();
-        }
-        Ok(tokens)
-    }
-
-    /// Revokes a refresh token (RFC 7009). `Ok(false)` when the provider has
-    /// no revocation endpoint.
-    pub async fn revoke(&self, profile: &Profile, refresh_token: &Secret) -> Result<bool> {
-        let info = self.provider(profile).await?;
-        let Some(endpoint) = info.metadata.revocation_endpoint.as_ref() else {
-            return Ok(false);
-        };
-        let form = [
-            ("token", refresh_token.expose()),
-            ("token_type_hint", "refresh_token"),
-            ("client_id", profile.client_id.as_str()),
-        ];
-        let reply = self
-            .http
-            .post_form(endpoint, &form, None, "revocation")
-            .await?;
-        if reply.is_success() {
-            return Ok(true);
-        }
-        Err(error_reply(&info, &reply, "revocation"))
-    }
-
-    /// Validates an ID token for `profile` (S11): signature by the
-    /// provider's JWKS (fetched again once on an unknown `kid`), `iss`,
-    /// `aud`, `azp`, `exp` and `iat` with the configured skew, and `nonce`
-    /// when `nonce` is given (sign-in) — `None` skips it (refresh, device).
-    pub async fn validate_id_token(
-        &self,
-        profile: &Profile,
-        id_token: &Secret,
-        nonce: Option<&Secret>,
-    ) -> Result<Identity> {
-        let info = self.provider(profile).await?;
-        self.validate_with(&info, &profile.client_id, id_token, nonce)
-            .await
-    }
-
-    async fn validate_with(
-        &self,
-        info: &ProviderInfo,
-        client_id: &str,
-        id_token: &Secret,
-        nonce: Option<&Secret>,
-    ) -> Result<Identity> {
-        let skew = self.options.clock_skew.min(MAX_CLOCK_SKEW);
-        let keys = self.providers.keys(&self.http, info, false).await?;
-        match id_token::verify(info, client_id, &keys, id_token, nonce, skew) {
-            Err(id_token::Failure::UnknownKey) => {
-                let keys = self.providers.keys(&self.http, info, true).await?;
-                id_token::verify(info, client_id, &keys, id_token, nonce, skew)
-                    .map_err(|failure| failure.into_error(info))
-            }
-            other => other.map_err(|failure| failure.into_error(info)),
-        }
-    }
-
-    /// Builds the token set from a successful token response: expiry,
-    /// scopes, ID token validated (with `nonce` when given) and, on
-    /// refresh, bound to `previous`.
-    async fn token_set(
-        &self,
-        profile: &Profile,
-        info: &ProviderInfo,
-        raw: RawTokens,
-        requested: &[String],
-        nonce: Option<&Secret>,
-        previous: Option<&Identity>,
-    ) -> Result<TokenSet> {
-        let now = now_epoch();
-        let given = raw.expires_in.as_ref().and_then(seconds);
-        let expires_in = lifetime_secs(
-            &profile.provider,
-            given,
-            self.options.default_expires_in_secs,
-        );
-        if given.is_none() {
-            tracing::info!(
-                provider = %info.name,
-                assumed_secs = expires_in,
-                "token response has no usable expires_in; assuming a lifetime"
-            );
-        }
-        let separator: &[char] = if matches!(profile.provider, Provider::Github) {
-            &[',', ' ']
-        } else {
-            &[' ']
-        };
-        let scopes = match raw.scope.as_deref() {
-            Some(granted) if !granted.trim().is_empty() => granted
-                .split(separator)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            _ => requested.to_vec(),
-        };
-        let id_token = raw.id_token.filter(|t| !t.is_empty()).map(Secret::new);
-        let identity = match (&id_token, info.oidc) {
-            (Some(token), true) => {
-                let identity = self
-                    .validate_with(info, &profile.client_id, token, nonce)
-                    .await?;
-                if let Some(previous) = previous {
-                    if previous.issuer != identity.issuer || previous.subject != identity.subject {
-                        return Err(Error::Rejected {
-                            provider: info.name.clone(),
-                            reason: "the refreshed ID token names another issuer or subject than the account's".into(),
-                        });
-                    }
-                }
-                Some(identity)
-            }
-            _ => None,
-        };
-        let access_token = Secret::new(raw.access_token);
-        let identity = match identity {
-            Some(identity) if previous.is_none() => {
-                Some(self.complete_identity(info, identity, &access_token).await)
-            }
-            None if previous.is_none() && !info.oidc => {
-                self.oauth2_identity(info, &access_token).await?
-            }
-            other => other,
-        };
-        Ok(TokenSet {
-            access_token,
-            // `token_response` let only bearer tokens through.
-            token_type: "Bearer".to_owned(),
-            expires_at: add_secs(now, expires_in),
-            scopes,
-            refresh_token: raw.refresh_token.filter(|t| !t.is_empty()).map(Secret::new),
-            refresh_expires_at: raw
-                .refresh_expires_in
-                .as_ref()
-                .and_then(seconds)
-                .map(|secs| add_secs(now, secs.min(MAX_EXPIRES_IN_SECS))),
-            id_token: if info.oidc { id_token } else { None },
-            identity: identity.map(shown),
-        })
-    }
-}
-
-/// An identity whose display fields (shown in menus, notifications and the
-/// terminal) are made safe to show; issuer and subject, which bind the
-/// account, stay exactly as the provider said.
-fn shown(identity: Identity) -> Identity {
-    let clean = |text: Option<String>| text.map(|text| crate::http::clean(&text, 256));
-    Identity {
-        name: clean(identity.name),
-        username: clean(identity.username),
-        email: clean(identity.email),
-        ..identity
-    }
-}
-
-impl OAuth {
-    /// Who signed in at a plain OAuth2 provider (GitHub), which has no ID
-    /// token: its user endpoint, read with the new access token. `None`
-    /// when the provider has no such endpoint.
-    async fn oauth2_identity(
-        &self,
-        info: &ProviderInfo,
-        access_token: &Secret,
-    ) -> Result<Option<Identity>> {
-        let Some(endpoint) = info.metadata.userinfo_endpoint.as_ref() else {
-            return Ok(None);
-        };
-        let reply = self
-            .http
-            .get_json_bearer(endpoint, access_token, "user")
-            .await?;
-        if !reply.is_success() {
-            return Err(error_reply(info, &reply, "user request"));
-        }
-        oauth2_user(&info.metadata.issuer, &reply.body).map(Some)
-    }
-
-    /// Fills display claims (name, username, email) the ID token left out
-    /// from the userinfo endpoint, when its `sub` is the same. Display only:
-    /// a failure leaves the identity as it was.
-    async fn complete_identity(
-        &self,
-        info: &ProviderInfo,
-        mut identity: Identity,
-        access_token: &Secret,
-    ) -> Identity {
-        #[derive(Deserialize)]
-        struct UserInfo {
-            sub: String,
-            name: Option<String>,
-            preferred_username: Option<String>,
-            email: Option<String>,
-        }
-        if identity.name.is_some() && identity.username.is_some() && identity.email.is_some() {
-            return identity;
-        }
-        let Some(endpoint) = info.metadata.userinfo_endpoint.as_ref() else {
-            return identity;
-        };
-        let reply = match self
-            .http
-            .get_json_bearer(endpoint, access_token, "userinfo")
-            .await
-        {
-            Ok(reply) if reply.is_success() => reply,
-            Ok(reply) => {
-                tracing::debug!(
-                    status = reply.status,
-                    "userinfo refused; identity from the ID token only"
-                );
-                return identity;
-            }
-            Err(error) => {
-                tracing::debug!(%error, "userinfo failed; identity from the ID token only");
-                return identity;
-            }
-        };
-        match parse_json::<UserInfo>(&reply.body, "userinfo") {
-            Ok(user) if user.sub == identity.subject => {
-                identity.name = identity.name.or(user.name);
-                identity.username = identity.username.or(user.preferred_username);
-                identity.email = identity.email.or(user.email);
-            }
-            _ => tracing::debug!("userinfo unusable or for another subject; ignored"),
-        }
-        identity
-    }
-}
-
-/// An identity from a plain OAuth2 user endpoint (GitHub's `/user`: a
-/// numeric `id`, the `login`, optional `name` and `email`). The subject is
-/// the id, which stays when the user renames their login.
-fn oauth2_user(issuer: &str, body: &[u8]) -> Result<Identity> {
-    #[derive(Deserialize)]
-    struct User {
-        id: serde_json::Value,
-        login: Option<String>,
-        name: Option<String>,
-        email: Option<String>,
-    }
-    let user: User = parse_json(body, "user")?;
-    let subject = match user.id {
-        serde_json::Value::Number(n) => n.to_string(),
-        serde_json::Value::String(s) if !s.is_empty() => s,
-        _ => {
-            return Err(Error::Network(
-                "the user endpoint's answer has no usable `id`".into(),
-            ))
-        }
-    };
-    Ok(Identity {
-        issuer: issuer.to_owned(),
-        subject,
-        name: user.name,
-        username: user.login,
-        email: user.email,
-        tenant: None,
-    })
-}
-
-/// A token endpoint's successful answer, before it becomes a [`TokenSet`].
-/// Strings are moved into [`Secret`]s straight away.
-#[derive(Deserialize)]
-struct RawTokens {
-    access_token: String,
-    token_type: Option<String>,
-    expires_in: Option<serde_json::Value>,
-    refresh_token: Option<String>,
-    refresh_expires_in: Option<serde_json::Value>,
-    scope: Option<String>,
-    id_token: Option<String>,
-}
-
-/// Parses a token endpoint reply: an OAuth error body (even with status 200,
-/// as GitHub sends them) becomes [`Error::Provider`]; an empty access token
-/// or a `token_type` other than `Bearer` (any case; a missing one is taken
-/// as `Bearer`) is [`Error::Rejected`]: every face hands tokens out as
-/// bearer tokens (RFC 6750), and the type must not reach a header line.
-fn token_response(info: &ProviderInfo, reply: Reply) -> Result<RawTokens> {
-    if !reply.is_success() || oauth_error(&reply.body).is_some() {
-        return Err(error_reply(info, &reply, "token request"));
-    }
-    let raw: RawTokens = parse_json(&reply.body, "token response")?;
-    let rejected = |reason: String| Error::Rejected {
-        provider: info.name.clone(),
-        reason,
-    };
-    if raw.access_token.is_empty() {
-        return Err(rejected(
-            "the token response has an empty access_token".into(),
-        ));
-    }
-    match raw.token_type.as_deref() {
-        None | Some("") => Ok(raw),
-        Some(kind) if kind.eq_ignore_ascii_case("bearer") => Ok(raw),
-        Some(kind) => Err(rejected(format!(
-            "token_type `{}` is not Bearer; only bearer tokens are supported",
-            crate::http::clean(kind, 32)
-        ))),
-    }
-}
-
-/// The error for a failed reply: the provider's OAuth error when the body is
-/// one, else a transport-level error with the status.
-fn error_reply(info: &ProviderInfo, reply: &Reply, what: &str) -> Error {
-    match oauth_error(&reply.body) {
-        Some((code, description)) => Error::Provider {
-            provider: info.name.clone(),
-            code,
-            description,
-        },
-        None => Error::Network(format!("{what} to {}: HTTP {}", info.name, reply.status)),
-    }
-}
-
-/// An access token's lifetime: the provider's `expires_in` (at most
-/// [`MAX_EXPIRES_IN_SECS`]); without one, GitHub OAuth-app tokens do not
-/// expire until revoked (they are kept the longest believed lifetime, then
-/// a sign-in is asked for), and others are assumed to live `default_secs`.
-fn lifetime_secs(provider: &Provider, expires_in: Option<u64>, default_secs: u64) -> u64 {
-    match (expires_in, provider) {
-        (Some(secs), _) => secs.min(MAX_EXPIRES_IN_SECS),
-        (None, Provider::Github) => MAX_EXPIRES_IN_SECS,
-        (None, _) => default_secs,
-    }
-}
-
-/// `expires_in` as a number, or a string of digits (some providers).
-fn seconds(value: &serde_json::Value) -> Option<u64> {
-    match value {
-        serde_json::Value::Number(n) => n.as_u64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn add_secs(now: i64, secs: u64) -> i64 {
-    now.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX))
-}
-
-fn now_epoch() -> i64 {
-    crate::token::now()
 }
 
 /// Compares two values in time that depends on their lengths only.
@@ -591,22 +186,6 @@ pub(crate) fn parse_url(text: &str, what: &str) -> Result<Url> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn github_users_become_identities_keyed_by_id() {
-        let body = br#"{"login":"octocat","id":583231,"name":"The Octocat","email":null,"plan":{"name":"free"}}"#;
-        let identity = oauth2_user("https://github.com", body).unwrap();
-        assert_eq!(
-            identity.subject, "583231",
-            "the id, not the renamable login"
-        );
-        assert_eq!(identity.username.as_deref(), Some("octocat"));
-        assert_eq!(identity.name.as_deref(), Some("The Octocat"));
-        assert_eq!(identity.email, None);
-        assert_eq!(identity.issuer, "https://github.com");
-        assert!(oauth2_user("https://github.com", br#"{"login":"x"}"#).is_err());
-        assert!(oauth2_user("https://github.com", br#"{"id":null}"#).is_err());
-    }
 
     // S3: strict callback
     #[test]
@@ -673,52 +252,5 @@ mod tests {
         assert_eq!(got, ["openid", "api.read", "offline_access"]);
         assert_eq!(interactive_scopes(&Provider::Google, &[]), ["openid"]);
         assert!(interactive_scopes(&Provider::Github, &[]).is_empty());
-    }
-
-    // S12: expiry comes from expires_in; GitHub OAuth-app tokens, which
-    // carry none, do not turn into "sign-in required" after an hour
-    #[test]
-    fn lifetimes_without_expires_in_depend_on_the_provider() {
-        let oidc = Provider::Oidc {
-            issuer: "https://idp.example".into(),
-        };
-        assert_eq!(lifetime_secs(&oidc, Some(300), 3600), 300);
-        assert_eq!(
-            lifetime_secs(&oidc, Some(u64::MAX), 3600),
-            MAX_EXPIRES_IN_SECS
-        );
-        assert_eq!(lifetime_secs(&oidc, None, 3600), 3600);
-        assert_eq!(
-            lifetime_secs(&Provider::Github, None, 3600),
-            MAX_EXPIRES_IN_SECS
-        );
-        assert_eq!(lifetime_secs(&Provider::Github, Some(28_800), 3600), 28_800);
-    }
-
-    // S12: access tokens are opaque
-    #[test]
-    fn expires_in_may_be_a_number_or_a_string() {
-        assert_eq!(seconds(&serde_json::json!(3599)), Some(3599));
-        assert_eq!(seconds(&serde_json::json!("3599")), Some(3599));
-        assert_eq!(seconds(&serde_json::json!(-1)), None);
-        assert_eq!(seconds(&serde_json::json!(null)), None);
-    }
-
-    // S33: redaction
-    #[test]
-    fn token_set_debug_shows_no_secret() {
-        // S33
-        let tokens = TokenSet {
-            access_token: Secret::new("canary-access"),
-            token_type: "Bearer".into(),
-            expires_at: 1,
-            scopes: vec![],
-            refresh_token: Some(Secret::new("canary-refresh")),
-            refresh_expires_at: None,
-            id_token: Some(Secret::new("canary-id")),
-            identity: None,
-        };
-        let shown = format!("{tokens:?}");
-        assert!(!shown.contains("canary"), "{shown}");
     }
 }

@@ -9,10 +9,11 @@ use serde_json::{json, Value};
 use super::browser::{judge, Verdict};
 use super::code::{callback_params, param, state_matches};
 use super::device::DeviceResponse;
-use super::{oauth2_user, seconds, token_response};
+use super::response::{seconds, token_response};
+use super::userinfo::oauth2_user;
 use crate::http::{parse_json, Reply};
 use crate::provider::{github, ProviderInfo};
-use crate::secret::Secret;
+use crate::secret::CsrfState;
 
 fn config() -> ProptestConfig {
     ProptestConfig {
@@ -136,7 +137,7 @@ proptest! {
         let Err(error) = token_response(&info(), reply(200, body.to_string().as_bytes())) else {
             return Err(TestCaseError::fail(format!("token_type {kind:?} was accepted")));
         };
-        prop_assert_eq!(error.kind(), "rejected");
+        prop_assert_eq!(error.kind(), crate::ErrorKind::Rejected);
         prop_assert!(!error.to_string().contains(&access_token));
     }
 
@@ -184,7 +185,7 @@ proptest! {
         sent in "[A-Za-z0-9_-]{0,43}",
         code in query_text(),
     ) {
-        let expected = Secret::new(state.clone());
+        let expected = CsrfState::new(state.clone());
         let _ = judge(&head, &expected);
         let query = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("code", &code)

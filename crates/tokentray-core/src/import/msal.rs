@@ -9,11 +9,11 @@
 //! the space-joined scopes. Unknown sections and fields are ignored.
 //!
 //! Nothing here puts a token into an error message or a `Debug` output:
-//! tokens leave the parser as [`Secret`]s, and the raw entries are wiped
-//! when dropped.
+//! tokens leave the parser in their secret types ([`crate::secret`]), and
+//! the raw entries are wiped when dropped.
 
 use crate::error::{Error, Location, Result};
-use crate::secret::Secret;
+use crate::secret::{AccessTokenSecret, IdToken, RefreshToken};
 use crate::token::{EpochSecs, Identity};
 use base64::Engine;
 use serde::Deserialize;
@@ -54,7 +54,7 @@ pub struct ImportedAccessToken {
     /// Its scopes (`target`, split on spaces).
     pub scopes: Vec<String>,
     /// The token.
-    pub token: Secret,
+    pub token: AccessTokenSecret,
     /// Usually `Bearer`.
     pub token_type: String,
     /// When it was cached, if known.
@@ -80,9 +80,9 @@ pub struct Import {
     pub family_id: Option<String>,
     /// The refresh token, when the cache holds one for this account and
     /// client (or its family).
-    pub refresh_token: Option<Secret>,
+    pub refresh_token: Option<RefreshToken>,
     /// The account's ID token for this client.
-    pub id_token: Option<Secret>,
+    pub id_token: Option<IdToken>,
     /// Access tokens still valid at read time.
     pub access_tokens: Vec<ImportedAccessToken>,
 }
@@ -428,7 +428,7 @@ fn build(cache: &Cache, path: &Path, now: EpochSecs) -> Result<Vec<Import>> {
                 })
                 .and_then(|e| e.secret.as_deref())
                 .filter(|s| !s.is_empty())
-                .map(Secret::from);
+                .map(RefreshToken::new);
             let id_token = entries(&cache.id_token)
                 .filter(mine)
                 .filter(|e| same(&e.client_id, &client_id))
@@ -436,7 +436,7 @@ fn build(cache: &Cache, path: &Path, now: EpochSecs) -> Result<Vec<Import>> {
                 .max_by_key(|e| realm.is_some() && e.realm == realm)
                 .and_then(|e| e.secret.as_deref())
                 .filter(|s| !s.is_empty())
-                .map(Secret::from);
+                .map(IdToken::new);
             let mut access_tokens = Vec::new();
             for entry in entries(&cache.access_token)
                 .filter(mine)
@@ -465,7 +465,7 @@ fn build(cache: &Cache, path: &Path, now: EpochSecs) -> Result<Vec<Import>> {
                 }
                 access_tokens.push(ImportedAccessToken {
                     scopes,
-                    token: Secret::from(secret),
+                    token: AccessTokenSecret::new(secret),
                     token_type: entry.token_type.clone().unwrap_or_else(|| "Bearer".into()),
                     cached_at: timestamp(&entry.cached_at, path, "AccessToken", "cached_at")?,
                     expires_at,

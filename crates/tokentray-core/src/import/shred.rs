@@ -56,6 +56,6 @@ mod tests {
         shred_file(&path).unwrap();
         assert!(!path.exists());
         let error = shred_file(dir.path()).unwrap_err();
-        assert_eq!(error.kind(), "invalid_input");
+        assert_eq!(error.kind(), crate::ErrorKind::InvalidInput);
     }
 }

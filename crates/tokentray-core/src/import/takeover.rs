@@ -20,7 +20,7 @@ use crate::broker::{Broker, TokenRequest};
 use crate::error::{Error, Result};
 use crate::flow::OAuth;
 use crate::profile::{LoginMode, Preset, Profile, ProfileFields, Provider, MAX_NAME_LEN};
-use crate::secret::Secret;
+use crate::secret::AccessTokenSecret;
 use crate::token::{now, ScopeSet, TokenSet};
 
 /// What became of one account.
@@ -54,7 +54,7 @@ pub struct AccountReport {
     pub reason: Option<String>,
     /// The failure's error kind (for exit codes).
     #[serde(skip)]
-    pub kind: Option<&'static str>,
+    pub kind: Option<crate::ErrorKind>,
 }
 
 /// The whole run's report.
@@ -402,7 +402,7 @@ fn plan(
     // dropped again when none is valid), the refresh and ID tokens.
     let first = import.access_tokens.iter().max_by_key(|t| t.expires_at);
     let tokens = TokenSet {
-        access_token: first.map_or_else(|| Secret::new(""), |t| t.token.clone()),
+        access_token: first.map_or_else(|| AccessTokenSecret::new(""), |t| t.token.clone()),
         token_type: first.map_or_else(|| "Bearer".into(), |t| t.token_type.clone()),
         expires_at: first.map_or(0, |t| t.expires_at),
         scopes: first.map(|t| t.scopes.clone()).unwrap_or_default(),

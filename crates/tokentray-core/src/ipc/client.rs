@@ -12,7 +12,7 @@ use super::protocol::{
     decode, encode, ErrorReply, Pong, Request, Response, StatusReply, TokenParams, TokenReply,
     MAX_FRAME,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::profile::LoginMode;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -38,9 +38,9 @@ pub enum ClientError {
 
 impl ClientError {
     /// The stable error kind: the agent's, or [`Error::kind`].
-    pub fn kind(&self) -> &str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            ClientError::Agent(reply) => &reply.kind,
+            ClientError::Agent(reply) => reply.kind,
             ClientError::Local(error) => error.kind(),
         }
     }

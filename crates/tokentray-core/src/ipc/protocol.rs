@@ -19,15 +19,17 @@
 //! [`MAX_FRAME`] bytes including its newline.
 //!
 //! No response type has a field for a refresh token or an ID token (S28):
-//! the agent cannot serve one even by mistake. The one secret that crosses
-//! the socket, the access token of a [`TokenReply`], stays a [`Secret`]
-//! until the frame is encoded, and the encoded frame is wiped once written
-//! ([`encode`] returns a [`Zeroizing`] buffer).
+//! the agent cannot serve one even by mistake, and the one secret that
+//! crosses the socket, the access token of a [`TokenReply`], is an
+//! [`AccessTokenSecret`], which no [`RefreshToken`](crate::secret::RefreshToken)
+//! can be passed as. It stays wrapped until the frame is encoded, and the
+//! encoded frame is wiped once written ([`encode`] returns a [`Zeroizing`]
+//! buffer).
 
 use crate::broker::{Served, TokenRequest};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::profile::LoginMode;
-use crate::secret::Secret;
+use crate::secret::AccessTokenSecret;
 use crate::token::{AccessToken, EpochSecs};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::Zeroizing;
@@ -118,13 +120,45 @@ pub struct Pong {
 }
 
 /// An access token, as served. There is deliberately no refresh-token or
-/// ID-token field (S28).
+/// ID-token field (S28), and the token field takes an access token only:
+///
+/// ```
+/// use tokentray_core::ipc::protocol::TokenReply;
+/// use tokentray_core::AccessTokenSecret;
+///
+/// let reply = TokenReply {
+///     access_token: AccessTokenSecret::new("at"),
+///     token_type: "Bearer".into(),
+///     expires_on: 1_767_225_600,
+///     scopes: vec!["api.read".into()],
+///     profile: "graph".into(),
+///     account: None,
+/// };
+/// # let _ = reply;
+/// ```
+///
+/// The same reply with a refresh token does not compile:
+///
+/// ```compile_fail,E0308
+/// use tokentray_core::ipc::protocol::TokenReply;
+/// use tokentray_core::RefreshToken;
+///
+/// let reply = TokenReply {
+///     access_token: RefreshToken::new("rt"),
+///     token_type: "Bearer".into(),
+///     expires_on: 1_767_225_600,
+///     scopes: vec!["api.read".into()],
+///     profile: "graph".into(),
+///     account: None,
+/// };
+/// # let _ = reply;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenReply {
     /// The token; exposed only while the frame is encoded.
     #[serde(serialize_with = "expose", deserialize_with = "conceal")]
-    pub access_token: Secret,
+    pub access_token: AccessTokenSecret,
     /// Usually `Bearer`.
     pub token_type: String,
     /// Expiry, in seconds since the Unix epoch (UTC).
@@ -177,14 +211,17 @@ pub use crate::account::AccountInfo;
 pub use crate::status::{ProfileStatus, SignInState, StatusReply};
 
 /// A failed request: the core's stable error kind ([`Error::kind`]) and its
-/// message. Two kinds come from the socket layer itself: `invalid_input`
-/// for a malformed frame, and `busy` when the agent serves as many
-/// connections as it allows (try again).
+/// message. Two kinds come from the socket layer itself:
+/// [`ErrorKind::InvalidInput`] for a malformed frame, and
+/// [`ErrorKind::Busy`] when the agent serves as many connections as it
+/// allows (try again). On the wire a kind is its
+/// [wire name](ErrorKind::as_str); a name this build does not know reads as
+/// [`ErrorKind::Internal`] ([`ErrorKind::from_wire`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorReply {
-    /// [`Error::kind`] of the failure, or `busy`.
-    pub kind: String,
+    /// [`Error::kind`] of the failure, or [`ErrorKind::Busy`].
+    pub kind: ErrorKind,
     /// What went wrong and how to fix it (never a token).
     pub message: String,
 }
@@ -192,7 +229,7 @@ pub struct ErrorReply {
 impl From<&Error> for ErrorReply {
     fn from(error: &Error) -> Self {
         Self {
-            kind: error.kind().to_string(),
+            kind: error.kind(),
             message: error.to_string(),
         }
     }
@@ -206,12 +243,17 @@ impl std::fmt::Display for ErrorReply {
 
 impl std::error::Error for ErrorReply {}
 
-fn expose<S: Serializer>(secret: &Secret, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-    serializer.serialize_str(secret.expose())
+fn expose<S: Serializer>(
+    token: &AccessTokenSecret,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serializer.serialize_str(token.expose())
 }
 
-fn conceal<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Secret, D::Error> {
-    String::deserialize(deserializer).map(Secret::from)
+fn conceal<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<AccessTokenSecret, D::Error> {
+    String::deserialize(deserializer).map(AccessTokenSecret::new)
 }
 
 /// A frame on the wire: the version next to the message's own fields.
@@ -248,7 +290,7 @@ pub fn encode<T: Serialize>(message: &T) -> Result<Zeroizing<Vec<u8>>> {
             body: message,
         },
     )
-    .map_err(|e| Error::InvalidInput(format!("cannot encode an agent message: {e}")))?;
+    .map_err(|e| Error::internal(format!("cannot encode an agent message: {e}")))?;
     line.push(b'\n');
     if line.len() > MAX_FRAME {
         return Err(Error::InvalidInput(format!(
@@ -306,7 +348,7 @@ mod tests {
 
     fn reply() -> TokenReply {
         TokenReply {
-            access_token: Secret::new("AT-canary"),
+            access_token: AccessTokenSecret::new("AT-canary"),
             token_type: "Bearer".into(),
             expires_on: 1_767_225_600,
             scopes: vec!["api.read".into()],
@@ -384,7 +426,7 @@ mod tests {
             }),
             Response::Ok {},
             Response::Error(ErrorReply {
-                kind: "not_found".into(),
+                kind: ErrorKind::NotFound,
                 message: "profile `p` not found".into(),
             }),
         ];
@@ -413,7 +455,7 @@ mod tests {
         // A (rogue) agent adding one is refused by the client's decoder.
         let rogue = wire.replace("\"profile\"", "\"refresh_token\":\"RT\",\"profile\"");
         let err = decode::<Response>(rogue.as_bytes()).unwrap_err();
-        assert_eq!(err.kind(), "invalid_input");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
         assert!(
             err.to_string().contains("unknown field `refresh_token`"),
             "{err}"
@@ -446,7 +488,7 @@ mod tests {
         ];
         for (frame, expected) in cases {
             let err = decode::<Request>(frame.as_bytes()).unwrap_err();
-            assert_eq!(err.kind(), "invalid_input", "{frame}");
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{frame}");
             assert!(err.to_string().contains(expected), "{frame}: {err}");
         }
     }
@@ -455,7 +497,7 @@ mod tests {
     #[test]
     fn a_frame_over_the_limit_is_not_encoded() {
         let huge = Response::Error(ErrorReply {
-            kind: "x".into(),
+            kind: ErrorKind::Internal,
             message: "m".repeat(MAX_FRAME),
         });
         assert!(encode(&huge).is_err());

@@ -193,7 +193,7 @@ fn admit<G: Grants>(
         }
         Err(_) => {
             let busy = Response::Error(ErrorReply {
-                kind: "busy".into(),
+                kind: crate::ErrorKind::Busy,
                 message: format!(
                     "the agent is serving {} connections already; try again",
                     shared.config.max_connections
@@ -260,7 +260,7 @@ async fn serve<G: Grants>(stream: UnixStream, shared: Arc<Shared<G>>, _slot: Own
             Err(_) | Ok(Err(_)) | Ok(Ok(Frame::Eof)) => break,
             Ok(Ok(Frame::TooLarge)) => (
                 Response::Error(ErrorReply {
-                    kind: "invalid_input".into(),
+                    kind: crate::ErrorKind::InvalidInput,
                     message: format!(
                         "bad frame: longer than {MAX_FRAME} bytes without a newline; closing the connection"
                     ),
@@ -422,7 +422,7 @@ pub fn bind(path: &Path) -> Result<(UnixListener, SocketLock)> {
     ensure_private_dir(path)?;
     let lock = claim(path)?;
     match std::fs::symlink_metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound) => {}
         Err(e) => return Err(Error::io("cannot inspect", path, e)),
         Ok(meta) if meta.file_type().is_socket() => {
             // No agent holds the lock; one of an older build might still

@@ -4,7 +4,7 @@
 
 use super::{Profile, ProfileStore};
 use crate::error::{Error, Result};
-use crate::secret::Secret;
+use crate::secret::ClientSecret;
 use crate::vault::{client_secret_key, Vault};
 
 /// Adds `profile`, storing `client_secret` in the vault first when given.
@@ -14,7 +14,7 @@ pub fn add_profile(
     store: &ProfileStore,
     vault: &dyn Vault,
     profile: &Profile,
-    client_secret: Option<&Secret>,
+    client_secret: Option<&ClientSecret>,
 ) -> Result<()> {
     if store.load()?.iter().any(|p| p.name == profile.name) {
         return Err(Error::AlreadyExists {
@@ -24,16 +24,22 @@ pub fn add_profile(
     let Some(secret) = client_secret else {
         return store.add(profile);
     };
-    if secret.is_empty() {
-        return Err(Error::InvalidInput("the client secret is empty".into()));
-    }
+    store_client_secret(vault, &profile.name, secret)?;
     let key = client_secret_key(&profile.name);
-    vault.put(&key, secret)?;
     store.add(profile).inspect_err(|_| {
         if let Err(cleanup) = vault.delete(&key) {
             tracing::warn!(profile = %profile.name, error = %cleanup, "could not remove the client secret of a profile that was not added");
         }
     })
+}
+
+/// Stores `secret` as the client secret of the profile named `name`, in
+/// the vault (S9), replacing any stored before.
+pub fn store_client_secret(vault: &dyn Vault, name: &str, secret: &ClientSecret) -> Result<()> {
+    if secret.expose().is_empty() {
+        return Err(Error::InvalidInput("the client secret is empty".into()));
+    }
+    vault.put(&client_secret_key(name), secret.as_secret())
 }
 
 /// Removes the profile named `name` and its vault entries. The vault is
@@ -72,11 +78,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = ProfileStore::at(dir.path().join(FILE_NAME));
         let vault = MemoryVault::in_memory();
-        let secret = Secret::new("s3cret");
+        let secret = ClientSecret::new("s3cret");
         add_profile(&store, &vault, &confidential("svc"), Some(&secret)).unwrap();
         assert_eq!(
             vault.get(&client_secret_key("svc")).unwrap(),
-            Some(secret.clone())
+            Some(secret.clone().into_secret())
         );
         assert!(!std::fs::read_to_string(store.path())
             .unwrap()
@@ -86,13 +92,13 @@ mod tests {
             &store,
             &vault,
             &confidential("svc"),
-            Some(&Secret::new("other")),
+            Some(&ClientSecret::new("other")),
         )
         .unwrap_err();
-        assert_eq!(err.kind(), "already_exists");
+        assert_eq!(err.kind(), crate::ErrorKind::AlreadyExists);
         assert_eq!(
             vault.get(&client_secret_key("svc")).unwrap(),
-            Some(secret),
+            Some(secret.into_secret()),
             "untouched"
         );
 
@@ -111,10 +117,10 @@ mod tests {
             &store,
             &vault,
             &confidential("svc"),
-            Some(&Secret::new("x")),
+            Some(&ClientSecret::new("x")),
         )
         .unwrap_err();
-        assert_eq!(err.kind(), "vault_unavailable");
+        assert_eq!(err.kind(), crate::ErrorKind::VaultUnavailable);
         assert!(
             store.load().unwrap().is_empty(),
             "no profile without its secret"

@@ -14,7 +14,7 @@ mod properties;
 mod store;
 
 pub use file::parse_toml;
-pub use manage::{add_profile, remove_profile};
+pub use manage::{add_profile, remove_profile, store_client_secret};
 pub use store::{config_dir, write_config_file, ProfileStore, CONFIG_DIR_ENV, FILE_NAME};
 
 use serde::{Deserialize, Serialize};

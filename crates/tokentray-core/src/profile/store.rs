@@ -92,7 +92,7 @@ impl ProfileStore {
     pub fn load(&self) -> Result<Vec<Profile>> {
         let stamp = match fs::metadata(&self.path) {
             Ok(metadata) => FileStamp::of(&metadata),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound) => return Ok(Vec::new()),
             Err(e) => return Err(Error::io("cannot read", &self.path, e)),
         };
         let mut parsed = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
@@ -221,7 +221,7 @@ impl ProfileStore {
     fn read_text(&self) -> Result<Option<String>> {
         match fs::read_to_string(&self.path) {
             Ok(text) => Ok(Some(text)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound) => Ok(None),
             Err(e) => Err(Error::io("cannot read", &self.path, e)),
         }
     }
@@ -341,11 +341,17 @@ mod tests {
         assert_eq!(store.load().unwrap().len(), 2);
 
         let err = store.add(&profile("one")).unwrap_err();
-        assert_eq!(err.kind(), "already_exists");
+        assert_eq!(err.kind(), crate::ErrorKind::AlreadyExists);
 
         assert_eq!(store.remove("one").unwrap(), profile("one"));
-        assert_eq!(store.get("one").unwrap_err().kind(), "not_found");
-        assert_eq!(store.remove("one").unwrap_err().kind(), "not_found");
+        assert_eq!(
+            store.get("one").unwrap_err().kind(),
+            crate::ErrorKind::NotFound
+        );
+        assert_eq!(
+            store.remove("one").unwrap_err().kind(),
+            crate::ErrorKind::NotFound
+        );
         let text = fs::read_to_string(store.path()).unwrap();
         assert!(text.contains("# my own note"), "{text}");
         assert!(text.contains("[profiles.two]"), "{text}");
@@ -363,7 +369,7 @@ mod tests {
         let store = ProfileStore::at(dir.path().join(FILE_NAME));
         assert_eq!(
             store.replace(&profile("one")).unwrap_err().kind(),
-            "not_found"
+            crate::ErrorKind::NotFound
         );
         store.add(&profile("one")).unwrap();
         store.add(&profile("two")).unwrap();
@@ -410,7 +416,7 @@ mod tests {
             "a change by another process is seen"
         );
         fs::write(store.path(), "[profiles.x]\n").unwrap();
-        assert_eq!(store.load().unwrap_err().kind(), "config");
+        assert_eq!(store.load().unwrap_err().kind(), crate::ErrorKind::Config);
     }
 
     #[test]
@@ -419,7 +425,10 @@ mod tests {
         let store = ProfileStore::at(dir.path().join(FILE_NAME));
         let broken = "[profiles.a\nprovider = \"oidc\"\n";
         fs::write(store.path(), broken).unwrap();
-        assert_eq!(store.add(&profile("b")).unwrap_err().kind(), "config");
+        assert_eq!(
+            store.add(&profile("b")).unwrap_err().kind(),
+            crate::ErrorKind::Config
+        );
         assert_eq!(fs::read_to_string(store.path()).unwrap(), broken);
     }
 }

@@ -280,7 +280,7 @@ mod tests {
             .unwrap();
         vault.entries().write(&chunk, "tampered").unwrap();
         let err = vault.get("k").unwrap_err();
-        assert_eq!(err.kind(), "vault_corrupt");
+        assert_eq!(err.kind(), crate::ErrorKind::VaultCorrupt);
         assert!(err.to_string().contains("checksum"), "{err}");
 
         vault.entries().remove(&chunk).unwrap();
@@ -291,7 +291,10 @@ mod tests {
             .entries()
             .write("k", "tokentray-chunked:v1:zz")
             .unwrap();
-        assert_eq!(vault.get("k").unwrap_err().kind(), "vault_corrupt");
+        assert_eq!(
+            vault.get("k").unwrap_err().kind(),
+            crate::ErrorKind::VaultCorrupt
+        );
         assert!(
             vault.delete("k").unwrap(),
             "a damaged entry can still be deleted"
@@ -316,7 +319,7 @@ mod tests {
         for key in ["", "has space", "é", &"k".repeat(201)] {
             assert_eq!(
                 vault.get(key).unwrap_err().kind(),
-                "invalid_input",
+                crate::ErrorKind::InvalidInput,
                 "{key:?}"
             );
         }

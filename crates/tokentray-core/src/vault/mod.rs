@@ -191,6 +191,9 @@ mod tests {
     fn probe_reports_a_failing_vault() {
         let vault = MemoryVault::in_memory();
         vault.entries().fail_writes_after(0);
-        assert_eq!(probe(&vault).unwrap_err().kind(), "vault_unavailable");
+        assert_eq!(
+            probe(&vault).unwrap_err().kind(),
+            crate::ErrorKind::VaultUnavailable
+        );
     }
 }

@@ -140,7 +140,7 @@ mod tests {
         assert_eq!(from_file(&file).unwrap().expose(), "s3cret phrase");
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
         let err = from_file(&file).unwrap_err();
-        assert_eq!(err.kind(), "vault_unavailable");
+        assert_eq!(err.kind(), crate::ErrorKind::VaultUnavailable);
         assert!(err.to_string().contains("chmod 600"), "{err}");
     }
 }

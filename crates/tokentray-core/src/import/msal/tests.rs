@@ -143,7 +143,7 @@ fn failure(name: &str) -> Error {
 #[test]
 fn a_truncated_file_says_so_with_its_position() {
     let error = failure("truncated.json");
-    assert_eq!(error.kind(), "config");
+    assert_eq!(error.kind(), crate::ErrorKind::Config);
     let text = error.to_string();
     assert!(text.contains("truncated"), "{text}");
     assert!(text.contains("truncated.json:"), "{text}");
@@ -152,7 +152,7 @@ fn a_truncated_file_says_so_with_its_position() {
 #[test]
 fn an_empty_file_says_so() {
     let error = failure("empty.json");
-    assert_eq!(error.kind(), "config");
+    assert_eq!(error.kind(), crate::ErrorKind::Config);
     assert!(error.to_string().contains("empty"), "{error}");
 }
 
@@ -160,14 +160,14 @@ fn an_empty_file_says_so() {
 fn a_directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let error = read_cache(dir.path(), NOW).unwrap_err();
-    assert_eq!(error.kind(), "invalid_input");
+    assert_eq!(error.kind(), crate::ErrorKind::InvalidInput);
     assert!(error.to_string().contains("is a directory"), "{error}");
 }
 
 #[test]
 fn unknown_formats_and_malformed_json_are_named() {
     let error = failure("unknown-format.json");
-    assert_eq!(error.kind(), "config");
+    assert_eq!(error.kind(), crate::ErrorKind::Config);
     assert!(error.to_string().contains("unknown format"), "{error}");
 
     let path = Path::new("/x/cache.json");
@@ -185,12 +185,12 @@ fn unknown_formats_and_malformed_json_are_named() {
         NOW,
     )
     .unwrap_err();
-    assert_eq!(error.kind(), "config");
+    assert_eq!(error.kind(), crate::ErrorKind::Config);
     assert!(error.to_string().contains("not valid JSON"), "{error}");
     assert_no_token_in(&error.to_string());
 
     let error = parse_cache("{\"RefreshToken\": [\"fake-rt\"]}", path, NOW).unwrap_err();
-    assert_eq!(error.kind(), "config");
+    assert_eq!(error.kind(), crate::ErrorKind::Config);
     assert_no_token_in(&error.to_string());
 
     let bad_time = r#"{"AccessToken": {"k": {"home_account_id": "h", "environment": "e",
@@ -203,5 +203,5 @@ fn unknown_formats_and_malformed_json_are_named() {
 #[test]
 fn a_missing_file_is_an_io_error() {
     let error = read("no-such-file.json").unwrap_err();
-    assert_eq!(error.kind(), "io");
+    assert_eq!(error.kind(), crate::ErrorKind::Io);
 }

@@ -96,11 +96,13 @@ impl Disk {
     pub fn ensure_dir(&self) -> Result<()> {
         let dir = &self.dir;
         match std::fs::symlink_metadata(dir) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| Error::io("cannot create the vault directory", dir, e))?,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound) => {
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .map_err(|e| Error::io("cannot create the vault directory", dir, e))?
+            }
             Err(e) => return Err(Error::io("cannot inspect", dir, e)),
             Ok(_) => {}
         }
@@ -128,7 +130,7 @@ impl Disk {
         match std::fs::symlink_metadata(&self.path) {
             Ok(meta) if meta.file_type().is_symlink() => Err(self.symlink_refused()),
             Ok(_) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound) => Ok(false),
             Err(e) => Err(Error::io("cannot inspect", &self.path, e)),
         }
     }
@@ -153,7 +155,7 @@ impl Disk {
             .open(&self.path);
         let mut file = match opened {
             Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound) => return Ok(None),
             Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
                 return Err(self.symlink_refused())
             }

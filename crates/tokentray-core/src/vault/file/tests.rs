@@ -61,7 +61,10 @@ fn values_round_trip_and_two_instances_share_the_file() {
     assert!(two.delete("c").unwrap());
     assert!(!one.delete("c").unwrap());
     assert!(one.get("c").unwrap().is_none());
-    assert_eq!(one.get("k k").unwrap_err().kind(), "invalid_input");
+    assert_eq!(
+        one.get("k k").unwrap_err().kind(),
+        crate::ErrorKind::InvalidInput
+    );
 }
 
 // S21, S24: no stored value appears in the file's bytes, and no temporary
@@ -104,7 +107,7 @@ fn a_file_or_directory_open_to_others_is_refused() {
     unlock(&s.path, "pw").unwrap();
     std::fs::set_permissions(&s.path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let err = unlock(&s.path, "pw").unwrap_err();
-    assert_eq!(err.kind(), "vault_unavailable");
+    assert_eq!(err.kind(), crate::ErrorKind::VaultUnavailable);
     assert!(err.to_string().contains("chmod 600"), "{err}");
     std::fs::set_permissions(&s.path, std::fs::Permissions::from_mode(0o600)).unwrap();
     let dir = s.path.parent().unwrap();
@@ -121,7 +124,7 @@ fn a_wrong_passphrase_is_refused_and_the_file_is_unchanged() {
     vault.put("k", &Secret::new("v")).unwrap();
     let before = std::fs::read(&s.path).unwrap();
     let err = unlock(&s.path, "wrong").unwrap_err();
-    assert_eq!(err.kind(), "vault_locked");
+    assert_eq!(err.kind(), crate::ErrorKind::VaultLocked);
     assert!(
         err.to_string().contains(&format!(
             "wrong passphrase for {} (or the file was damaged)",
@@ -154,14 +157,18 @@ fn a_damaged_file_is_reported_and_never_overwritten() {
     ] {
         std::fs::write(&s.path, &bytes).unwrap();
         let err = unlock(&s.path, "pw").unwrap_err();
-        assert_eq!(err.kind(), "vault_corrupt", "{what}: {err}");
+        assert_eq!(err.kind(), crate::ErrorKind::VaultCorrupt, "{what}: {err}");
         assert!(err.to_string().contains(&s.path.display().to_string()));
         for outcome in [
             vault.get("k").map(|_| ()),
             vault.put("k", &Secret::new("new")),
             vault.delete("k").map(|_| ()),
         ] {
-            assert_eq!(outcome.unwrap_err().kind(), "vault_corrupt", "{what}");
+            assert_eq!(
+                outcome.unwrap_err().kind(),
+                crate::ErrorKind::VaultCorrupt,
+                "{what}"
+            );
         }
         assert_eq!(std::fs::read(&s.path).unwrap(), bytes, "{what}");
     }
@@ -178,7 +185,7 @@ fn symlinked_file_and_directory_are_refused() {
     let link_file = s.path.with_file_name("link.bin");
     std::os::unix::fs::symlink(&s.path, &link_file).unwrap();
     let err = unlock(&link_file, "pw").unwrap_err();
-    assert_eq!(err.kind(), "vault_unavailable");
+    assert_eq!(err.kind(), crate::ErrorKind::VaultUnavailable);
     assert!(err.to_string().contains("symbolic link"), "{err}");
     assert!(exists(&link_file).is_err());
 
@@ -226,7 +233,7 @@ fn a_file_recreated_under_another_salt_is_refused() {
     unlock(&s.path, "other").unwrap();
     let replaced = std::fs::read(&s.path).unwrap();
     let err = vault.put("k", &Secret::new("v")).unwrap_err();
-    assert_eq!(err.kind(), "vault_locked");
+    assert_eq!(err.kind(), crate::ErrorKind::VaultLocked);
     assert!(err.to_string().contains("re-created"), "{err}");
     assert_eq!(std::fs::read(&s.path).unwrap(), replaced);
 }
