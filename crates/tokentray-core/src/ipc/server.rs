@@ -77,7 +77,8 @@ impl Default for ServerConfig {
             write_timeout: Duration::from_secs(5),
             // within the client's own timeout (30 s), past the lock wait
             request_deadline: Duration::from_secs(25),
-            per_profile: 64,
+            // a stuck profile holds at most a quarter of the connections
+            per_profile: 256,
         }
     }
 }
