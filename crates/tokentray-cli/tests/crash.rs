@@ -194,7 +194,13 @@ fn a_panic_in_the_refresh_path_fails_one_request_and_leaks_nothing() {
         ],
     );
     let out = token(&env, &["--force-refresh"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     agent.wait_for_line(&["panicked"]);
     assert!(agent.alive(), "the agent survives the panic");
     let (refresh, access) = stored_tokens(&env);

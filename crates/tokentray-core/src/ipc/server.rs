@@ -367,8 +367,8 @@ impl<G: Grants> Shared<G> {
         let deadline = self.config.request_deadline;
         match tokio::time::timeout(deadline, tokio::spawn(work)).await {
             Ok(Ok(outcome)) => outcome,
-            Ok(Err(join)) => Err(Error::InvalidInput(format!(
-                "{what} failed inside the agent: {join}"
+            Ok(Err(join)) => Err(Error::internal(format!(
+                "{what} failed inside the agent ({join})"
             ))),
             Err(_) => Err(Error::DeadlineExceeded {
                 what,
