@@ -25,6 +25,7 @@ use common::{
 use tokentray_core::ipc::client::Client;
 use tokentray_core::ipc::protocol::{SignInState, TokenParams};
 use tokentray_core::profile::LoginMode;
+use tokentray_core::token::{now, EpochSecs};
 use tokentray_core::ErrorKind;
 use tokentray_testkit::Idp;
 
@@ -127,14 +128,27 @@ fn sign_in_copy_and_sign_out_from_the_tray() {
         notifications,
     );
 
-    // 4. the menu shows the account; Copy access token. (The IdP's tokens
-    // live 300 s: the label's first change, 5 → 4 min, comes 1 s after the
-    // sign-in and rebuilds the menu; a menu open across it loses the click.)
-    sleep(Duration::from_secs(2));
+    // 4. the menu shows the account; Copy access token, chosen in a menu
+    // that stays open across a change of its countdown label (labels are
+    // updated in place, so the open menu and the click survive it).
+    let expires_on = status.access_expires_on.expect("a cached access token");
+    let next_change = |after| {
+        tokentray_app::menu::next_label_change(after, expires_on)
+            .expect("the account's label counts down")
+    };
+    let mut change = next_change(now());
+    if change - now() < 3 {
+        // too close to open the menu before it: take the one after
+        change = next_change(change);
+    }
+    sleep_until(change - 2);
     app.open_tray_menu(icon);
     xdotool(&["key", "Down", "Right"]);
     sleep(Duration::from_millis(300));
     screenshot("04-menu-account");
+    sleep_until(change + 1);
+    sleep(Duration::from_millis(500));
+    app.assert_running("keeping the menu open across a label change");
     xdotool(&["key", "Return"]);
     let token = wait_for(
         "a token on the clipboard",
@@ -719,4 +733,13 @@ fn userinfo_status(userinfo: &str, token: &str) -> String {
         .output()
         .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Sleeps until the wall clock reaches `at` (epoch seconds); at once when
+/// it has.
+fn sleep_until(at: EpochSecs) {
+    let left = at - now();
+    if left > 0 {
+        sleep(Duration::from_secs(u64::try_from(left).unwrap_or(0)));
+    }
 }
