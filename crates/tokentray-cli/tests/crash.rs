@@ -70,14 +70,7 @@ fn crash_at(env: &Env, idp: &tokentray_testkit::Idp, point: &str) -> (String, St
             ("RUST_LOG", "tokentray::fault=debug"),
         ],
     );
-    let client = env
-        .command()
-        .args(["token", "p", "--force-refresh"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let client = spawn_forced_refresh(env);
     agent.wait_for_line(&["fault point reached", point]);
     let sent = u64::from(point != "refresh-before-request");
     assert_eq!(refreshes(idp), (sent, 0), "the refresh reached the IdP");
@@ -91,6 +84,17 @@ fn crash_at(env: &Env, idp: &tokentray_testkit::Idp, point: &str) -> (String, St
         stderr(&out)
     );
     before
+}
+
+/// `tokentray token p --force-refresh`, started (its output piped).
+fn spawn_forced_refresh(env: &Env) -> std::process::Child {
+    env.command()
+        .args(["token", "p", "--force-refresh"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 /// Signs in, crashes at `point` ([`crash_at`]) and checks the outcome with
@@ -294,14 +298,7 @@ fn a_sign_out_during_a_refresh_waits_and_revokes_the_new_token() {
             ("RUST_LOG", "tokentray::fault=debug"),
         ],
     );
-    let refreshing = env
-        .command()
-        .args(["token", "p", "--force-refresh"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let refreshing = spawn_forced_refresh(&env);
     agent.wait_for_line(&["fault point reached", "refresh-before-request"]);
     let out = env.command().args(["logout", "p"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));

@@ -28,9 +28,21 @@ fn epoch_now() -> i64 {
 
 /// Runs `count` `tokentray token NAME` processes at once; their outputs.
 fn concurrent_tokens(env: &Env, name: &str, count: usize) -> Vec<std::process::Output> {
+    concurrent_tokens_with(env, name, count, |_, _| {})
+}
+
+/// The same, each command set up by `configure` (with its index) first.
+fn concurrent_tokens_with(
+    env: &Env,
+    name: &str,
+    count: usize,
+    configure: impl Fn(usize, &mut std::process::Command),
+) -> Vec<std::process::Output> {
     let children: Vec<_> = (0..count)
-        .map(|_| {
-            env.command()
+        .map(|n| {
+            let mut command = env.command();
+            configure(n, &mut command);
+            command
                 .args(["token", name])
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
@@ -386,27 +398,13 @@ fn an_agent_and_processes_of_another_runtime_dir_cause_one_refresh() {
     )
     .unwrap();
     let (before, _) = idp.token_requests(REFRESH).unwrap();
-    let children: Vec<_> = (0..20)
-        .map(|n| {
-            let mut command = env.command();
-            if n % 2 == 1 {
-                command
-                    .env("XDG_RUNTIME_DIR", elsewhere.path())
-                    .env("TOKENTRAY_SOCKET", elsewhere.path().join("agent.sock"));
-            }
+    let outputs = concurrent_tokens_with(&env, "corp", 20, |n, command| {
+        if n % 2 == 1 {
             command
-                .args(["token", "corp"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let outputs: Vec<_> = children
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap())
-        .collect();
+                .env("XDG_RUNTIME_DIR", elsewhere.path())
+                .env("TOKENTRAY_SOCKET", elsewhere.path().join("agent.sock"));
+        }
+    });
     the_same_token(&outputs);
     let (after, failed) = idp.token_requests(REFRESH).unwrap();
     assert_eq!(

@@ -235,27 +235,14 @@ fn ensure_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create the lock directory", dir, e))
 }
 
-#[cfg(unix)]
+/// The lock file, created when missing and kept as it is otherwise (`0600`
+/// and never through a symbolic link on Unix).
 fn open_lock_file(path: &Path) -> Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-        .open(path)
-        .map_err(|e| Error::io("cannot open the lock file", path, e))
-}
-
-#[cfg(not(unix))]
-fn open_lock_file(path: &Path) -> Result<File> {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    crate::private_dir::private_file_options(&mut options);
+    options
         .open(path)
         .map_err(|e| Error::io("cannot open the lock file", path, e))
 }

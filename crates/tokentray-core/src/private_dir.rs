@@ -73,6 +73,15 @@ pub fn check(dir: &Path, role: &str, elsewhere: &str) -> Result<()> {
     Ok(())
 }
 
+/// Makes `options` create a file `0600` and refuse to open one through a
+/// symbolic link (a link planted where our file goes).
+pub fn private_file_options(options: &mut std::fs::OpenOptions) {
+    use std::os::unix::fs::OpenOptionsExt;
+    options
+        .mode(0o600)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
