@@ -508,6 +508,8 @@ mod tests {
                 "cancelled",
                 "io",
                 "busy",
+                "lock_timeout",
+                "timeout",
                 "internal",
             ]
         );
