@@ -113,7 +113,84 @@ fn snapshot(app: &AppHandle) -> TrayState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::menu::AccountState;
+    use crate::dto::AccountStatus;
+    use crate::menu::{AccountState, MenuEntry};
+    use tokentray_core::account::AccountInfo;
+    use tokentray_core::profile::{LoginMode, Preset};
+    use tokentray_core::status::{ProfileStatus, SignInState};
+
+    const NOW: i64 = 1_800_000_000;
+
+    /// The one model from the core's status of profile `p`.
+    fn model(refreshing: bool, failed: Option<&str>, expires: Option<i64>) -> TrayState {
+        let status = ProfileStatus {
+            name: "p".into(),
+            provider: Preset::Oidc,
+            login: LoginMode::Device,
+            account: Some(AccountInfo {
+                label: "alice".into(),
+                issuer: "https://idp.example".into(),
+                subject: "a1".into(),
+            }),
+            state: SignInState::SignedIn,
+            reason: None,
+            access_expires_on: expires,
+            refresh_expires_on: None,
+            needs_interaction: false,
+            refreshing,
+            refresh_failed: failed.map(str::to_string),
+        };
+        TrayState {
+            profiles: vec!["p".into()],
+            accounts: AccountView::of(&status).into_iter().collect(),
+            autostart: false,
+        }
+    }
+
+    /// The account's line in the tray menu, and its status in the window.
+    fn both_faces(state: &TrayState) -> (String, AccountStatus) {
+        let menu = crate::menu::menu(state, NOW);
+        let line = menu
+            .entries
+            .iter()
+            .find_map(|entry| match entry {
+                MenuEntry::Submenu { label, .. } => Some(label.clone()),
+                _ => None,
+            })
+            .expect("the account's submenu");
+        let window = crate::commands::accounts_view(state, NOW);
+        (line, window.accounts[0].status.clone())
+    }
+
+    // A refresh shows as "refreshing…" in the menu and in the window, then
+    // the new expiry; a failure shows the same code in both.
+    #[test]
+    fn the_menu_and_the_window_show_one_account_state() {
+        let (line, status) = both_faces(&model(true, None, Some(NOW + 60)));
+        assert!(line.ends_with("refreshing…"), "{line}");
+        assert_eq!(status, AccountStatus::Refreshing);
+
+        let (line, status) = both_faces(&model(false, None, Some(NOW + 3600)));
+        assert!(line.contains("expires in"), "{line}");
+        assert_eq!(
+            status,
+            AccountStatus::SignedIn {
+                expires_at: Some(NOW + 3600)
+            }
+        );
+
+        let (line, status) = both_faces(&model(false, Some("temporarily_unavailable"), None));
+        assert!(
+            line.contains("refresh failed (temporarily_unavailable)"),
+            "{line}"
+        );
+        assert_eq!(
+            status,
+            AccountStatus::RefreshFailed {
+                code: "temporarily_unavailable".into()
+            }
+        );
+    }
 
     #[test]
     fn only_a_change_is_published() {

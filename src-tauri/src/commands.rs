@@ -224,7 +224,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// The tray's view of the accounts, as the window's DTO.
-fn accounts_view(state: &TrayState, now: EpochSecs) -> AccountsView {
+pub(crate) fn accounts_view(state: &TrayState, now: EpochSecs) -> AccountsView {
     AccountsView {
         now,
         profiles: state.profiles.clone(),

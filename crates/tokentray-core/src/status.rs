@@ -177,6 +177,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_refresh_in_flight_shows_as_refreshing_then_the_new_expiry() {
+        let s = setup(LoginMode::Device, false);
+        sign_in(&s, 10);
+        s.grants.set_slow(std::time::Duration::from_millis(300));
+        let refreshing = {
+            let broker = s.broker.clone();
+            tokio::spawn(async move {
+                broker
+                    .token(&crate::broker::TokenRequest::for_profile("p"))
+                    .await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let line = || collect(&s.broker).unwrap().profiles.remove(0);
+        assert!(line().refreshing);
+        let served = refreshing.await.unwrap().unwrap();
+        let after = line();
+        assert!(!after.refreshing);
+        assert_eq!(after.access_expires_on, Some(served.token.expires_at));
+    }
+
+    #[tokio::test]
     async fn a_failed_refresh_shows_with_its_code_until_one_works() {
         let s = setup(LoginMode::Device, false);
         sign_in(&s, 10);
