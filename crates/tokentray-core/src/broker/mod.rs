@@ -38,6 +38,7 @@ use tokio::sync::broadcast;
 
 mod activity;
 mod changes;
+mod client_credentials;
 mod oauth;
 mod pending;
 mod serve;

@@ -1,5 +1,5 @@
 //! The token path: memory, then the vault under the locks, then one
-//! refresh (or a client-credentials grant), with the retries and the
+//! refresh (client credentials: `client_credentials.rs`), with the retries and the
 //! "sign-in required" marking around it.
 
 use super::pending::Rotation;
@@ -9,14 +9,13 @@ use crate::error::{Error, Result};
 use crate::fault::fault_point;
 use crate::lock::ProfileLock;
 use crate::profile::{LoginMode, Profile};
-use crate::secret::{ClientSecret, RefreshToken};
+use crate::secret::RefreshToken;
 use crate::token::{now, AccessToken, EpochSecs, ScopeSet, TokenSet};
-use crate::vault::client_secret_key;
 use std::future::Future;
 use std::time::Duration;
 
 /// What a caller asks of a cached token.
-struct Freshness {
+pub(super) struct Freshness {
     margin: EpochSecs,
     min_valid: EpochSecs,
     force: bool,
@@ -25,7 +24,7 @@ struct Freshness {
 }
 
 impl Freshness {
-    fn accepts(&self, token: &CachedToken) -> bool {
+    pub(super) fn accepts(&self, token: &CachedToken) -> bool {
         let at = self.at.unwrap_or_else(now);
         !self.force && token.is_fresh(at, self.margin, self.min_valid)
     }
@@ -238,62 +237,9 @@ impl<G: Grants> Broker<G> {
         }
     }
 
-    /// A client-credentials token: from memory, else one grant per
-    /// profile at a time. No account, no refresh token, nothing stored.
-    async fn serve_client_credentials(
-        &self,
-        profile: &Profile,
-        scopes: &[String],
-        wanted: &ScopeSet,
-        want: &Freshness,
-    ) -> Result<Served> {
-        let id = format!("cc/{}", profile.name);
-        let answer = |token: AccessToken| Served {
-            token,
-            profile: profile.name.clone(),
-            account: None,
-        };
-        let seen = self.in_memory(&id, wanted);
-        if let Some(token) = seen.as_ref().filter(|t| want.accepts(t)) {
-            return Ok(answer(handed_out(token)));
-        }
-        let flight = self.flight(&id);
-        let _in_flight = flight.lock().await;
-        if let Some(token) = self.in_memory(&id, wanted) {
-            let newer = seen.as_ref().is_none_or(|s| s.token != token.token);
-            if (newer && token.expires_at > now()) || want.accepts(&token) {
-                return Ok(answer(handed_out(&token)));
-            }
-        }
-        let secret = self.inner.vault.get(&client_secret_key(&profile.name))?.map(ClientSecret::from_secret).ok_or_else(|| Error::NotFound {
-            what: format!(
-                "client secret of profile `{}` in the vault (add it again with `tokentray profile add … --client-secret-stdin`)",
-                profile.name
-            ),
-        })?;
-        let tokens = self
-            .with_retries(|| {
-                self.inner
-                    .grants
-                    .client_credentials(profile, &secret, scopes)
-            })
-            .await
-            .inspect_err(|error| self.failed(profile, error))?;
-        self.inner.activity.failed(&profile.name, None);
-        let mut record = Record::default();
-        record.absorb(&tokens, wanted);
-        Ok(answer(self.hand_out_new(
-            profile,
-            &id,
-            record.access_tokens,
-            tokens,
-            wanted,
-        )))
-    }
-
     /// Keeps the new cache in memory, announces the refresh and hands the
     /// new access token out.
-    fn hand_out_new(
+    pub(super) fn hand_out_new(
         &self,
         profile: &Profile,
         id: &str,
@@ -315,7 +261,7 @@ impl<G: Grants> Broker<G> {
     }
 
     /// Records and announces a refresh that failed but may recover.
-    fn failed(&self, profile: &Profile, error: &Error) {
+    pub(super) fn failed(&self, profile: &Profile, error: &Error) {
         let code = failure_code(error);
         self.inner
             .activity
@@ -328,7 +274,7 @@ impl<G: Grants> Broker<G> {
 
     /// Runs `attempt` again on network errors, with jittered exponential
     /// backoff, at most `retry.attempts` times.
-    async fn with_retries<F, Fut>(&self, mut attempt: F) -> Result<TokenSet>
+    pub(super) async fn with_retries<F, Fut>(&self, mut attempt: F) -> Result<TokenSet>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<TokenSet>>,
@@ -386,7 +332,7 @@ fn served(profile: &Profile, account: &Account, token: &CachedToken) -> Served {
     }
 }
 
-fn handed_out(cached: &CachedToken) -> AccessToken {
+pub(super) fn handed_out(cached: &CachedToken) -> AccessToken {
     AccessToken {
         token: cached.token.clone(),
         token_type: cached.token_type.clone(),
