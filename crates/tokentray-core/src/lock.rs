@@ -169,6 +169,7 @@ fn program_name() -> String {
 
 /// Who holds the lock on `file`: from `/proc/locks` on Linux (exact, even
 /// for a holder that is not Tokentray), else what the holder wrote.
+#[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
 fn holder(file: &File, path: &Path) -> Option<String> {
     #[cfg(target_os = "linux")]
     if let Some(pid) = linux_holder_pid(file) {

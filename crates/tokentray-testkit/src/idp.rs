@@ -9,8 +9,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use std::os::unix::process::CommandExt;
-
 use crate::error::{Error, Result};
 
 /// Client id of the public native client (PKCE S256, loopback redirects).
@@ -259,7 +257,8 @@ fn spawn(options: &IdpOptions) -> Result<(Process, String)> {
         )));
     }
     let node = std::env::var_os("TOKENTRAY_NODE").unwrap_or_else(|| "node".into());
-    let mut child = Command::new(&node)
+    let mut command = Command::new(&node);
+    command
         .arg(&script)
         .current_dir(&dir)
         .env("IDP_PORT", options.port.to_string())
@@ -275,16 +274,17 @@ fn spawn(options: &IdpOptions) -> Result<(Process, String)> {
         .env("IDP_CANARY", options.canary.as_deref().unwrap_or_default())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|err| {
-            Error::new(format!(
-                "cannot run `{} {}`: {err} (is Node.js installed?)",
-                node.to_string_lossy(),
-                script.display()
-            ))
-        })?;
+        .stderr(Stdio::piped());
+    // its own process group, so that stopping it stops its children too
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command.spawn().map_err(|err| {
+        Error::new(format!(
+            "cannot run `{} {}`: {err} (is Node.js installed?)",
+            node.to_string_lossy(),
+            script.display()
+        ))
+    })?;
 
     let stderr = Arc::new(Mutex::new(String::new()));
     let stderr_reader = child.stderr.take().map(|pipe| {

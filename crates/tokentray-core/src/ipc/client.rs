@@ -258,8 +258,8 @@ fn peer_uid(stream: &UnixStream) -> std::io::Result<u32> {
 fn peer_uid(stream: &UnixStream) -> std::io::Result<u32> {
     use std::os::unix::fs::MetadataExt;
     let addr = stream.peer_addr()?;
-    let path = addr.as_pathname().ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::Other, "the agent's socket has no path")
-    })?;
+    let path = addr
+        .as_pathname()
+        .ok_or_else(|| std::io::Error::other("the agent's socket has no path"))?;
     std::fs::metadata(path).map(|m| m.uid())
 }
