@@ -45,6 +45,10 @@ pub use error::{CommandError, Error};
 /// Builds and runs the app until it is asked to quit; returns its exit code.
 /// (With `--sign-in-window`, runs as the sign-in window's helper process.)
 pub fn run() -> ExitCode {
+    if no_display() {
+        eprintln!("tokentray-app: no desktop session (DISPLAY and WAYLAND_DISPLAY are unset); on a machine without a desktop run it under `scripts/headless-session`");
+        return ExitCode::FAILURE;
+    }
     if std::env::args_os()
         .nth(1)
         .is_some_and(|arg| arg == sign_in_window::ARG)
@@ -59,6 +63,14 @@ pub fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// GTK would panic without a display: say so in one line instead.
+fn no_display() -> bool {
+    cfg!(target_os = "linux")
+        && ["DISPLAY", "WAYLAND_DISPLAY"]
+            .iter()
+            .all(|name| std::env::var_os(name).is_none_or(|value| value.is_empty()))
 }
 
 fn build() -> Result<App, Error> {

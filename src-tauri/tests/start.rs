@@ -10,7 +10,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{desktop_turn, wait_for, xdotool, App, Home, EXIT_TIMEOUT};
+use common::{desktop_turn, tree_processes, wait_for, xdotool, App, Home, EXIT_TIMEOUT};
 
 #[test]
 fn quits_from_the_tray_menu() {
@@ -125,4 +125,53 @@ fn start_at_login_toggles_the_autostart_entry() {
             || app.log_file(),
         );
     }
+}
+
+// S29: started with the file store and TOKENTRAY_PASSPHRASE, the app
+// unlocks (creates) its vault file, and neither its own environment block
+// nor that of any process under it (the accounts window's WebKit
+// processes) holds the passphrase
+#[test]
+fn the_passphrase_is_in_no_environment_of_the_app_or_its_children() {
+    const PASSPHRASE: &str = "app passphrase 7f3c1e";
+    let _turn = desktop_turn();
+    let home = Home::new();
+    let vault_file = home.path("data").join("tokentray").join("vault.bin");
+    let mut app = App::start_in(
+        home,
+        &[
+            ("TOKENTRAY_STORE", "file"),
+            ("TOKENTRAY_PASSPHRASE", PASSPHRASE),
+        ],
+    );
+    let icon = app.wait_for_tray_icon();
+    assert!(
+        app.log_file().contains("secrets live in the file store"),
+        "{}",
+        app.log_file()
+    );
+    assert!(vault_file.exists(), "the app created its vault file");
+    app.open_accounts_window_with_no_profile(icon);
+    let tree = wait_for(
+        "the accounts window's WebKit processes",
+        EXIT_TIMEOUT,
+        || {
+            let tree = tree_processes(app.pid());
+            tree.iter()
+                .any(|(_, name, _)| name.starts_with("WebKit"))
+                .then_some(tree)
+        },
+        || format!("{:?}\n{}", tree_processes(app.pid()), app.output()),
+    );
+    for (pid, name, _) in &tree {
+        let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue; // gone meanwhile
+        };
+        let text = String::from_utf8_lossy(&environ);
+        assert!(
+            !text.contains(PASSPHRASE) && !text.contains("TOKENTRAY_PASSPHRASE="),
+            "{name} ({pid}) has the passphrase in /proc/{pid}/environ"
+        );
+    }
+    app.assert_running("with the accounts window open");
 }

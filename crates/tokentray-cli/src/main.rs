@@ -29,6 +29,7 @@ use output::Failure;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    take_passphrase();
     harden();
     init_logging();
     let cli = cli::Cli::parse();
@@ -80,6 +81,14 @@ fn run_agent(_store: &store::Store) -> Result<ExitCode, Failure> {
         "`tokentray agent` needs Unix sockets; on this platform the tray app is the agent".into(),
     )
     .into())
+}
+
+/// `TOKENTRAY_PASSPHRASE` leaves the environment before anything can
+/// inherit or read it (on Unix the process re-executes itself for that).
+fn take_passphrase() {
+    if let Err(error) = tokentray_core::vault::passphrase::take_from_environment() {
+        eprintln!("warning: {error}");
+    }
 }
 
 /// S29: no core dumps and no ptrace attach by other processes of the same

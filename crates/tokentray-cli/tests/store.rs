@@ -395,3 +395,77 @@ fn a_new_file_store_asks_twice_on_a_terminal() {
     assert!(stdout(&out).contains("Passphrase for"), "{}", stdout(&out));
     assert!(!stdout(&out).contains("Repeat it:"), "{}", stdout(&out));
 }
+
+/// Whether `/proc/PID/environ` (the block other processes of the user
+/// read) names or holds the passphrase.
+fn environ_holds_passphrase(pid: u32) -> bool {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    contains(&environ, PASSPHRASE) || contains(&environ, "TOKENTRAY_PASSPHRASE=")
+}
+
+// S29: an agent started with TOKENTRAY_PASSPHRASE drops it from its
+// environment block (same pid, stdin restored) and still unlocks the file
+// store: it serves a forced refresh to a client that has no passphrase; a
+// command reading a client secret from stdin still gets it after the
+// hand-over
+#[test]
+fn the_passphrase_leaves_the_environment_of_the_agent_and_of_commands() {
+    let idp = idp(300);
+    let files = signed_in(&idp);
+    let child = files
+        .command_with(PASSPHRASE, &["agent"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let agent = Agent { child };
+    let client = tokentray_core::ipc::client::Client::new(files.env.socket());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !matches!(client.ping(), Ok(Some(_))) {
+        assert!(Instant::now() < deadline, "the agent never answered ping");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !environ_holds_passphrase(agent.pid()),
+        "the agent's /proc/PID/environ still holds the passphrase"
+    );
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{}/fd/0", agent.pid())).unwrap(),
+        PathBuf::from("/dev/null"),
+        "stdin is the agent's own again"
+    );
+    let out = files
+        .command_with("", &["token", "corp", "--force-refresh"])
+        .env_remove("TOKENTRAY_PASSPHRASE")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stdout(&out).trim().is_empty());
+    assert!(agent.terminate().success());
+
+    let mut add = files
+        .command_with(
+            PASSPHRASE,
+            &["profile", "add", "svc", "--issuer", idp.issuer()],
+        )
+        .args(["--client-id", "svc", "--login", "client_credentials"])
+        .args(["--scope", "api.read", "--client-secret-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        add.stdin.take().unwrap().write_all(b"s3cret").unwrap();
+    }
+    let out = add.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doctor = files.run(&["doctor"]);
+    assert!(doctor.status.success(), "{}", stdout(&doctor));
+    assert!(
+        stdout(&doctor).contains("client secret of svc: ok (stored in the vault)"),
+        "{}",
+        stdout(&doctor)
+    );
+}

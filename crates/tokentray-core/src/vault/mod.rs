@@ -15,12 +15,15 @@
 //!   `tokentray agent --store memory` (secrets die with the process).
 //!
 //! [`choice`] picks one (`--store`, `$TOKENTRAY_STORE`); [`passphrase`]
-//! finds the file store's passphrase.
+//! finds the file store's passphrase (`handover` keeps it out of the
+//! environment block).
 
 pub mod choice;
 mod chunked;
 #[cfg(unix)]
 pub mod file;
+#[cfg(unix)]
+mod handover;
 #[cfg(any(target_os = "macos", target_os = "windows"))]
 mod keyring_store;
 mod memory;

@@ -6,11 +6,20 @@
 //! terminal, when the caller allows asking and stdin is one (twice when a
 //! new store is being created). Anything else is an error that says how to
 //! supply one.
+//!
+//! Every face calls [`take_from_environment`] first thing, before any thread
+//! or child exists: the variable leaves the environment and the value stays
+//! in this process's memory only. On Unix the process re-executes itself
+//! for that, as only `exec` replaces the environment block other processes
+//! read (`/proc/PID/environ`; see the `handover` module). On Windows removing
+//! the variable is enough: the process environment is the one block
+//! `SetEnvironmentVariable` edits, and children get a copy of it.
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::OnceLock;
 
 /// Environment variable holding the passphrase itself.
 pub const PASSPHRASE_ENV: &str = "TOKENTRAY_PASSPHRASE";
@@ -26,9 +35,63 @@ pub enum Ask {
     Never,
 }
 
+/// The passphrase [`take_from_environment`] took out of the environment.
+static TAKEN: OnceLock<Secret> = OnceLock::new();
+
+/// Takes `TOKENTRAY_PASSPHRASE` out of the process environment and keeps it
+/// in memory for [`passphrase_for`]; call it first thing in `main`, while
+/// the process has one thread. On Unix, when the variable is set, this
+/// re-executes the program (same binary, arguments, pid and stdin) and
+/// does not return; in the new image it receives the passphrase and
+/// returns. An error means the variable is gone from the environment but
+/// the process could not re-execute (the passphrase is then still usable,
+/// but `/proc/PID/environ` shows it) or the new image could not receive it
+/// (it is then lost): callers report it as a warning and go on.
+pub fn take_from_environment() -> Result<()> {
+    #[cfg(unix)]
+    if std::env::var_os(super::handover::HANDOVER_ENV).is_some() {
+        std::env::remove_var(super::handover::HANDOVER_ENV);
+        std::env::remove_var(PASSPHRASE_ENV);
+        let passphrase = super::handover::receive_on_stdin()?;
+        keep(passphrase);
+        return Ok(());
+    }
+    let Some(value) = std::env::var_os(PASSPHRASE_ENV) else {
+        return Ok(());
+    };
+    std::env::remove_var(PASSPHRASE_ENV);
+    if value.is_empty() {
+        return Ok(());
+    }
+    let passphrase = Secret::new(
+        value
+            .into_string()
+            .map_err(|_| Error::InvalidInput(format!("{PASSPHRASE_ENV} is not valid UTF-8")))?,
+    );
+    #[cfg(unix)]
+    {
+        let failed = super::handover::reexec_without(PASSPHRASE_ENV, &passphrase);
+        keep(passphrase);
+        Err(failed)
+    }
+    #[cfg(not(unix))]
+    {
+        keep(passphrase);
+        Ok(())
+    }
+}
+
+fn keep(passphrase: Secret) {
+    // Only the first call keeps one: `main` runs once.
+    let _ = TAKEN.set(passphrase);
+}
+
 /// The passphrase for the vault file at `vault` (`creating`: no file yet,
 /// so a new passphrase is being chosen).
 pub fn passphrase_for(vault: &Path, creating: bool, ask: Ask) -> Result<Secret> {
+    if let Some(taken) = TAKEN.get() {
+        return Ok(taken.clone());
+    }
     if let Some(value) = std::env::var_os(PASSPHRASE_ENV).filter(|v| !v.is_empty()) {
         let value = value
             .into_string()
