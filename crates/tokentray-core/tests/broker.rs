@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{blocking, oauth, run, sign_in};
 use std::sync::atomic::{AtomicUsize, Ordering};
