@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed test helper should panic
 
-mod common;
+use crate::common;
 
 use common::{stdout, Env};
 use predicates::str::contains;

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed test helper should panic
 
-mod common;
+use crate::common;
 
 use common::{stderr, stdout, Env};
 use serde_json::Value;

@@ -11,8 +11,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed test helper should panic
 
-mod common;
-mod watched;
+use crate::common;
+use crate::watched;
 
 use common::Env;
 use std::collections::HashMap;

@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed test helper should panic
 
-mod common;
+use crate::common;
 
 use common::{idp, stderr, stdout, Agent, Env};
 use std::io::{BufRead, BufReader};

@@ -9,6 +9,9 @@
 /// The layers, top first. A module not listed here fails the test, so a
 /// new module must say where it belongs.
 pub const LAYERS: &[&[&str]] = &[
+    // test fakes (`cfg(test)` and the `testing` feature): above everything,
+    // so no other module can use them
+    &["testing"],
     // the faces' entry points
     &["agent", "ipc", "import"],
     // the façade and what is built over it

@@ -14,7 +14,9 @@
 //!   [`lock`] (refresh locks across processes), [`account`], [`profile`],
 //!   [`hardening`] (process hygiene), [`vault`], [`token`], [`jwt`];
 //! - the ground: [`secret`], [`error`], [`fault`] (crash-test points),
-//!   `private_dir`.
+//!   `private_dir`;
+//! - above them all, only for tests: `testing` (one set of fakes, under
+//!   `cfg(test)` and the `testing` feature).
 
 pub mod account;
 pub mod agent;
@@ -39,6 +41,9 @@ pub mod secret;
 pub mod status;
 pub mod token;
 pub mod vault;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use error::{Error, ErrorKind, Result};
 pub use secret::{

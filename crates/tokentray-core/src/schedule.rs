@@ -45,7 +45,7 @@ pub enum Job {
 }
 
 /// Where time comes from: the system clock in production, tokio's
-/// (pausable) clock in tests.
+/// (pausable) clock in tests (`testing::TokioClock`).
 pub trait Clock: Send + Sync + 'static {
     /// Now, in epoch seconds.
     fn now(&self) -> EpochSecs;
@@ -58,33 +58,6 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> EpochSecs {
         crate::token::now()
-    }
-}
-
-/// A wall clock that advances with tokio's clock (so a paused test clock
-/// moves it), starting at `start`.
-#[derive(Debug, Clone, Copy)]
-pub struct TokioClock {
-    start: EpochSecs,
-    origin: tokio::time::Instant,
-}
-
-impl TokioClock {
-    /// A clock that reads `start` now.
-    pub fn starting_at(start: EpochSecs) -> Self {
-        Self {
-            start,
-            origin: tokio::time::Instant::now(),
-        }
-    }
-}
-
-impl Clock for TokioClock {
-    fn now(&self) -> EpochSecs {
-        let elapsed = tokio::time::Instant::now()
-            .duration_since(self.origin)
-            .as_secs();
-        self.start + i64::try_from(elapsed).unwrap_or(i64::MAX)
     }
 }
 
@@ -364,6 +337,7 @@ fn plan_profile<G: Grants>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::TokioClock;
     use tokio::sync::mpsc;
 
     const T0: EpochSecs = 1_800_000_000;

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{blocking, oauth, run, sign_in};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,6 +16,7 @@ use tokentray_core::broker::{Broker, Event, RetryPolicy, TokenRequest};
 use tokentray_core::flow::OAuth;
 use tokentray_core::profile::{LoginMode, Preset, Profile, ProfileFields, ProfileStore, FILE_NAME};
 use tokentray_core::schedule::{self, Schedule, SystemClock};
+use tokentray_core::testing::{age_access_tokens, RefusingVault};
 use tokentray_core::vault::{client_secret_key, KeyringVault, Vault};
 use tokentray_core::Secret;
 use tokentray_testkit::{Idp, IdpOptions};
@@ -113,49 +114,11 @@ impl World {
     }
 }
 
-/// The real keyring, refusing every write while told to (a locked
-/// collection, a full disk).
-struct Refusing {
-    keyring: KeyringVault,
-    refuse: std::sync::atomic::AtomicBool,
-}
-
-impl Refusing {
-    fn refuse(&self, refuse: bool) {
-        self.refuse.store(refuse, Ordering::SeqCst);
-    }
-}
-
-impl Vault for Refusing {
-    fn get(&self, key: &str) -> tokentray_core::Result<Option<Secret>> {
-        self.keyring.get(key)
-    }
-    fn put(&self, key: &str, value: &Secret) -> tokentray_core::Result<()> {
-        if self.refuse.load(Ordering::SeqCst) {
-            return Err(tokentray_core::Error::VaultLocked {
-                reason: "the collection was locked for the test".into(),
-                fix: "unlock it".into(),
-            });
-        }
-        self.keyring.put(key, value)
-    }
-    fn delete(&self, key: &str) -> tokentray_core::Result<bool> {
-        self.keyring.delete(key)
-    }
-    fn lock_dir(&self) -> Option<std::path::PathBuf> {
-        self.keyring.lock_dir()
-    }
-}
-
 /// Rewrites the cached tokens of `profile` to look like hour-long tokens
 /// near their end (same expiry), so the next call is due for a refresh.
 fn age_cached_tokens(broker: &Broker<OAuth>, profile: &str) {
     let account = broker.accounts().for_profile(profile).unwrap().unwrap();
-    let mut record = broker.accounts().record(&account).unwrap().unwrap();
-    for token in &mut record.access_tokens {
-        token.issued_at = token.expires_at - 3600;
-    }
-    broker.accounts().write_record(&account, &record).unwrap();
+    age_access_tokens(broker.accounts(), &account);
 }
 
 async fn signed_in(world: &World, broker: &Broker<OAuth>, profile: &Profile) {
@@ -355,10 +318,9 @@ fn with_the_idp_down_a_valid_token_is_served_and_an_expired_one_is_a_network_err
 fn a_refused_rotation_is_kept_stored_later_and_never_replayed() {
     let world = World::new(3600);
     let profile = world.add_profile("p", LoginMode::Embedded, false);
-    let vault = Arc::new(Refusing {
-        keyring: KeyringVault::with_service(&world.service),
-        refuse: false.into(),
-    });
+    let vault = Arc::new(RefusingVault::new(KeyringVault::with_service(
+        &world.service,
+    )));
     let retry = RetryPolicy {
         attempts: 2,
         first_delay: Duration::from_millis(50),

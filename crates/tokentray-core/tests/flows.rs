@@ -8,7 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{blocking, oauth, public_profile, query, run, sign_in, start_idp};
 

@@ -1,6 +1,6 @@
 //! The agent socket end to end: the real blocking client against the real
 //! server on real Unix sockets in temp directories, over a broker with an
-//! in-memory vault and counting grants. These tests prove the round trips,
+//! in-memory vault and the core's scripted grants (`testing::FakeGrants`). These tests prove the round trips,
 //! single flight through the socket (S14), that no refresh token is ever
 //! served (S28), the socket's permissions and directory checks (S25), the
 //! peer uid checks in both directions (S26), and that floods and malformed
@@ -13,31 +13,23 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
-use tokentray_core::broker::{Broker, Grants};
+use tokentray_core::broker::Broker;
 use tokentray_core::ipc::client::{Client, ClientError};
 use tokentray_core::ipc::protocol::{SignInState, TokenParams};
 use tokentray_core::ipc::server::{bind, run_with, ServerConfig, SocketLock};
 use tokentray_core::login::HeadlessLogin;
 use tokentray_core::profile::{LoginMode, Preset, Profile, ProfileFields, ProfileStore, FILE_NAME};
+use tokentray_core::testing::{age_access_tokens, FakeGrants};
 use tokentray_core::token::{now, Identity, TokenSet};
 use tokentray_core::vault::MemoryVault;
-use tokentray_core::{AccessTokenSecret, ClientSecret, IdToken, RefreshToken, Result};
+use tokentray_core::{AccessTokenSecret, IdToken, RefreshToken};
 
 const REFRESH_CANARY: &str = "RT-canary-9d2e";
 
-/// Grants that count refreshes and hand out `access-N`.
-#[derive(Clone, Default)]
-struct CountingGrants(Arc<AtomicUsize>);
-
-impl CountingGrants {
-    fn refreshes(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
+/// The sign-in the tests start from: an ID token and a refresh token that
+/// must never cross the socket.
 fn token_set(n: usize, lifetime: i64) -> TokenSet {
     TokenSet {
         access_token: AccessTokenSecret::new(format!("access-{n}")),
@@ -58,33 +50,6 @@ fn token_set(n: usize, lifetime: i64) -> TokenSet {
     }
 }
 
-impl Grants for CountingGrants {
-    async fn refresh(
-        &self,
-        _profile: &Profile,
-        _refresh_token: &RefreshToken,
-        _scopes: &[String],
-        _previous: Option<&Identity>,
-    ) -> Result<TokenSet> {
-        let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        Ok(token_set(n, 3600))
-    }
-
-    async fn client_credentials(
-        &self,
-        _: &Profile,
-        _: &ClientSecret,
-        _: &[String],
-    ) -> Result<TokenSet> {
-        Err(tokentray_core::Error::Network("not in these tests".into()))
-    }
-
-    async fn revoke(&self, _: &Profile, _: &RefreshToken) -> Result<bool> {
-        Ok(true)
-    }
-}
-
 fn profile(name: &str) -> Profile {
     Profile::from_fields(
         name,
@@ -102,22 +67,20 @@ fn profile(name: &str) -> Profile {
 
 /// A broker with profiles `p` (signed in with an hour-long access token
 /// that has `lifetime` seconds left) and `q` (signed out).
-fn broker(dir: &Path, lifetime: i64) -> (Broker<CountingGrants>, CountingGrants) {
+fn broker(dir: &Path, lifetime: i64) -> (Broker<FakeGrants>, FakeGrants) {
     let profiles = ProfileStore::at(dir.join(FILE_NAME));
     profiles.add(&profile("p")).unwrap();
     profiles.add(&profile("q")).unwrap();
-    let grants = CountingGrants::default();
+    let grants = FakeGrants::default();
+    // each refresh takes 50 ms, so concurrent callers overlap it
+    grants.set_slow(Duration::from_millis(30));
     let vault = Arc::new(MemoryVault::in_memory());
     let accounts = tokentray_core::account::AccountStore::new(vault.clone());
     let asked = tokentray_core::token::ScopeSet::new(&profile("p").scopes);
     let account = accounts
         .save_sign_in("p", &token_set(0, lifetime), &asked)
         .unwrap();
-    let mut record = accounts.record(&account).unwrap().unwrap();
-    for token in &mut record.access_tokens {
-        token.issued_at = token.expires_at - 3600;
-    }
-    accounts.write_record(&account, &record).unwrap();
+    age_access_tokens(&accounts, &account);
     (Broker::new(grants.clone(), vault, profiles), grants)
 }
 
@@ -132,7 +95,7 @@ fn runtime() -> tokio::runtime::Runtime {
 /// A running agent on a socket in a temp directory.
 struct Agent {
     path: PathBuf,
-    grants: CountingGrants,
+    grants: FakeGrants,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     _lock: Option<SocketLock>,

@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{oauth, public_profile, run, sign_in, start_idp};
 use std::path::{Path, PathBuf};

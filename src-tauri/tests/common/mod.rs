@@ -9,7 +9,7 @@
 //! So "our tray icon exists" = a viewable X window with our `_NET_WM_PID`
 //! whose top-level ancestor belongs to another client (the tray host).
 
-// each test binary uses a part of the harness
+// a helper may be without a user between changes
 #![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet};
@@ -27,7 +27,9 @@ pub const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MENU_TIMEOUT: Duration = Duration::from_secs(5);
 pub const POLL: Duration = Duration::from_millis(100);
 
-/// One tray host, one app at a time: the tests of a binary take turns.
+/// One tray host, one app at a time: every test that starts the app takes
+/// its turn (all areas share one test binary, `tests/tests.rs`, and run as
+/// its threads).
 static DESKTOP: Mutex<()> = Mutex::new(());
 
 pub fn desktop_turn() -> MutexGuard<'static, ()> {

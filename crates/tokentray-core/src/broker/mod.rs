@@ -389,7 +389,7 @@ impl<G: Grants> Broker<G> {
     }
 }
 
-#[cfg(test)]
+#[cfg(any(test, feature = "testing"))]
 pub(crate) mod testing;
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,12 @@
-//! Scripted grants for unit tests of the broker and of what drives it.
+//! Scripted grants for tests of the broker and of what drives it, and a
+//! broker set up over them (re-exported as [`crate::testing`]).
+
+// fakes: a failed step is a failed test, also in a `testing` build that
+// is not `cfg(test)` (the other crates' tests)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
-use crate::account::Account;
+use crate::account::{Account, AccountStore};
 use crate::error::Error;
 use crate::profile::{LoginMode, Preset, ProfileFields, FILE_NAME};
 use crate::secret::AccessTokenSecret;
@@ -9,8 +14,9 @@ use crate::token::now;
 use crate::vault::MemoryVault;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// What the fake provider does, and what it saw.
 #[derive(Default)]
-pub(crate) struct Script {
+pub struct Script {
     refreshes: AtomicUsize,
     /// Error code to fail refreshes with (`"network"` for a network error).
     fail_with: Mutex<Option<String>>,
@@ -20,25 +26,37 @@ pub(crate) struct Script {
     revoked: Mutex<Vec<String>>,
 }
 
+/// Scripted [`Grants`]: every refresh (or client-credentials grant) hands
+/// out `access-N` / `refresh-N` (N counts from 1), after 20 ms plus
+/// [`FakeGrants::set_slow`]; it fails as told by
+/// [`FakeGrants::set_failure`]; revocations are recorded. Clones share the
+/// script.
 #[derive(Clone, Default)]
-pub(crate) struct FakeGrants(pub(crate) Arc<Script>);
+pub struct FakeGrants(pub(crate) Arc<Script>);
 
 impl FakeGrants {
-    pub(crate) fn set_failure(&self, code: Option<&str>) {
+    /// Fail refreshes with this provider error code (`"network"`: a
+    /// network error); `None`: succeed again.
+    pub fn set_failure(&self, code: Option<&str>) {
         *self.0.fail_with.lock().unwrap() = code.map(str::to_string);
     }
-    pub(crate) fn refreshes(&self) -> usize {
+    /// Refreshes and client-credentials grants so far.
+    pub fn refreshes(&self) -> usize {
         self.0.refreshes.load(Ordering::SeqCst)
     }
-    pub(crate) fn set_slow(&self, extra: Duration) {
+    /// Extra time each refresh takes.
+    pub fn set_slow(&self, extra: Duration) {
         *self.0.slow.lock().unwrap() = extra;
     }
-    pub(crate) fn revoked(&self) -> Vec<String> {
+    /// The refresh tokens revoked, in order.
+    pub fn revoked(&self) -> Vec<String> {
         self.0.revoked.lock().unwrap().clone()
     }
 }
 
-pub(crate) fn token_set(n: usize, lifetime: i64) -> TokenSet {
+/// Tokens `access-{n}` / `refresh-{n}` for alice at `https://idp.example`,
+/// expiring in `lifetime` seconds.
+pub fn token_set(n: usize, lifetime: i64) -> TokenSet {
     TokenSet {
         access_token: AccessTokenSecret::new(format!("access-{n}")),
         token_type: "Bearer".into(),
@@ -99,17 +117,18 @@ impl Grants for FakeGrants {
     }
 }
 
-pub(crate) struct Setup {
-    pub(crate) broker: Broker<FakeGrants>,
-    pub(crate) grants: FakeGrants,
-    pub(crate) vault: Arc<MemoryVault>,
-    pub(crate) profile: Profile,
+/// A broker over [`FakeGrants`] and a [`MemoryVault`] (see [`setup`]).
+pub struct Setup {
+    pub broker: Broker<FakeGrants>,
+    pub grants: FakeGrants,
+    pub vault: Arc<MemoryVault>,
+    pub profile: Profile,
     _dir: tempfile::TempDir,
 }
 
 impl Setup {
     /// The broker's token for `profile`'s default scopes.
-    pub(crate) async fn token(&self, profile: &str) -> Result<AccessToken> {
+    pub async fn token(&self, profile: &str) -> Result<AccessToken> {
         self.broker
             .token(&TokenRequest::for_profile(profile))
             .await
@@ -119,7 +138,7 @@ impl Setup {
 
 /// A broker over scripted grants and an in-memory vault, with one profile
 /// `p` (scope `api.read`).
-pub(crate) fn setup(login: LoginMode, keep_fresh: bool) -> Setup {
+pub fn setup(login: LoginMode, keep_fresh: bool) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let profiles = ProfileStore::at(dir.path().join(FILE_NAME));
     let profile = Profile::from_fields(
@@ -155,16 +174,23 @@ pub(crate) fn setup(login: LoginMode, keep_fresh: bool) -> Setup {
 /// Signs in with an hour-long access token that expires in `expires_in`
 /// seconds (so `3600` is brand new, `10` is due for a refresh, `-1` has
 /// expired). Written to the vault only, as a sign-in by another process.
-pub(crate) fn sign_in(s: &Setup, expires_in: i64) -> Account {
+pub fn sign_in(s: &Setup, expires_in: i64) -> Account {
     let asked = ScopeSet::new(&s.profile.scopes);
     let accounts = s.broker.accounts();
     let account = accounts
         .save_sign_in(&s.profile.name, &token_set(0, expires_in), &asked)
         .unwrap();
-    let mut record = accounts.record(&account).unwrap().unwrap();
+    age_access_tokens(accounts, &account);
+    account
+}
+
+/// Rewrites `account`'s cached access tokens as hour-long tokens with the
+/// same expiry (so one with 10 s left is near the end of its life and due
+/// for a refresh, as the broker judges by the lifetime).
+pub fn age_access_tokens(accounts: &AccountStore, account: &Account) {
+    let mut record = accounts.record(account).unwrap().unwrap();
     for token in &mut record.access_tokens {
         token.issued_at = token.expires_at - 3600;
     }
-    accounts.write_record(&account, &record).unwrap();
-    account
+    accounts.write_record(account, &record).unwrap();
 }

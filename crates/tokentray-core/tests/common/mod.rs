@@ -1,7 +1,7 @@
 //! Shared by the integration tests that run against the local IdP: start
 //! it, drive async code from a plain `#[test]`, sign in as a user.
 
-#![allow(dead_code)] // each test binary uses its own subset
+#![allow(dead_code)] // a helper may be without a user between changes
 
 use std::future::Future;
 use std::sync::Arc;
