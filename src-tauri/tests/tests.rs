@@ -8,6 +8,9 @@
 //! tray host, dunst log and clipboard serve them all, so they run one at a
 //! time; the file-only tests (`capabilities`) run beside them.
 
+// The app is driven on a Linux desktop (Xvfb, a tray host, dunst, the
+// Secret Service, Unix sockets): these tests build for Unix only.
+#![cfg(unix)]
 // test helpers: a failed step is a failed test
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
