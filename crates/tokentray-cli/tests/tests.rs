@@ -8,6 +8,9 @@
 //! keyring service, and settings reach the child processes through their
 //! own environment, never this process's.
 
+// The real binary is driven against the Secret Service, Unix sockets and
+// `/proc`: these tests build for Unix only (Windows: under Wine, to come).
+#![cfg(unix)]
 // test helpers: a failed step is a failed test
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

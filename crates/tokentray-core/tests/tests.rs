@@ -14,8 +14,11 @@ mod common;
 mod broker;
 mod flows;
 mod hostile;
+// the agent socket and the encrypted file store are Unix-only so far
+#[cfg(unix)]
 mod ipc;
 mod properties;
 mod security_map;
+#[cfg(unix)]
 mod vault_file;
 mod vault_secret_service;
