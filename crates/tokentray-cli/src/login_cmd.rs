@@ -38,6 +38,7 @@ struct SignedInJson<'a> {
 }
 
 /// How long `--store memory` waits for the agent to finish a sign-in.
+#[cfg(unix)]
 const AGENT_LOGIN_TIMEOUT: Duration = Duration::from_secs(900);
 
 pub fn login(args: &LoginArgs, store: &Store) -> Result<ExitCode, Failure> {

@@ -41,6 +41,7 @@ impl Store {
     }
 
     /// The vault the agent serves from (the memory store included).
+    #[cfg(unix)]
     pub fn agent_vault(&self) -> Result<Arc<dyn Vault>> {
         self.open()
     }

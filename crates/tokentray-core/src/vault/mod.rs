@@ -22,7 +22,7 @@ pub mod choice;
 mod chunked;
 #[cfg(unix)]
 pub mod file;
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 mod handover;
 #[cfg(any(target_os = "macos", target_os = "windows"))]
 mod keyring_store;

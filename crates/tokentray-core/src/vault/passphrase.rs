@@ -9,11 +9,13 @@
 //!
 //! Every face calls [`take_from_environment`] first thing, before any thread
 //! or child exists: the variable leaves the environment and the value stays
-//! in this process's memory only. On Unix the process re-executes itself
+//! in this process's memory only. On Linux the process re-executes itself
 //! for that, as only `exec` replaces the environment block other processes
-//! read (`/proc/PID/environ`; see the `handover` module). On Windows removing
-//! the variable is enough: the process environment is the one block
-//! `SetEnvironmentVariable` edits, and children get a copy of it.
+//! read (`/proc/PID/environ`; see the `handover` module). Elsewhere the
+//! variable is removed, so no child inherits it: on Windows that is the
+//! whole story (the process environment is the one block
+//! `SetEnvironmentVariable` edits); on macOS and the BSDs the original
+//! block stays readable by the same user's `ps -E` (not checked here).
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
@@ -48,7 +50,7 @@ static TAKEN: OnceLock<Secret> = OnceLock::new();
 /// but `/proc/PID/environ` shows it) or the new image could not receive it
 /// (it is then lost): callers report it as a warning and go on.
 pub fn take_from_environment() -> Result<()> {
-    #[cfg(unix)]
+    #[cfg(target_os = "linux")]
     if std::env::var_os(super::handover::HANDOVER_ENV).is_some() {
         std::env::remove_var(super::handover::HANDOVER_ENV);
         std::env::remove_var(PASSPHRASE_ENV);
@@ -68,13 +70,13 @@ pub fn take_from_environment() -> Result<()> {
             .into_string()
             .map_err(|_| Error::InvalidInput(format!("{PASSPHRASE_ENV} is not valid UTF-8")))?,
     );
-    #[cfg(unix)]
+    #[cfg(target_os = "linux")]
     {
         let failed = super::handover::reexec_without(PASSPHRASE_ENV, &passphrase);
         keep(passphrase);
         Err(failed)
     }
-    #[cfg(not(unix))]
+    #[cfg(not(target_os = "linux"))]
     {
         keep(passphrase);
         Ok(())
