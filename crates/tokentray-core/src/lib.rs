@@ -11,13 +11,14 @@
 //!   sign-in request);
 //! - the engine's parts: [`flow`] (OAuth grants), [`provider`], [`http`],
 //!   [`lock`] (refresh locks across processes), [`account`], [`profile`],
-//!   [`vault`], [`token`], [`jwt`];
+//!   [`vault`], [`token`], [`clock_words`] (time in words), [`jwt`];
 //! - the ground: [`secret`], [`error`], [`fault`] (crash-test points),
 //!   [`hardening`], `private_dir`.
 
 pub mod account;
 pub mod agent;
 pub mod broker;
+pub mod clock_words;
 pub mod error;
 pub mod fault;
 pub mod flow;

@@ -15,19 +15,43 @@ profiles: Array<string>,
 /**
  * One account per signed-in profile, in the profiles' order.
  */
-accounts: Array<AccountRow>, };
+accounts: Array<AccountRow>, 
+/**
+ * "Sign in to PROFILE…" for each profile without an account.
+ */
+signIns: Array<SignInRow>, 
+/**
+ * The earliest `nextChange` of the accounts: when to ask again.
+ */
+nextChange: number | null, };
 
 export type AccountRow = { profile: string, 
 /**
  * User name, e-mail or subject.
  */
-user: string, status: AccountStatus, };
-
-export type AccountStatus = { "state": "signedIn", 
+user: string, status: AccountStatus, 
 /**
- * Epoch seconds; `null`: no access token cached yet.
+ * The status as the tray menu words it: "expires in 42 min",
+ * "refreshing…", "refresh failed (CODE)", …
  */
-expiresAt: number | null, } | { "state": "refreshing" } | { "state": "refreshFailed", code: string, } | { "state": "signInRequired" };
+statusText: string, 
+/**
+ * When `statusText` reads differently next (epoch seconds on the
+ * app's clock); `null`: not until the account changes.
+ */
+nextChange: number | null, 
+/**
+ * The account's actions, labelled and ordered as its tray submenu.
+ */
+actions: Array<ActionButton>, };
+
+export type AccountStatus = "signedIn" | "refreshing" | "refreshFailed" | "signInRequired";
+
+export type ActionButton = { action: ButtonAction, label: string, };
+
+export type ButtonAction = { "kind": "account", action: AccountAction, } | { "kind": "signIn" } | { "kind": "showClaims" };
+
+export type SignInRow = { profile: string, label: string, };
 
 export type AccountAction = "copyAccessToken" | "copyBearerHeader" | "copyIdToken" | "refreshNow" | "signOut";
 
