@@ -76,7 +76,8 @@ pub async fn sign_in(desktop: State<'_, Desktop>, profile: String) -> Result<(),
     Ok(())
 }
 
-/// The decoded (NOT verified) header and claims of `profile`'s tokens.
+/// The decoded header and claims of `profile`'s tokens, with what was
+/// verified of each.
 #[tauri::command]
 pub async fn show_claims(
     desktop: State<'_, Desktop>,

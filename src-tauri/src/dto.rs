@@ -105,34 +105,59 @@ pub struct SignInRow {
     pub label: String,
 }
 
-/// The decoded header and claims of a profile's access and ID tokens.
-/// NOT verified: for display only.
+/// The decoded header and claims of a profile's access and ID tokens, each
+/// with what Tokentray verified of it (and when).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Claims {
     pub profile: String,
-    /// The label shown above every decoded token.
-    pub not_verified: String,
-    pub access_token: TokenClaims,
-    pub id_token: TokenClaims,
+    pub access_token: TokenView,
+    pub id_token: TokenView,
+}
+
+/// One token in the claims view.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "camelCase")]
+pub struct TokenView {
+    /// Whether what follows was verified, by what and when, in one sentence.
+    pub trust: String,
+    /// `true` when Tokentray validated this token.
+    pub verified: bool,
+    pub claims: TokenClaims,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(test, derive(TS))]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum TokenClaims {
-    /// A JWT: its header and claims.
+    /// A JWT: its header and claims, and its time claims in words.
     Jwt {
         #[cfg_attr(test, ts(type = "Record<string, unknown>"))]
         header: Map<String, Value>,
         #[cfg_attr(test, ts(type = "Record<string, unknown>"))]
         claims: Map<String, Value>,
+        times: Vec<ClaimTime>,
     },
     /// Not a JWT: nothing to decode (`why` says what it is).
     Opaque { why: String },
     /// No such token cached.
     Missing,
+}
+
+/// A time claim (`exp`, `iat`, `nbf`, `auth_time`) beside its raw value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimTime {
+    pub claim: String,
+    /// The raw value, epoch seconds.
+    pub value: i64,
+    /// The app's local time.
+    pub local: String,
+    /// "expired 3 min ago", "issued 1 h 2 min ago".
+    pub words: String,
 }
 
 /// A profile as the editor shows and sends it. Empty optional texts mean
@@ -166,6 +191,20 @@ pub struct PresetInfo {
     pub needs: Option<String>,
     pub default_login: String,
     pub default_scopes: Vec<String>,
+    /// What to register at the provider, per login mode it allows.
+    pub registrations: Vec<Registration>,
+}
+
+/// What to register at a provider for one login mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "camelCase")]
+pub struct Registration {
+    pub login: String,
+    /// The redirect URIs to register, exactly; empty: none is used.
+    pub redirect_uris: Vec<String>,
+    /// The steps at the provider's console.
+    pub steps: Vec<String>,
 }
 
 /// The profiles, with what the editor offers.
@@ -268,9 +307,12 @@ mod tests {
             SignInRow::decl(&config),
             crate::menu::AccountAction::decl(&config),
             Claims::decl(&config),
+            TokenView::decl(&config),
             TokenClaims::decl(&config),
+            ClaimTime::decl(&config),
             ProfileForm::decl(&config),
             PresetInfo::decl(&config),
+            Registration::decl(&config),
             ProfilesView::decl(&config),
             SettingsView::decl(&config),
             SettingsForm::decl(&config),
