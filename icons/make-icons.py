@@ -183,6 +183,8 @@ def tray_shader(state, color):
             px = (*INK, 1.0)
         if key <= 0:
             px = (*WHITE, 1.0)
+        if color is None:  # no account: the key alone
+            return px
         badge = d_circle(x, y, bcx, bcy, br)
         if badge <= 0.05:
             px = (*INK, 1.0)  # separates the badge from the key
@@ -201,7 +203,7 @@ def main():
         write(name, app[size], f"{size}x{size}")
     write("icon.ico", ico_bytes([(s, app[s]) for s in (16, 32, 48, 256)]), "16, 32, 48, 256")
     write("icon.icns", icns_bytes([(s, app[s]) for s in (128, 256, 512)]), "128, 256, 512")
-    for state, color in [("ok", GREEN), ("warning", AMBER), ("signin", RED)]:
+    for state, color in [("ok", GREEN), ("warning", AMBER), ("signin", RED), ("idle", None)]:
         write(f"tray-{state}.png", png_bytes(64, render(64, tray_shader(state, color))), "64x64")
 
 

@@ -114,7 +114,7 @@ fn snapshot(app: &AppHandle) -> TrayState {
 mod tests {
     use super::*;
     use crate::dto::AccountStatus;
-    use crate::menu::{AccountState, MenuEntry};
+    use crate::menu::MenuEntry;
     use tokentray_core::account::AccountInfo;
     use tokentray_core::profile::{LoginMode, Preset};
     use tokentray_core::status::{ProfileStatus, SignInState};
@@ -147,8 +147,9 @@ mod tests {
         }
     }
 
-    /// The account's line in the tray menu, and its status in the window.
-    fn both_faces(state: &TrayState) -> (String, AccountStatus) {
+    /// The account's line in the tray menu, and its status (kind and
+    /// words) in the window.
+    fn both_faces(state: &TrayState) -> (String, AccountStatus, String) {
         let menu = crate::menu::menu(state, NOW);
         let line = menu
             .entries
@@ -159,54 +160,36 @@ mod tests {
             })
             .expect("the account's submenu");
         let window = crate::commands::accounts_view(state, NOW);
-        (line, window.accounts[0].status.clone())
+        let row = &window.accounts[0];
+        (line, row.status, row.status_text.clone())
     }
 
     // A refresh shows as "refreshing…" in the menu and in the window, then
     // the new expiry; a failure shows the same code in both.
     #[test]
     fn the_menu_and_the_window_show_one_account_state() {
-        let (line, status) = both_faces(&model(true, None, Some(NOW + 60)));
-        assert!(line.ends_with("refreshing…"), "{line}");
-        assert_eq!(status, AccountStatus::Refreshing);
-
-        let (line, status) = both_faces(&model(false, None, Some(NOW + 3600)));
-        assert!(line.contains("expires in"), "{line}");
-        assert_eq!(
-            status,
-            AccountStatus::SignedIn {
-                expires_at: Some(NOW + 3600)
-            }
-        );
-
-        let (line, status) = both_faces(&model(false, Some("temporarily_unavailable"), None));
-        assert!(
-            line.contains("refresh failed (temporarily_unavailable)"),
-            "{line}"
-        );
-        assert_eq!(
-            status,
-            AccountStatus::RefreshFailed {
-                code: "temporarily_unavailable".into()
-            }
-        );
-    }
-
-    #[test]
-    fn only_a_change_is_published() {
-        let mut shown = TrayState::default();
-        assert!(!replace_if_changed(&mut shown, TrayState::default()));
-        let signed_in = TrayState {
-            profiles: vec!["p".into()],
-            accounts: vec![AccountView {
-                profile: "p".into(),
-                user: "alice".into(),
-                state: AccountState::Refreshing,
-            }],
-            autostart: false,
-        };
-        assert!(replace_if_changed(&mut shown, signed_in.clone()));
-        assert_eq!(shown, signed_in);
-        assert!(!replace_if_changed(&mut shown, signed_in));
+        let cases = [
+            (
+                model(true, None, Some(NOW + 60)),
+                AccountStatus::Refreshing,
+                "refreshing…",
+            ),
+            (
+                model(false, None, Some(NOW + 3600)),
+                AccountStatus::SignedIn,
+                "expires in 1 h",
+            ),
+            (
+                model(false, Some("temporarily_unavailable"), None),
+                AccountStatus::RefreshFailed,
+                "refresh failed (temporarily_unavailable)",
+            ),
+        ];
+        for (state, kind, words) in cases {
+            let (line, status, text) = both_faces(&state);
+            assert_eq!(status, kind);
+            assert!(text.contains(words), "window: {text}");
+            assert!(line.ends_with(&text), "menu: {line}, window: {text}");
+        }
     }
 }

@@ -16,12 +16,12 @@ use tokentray_core::token::{now, EpochSecs};
 use tokentray_core::ClientSecret;
 
 use crate::dto::{
-    AccountRow, AccountStatus, AccountsView, AppInfo, Claims, ImportReport, ProfileForm,
-    ProfilesView, SettingsForm, SettingsView, View,
+    AccountRow, AccountStatus, AccountsView, ActionButton, AppInfo, ButtonAction, Claims,
+    ImportReport, ProfileForm, ProfilesView, SettingsForm, SettingsView, SignInRow, View,
 };
 use crate::error::CommandError;
 use crate::host::Host;
-use crate::menu::{self, AccountAction, AccountState, TrayState};
+use crate::menu::{self, AccountAction, AccountState, MenuEntry, MenuId, TrayState};
 use crate::settings::{self, SettingsState};
 use crate::{
     account_view, accounts_window, actions, claims, demo, import_view, login, profile_editor,
@@ -76,7 +76,8 @@ pub async fn sign_in(desktop: State<'_, Desktop>, profile: String) -> Result<(),
     Ok(())
 }
 
-/// The decoded (NOT verified) header and claims of `profile`'s tokens.
+/// The decoded header and claims of `profile`'s tokens, with what was
+/// verified of each.
 #[tauri::command]
 pub async fn show_claims(
     desktop: State<'_, Desktop>,
@@ -223,76 +224,114 @@ async fn blocking<T: Send + 'static>(
         .map_err(|error| CommandError::new("internal", error.to_string()))?
 }
 
-/// The tray's view of the accounts, as the window's DTO.
+/// The tray's view of the accounts, as the window's DTO: the same texts,
+/// labels and order as the menu at `now`.
 pub(crate) fn accounts_view(state: &TrayState, now: EpochSecs) -> AccountsView {
+    let accounts: Vec<AccountRow> = menu::ordered_accounts(state)
+        .into_iter()
+        .map(|account| AccountRow {
+            profile: account.profile.clone(),
+            user: account.user.clone(),
+            status: match &account.state {
+                AccountState::SignedIn { .. } => AccountStatus::SignedIn,
+                AccountState::Refreshing => AccountStatus::Refreshing,
+                AccountState::RefreshFailed { .. } => AccountStatus::RefreshFailed,
+                AccountState::SignInRequired => AccountStatus::SignInRequired,
+            },
+            status_text: menu::status(&account.state, now).0,
+            next_change: menu::next_status_change(&account.state, now),
+            actions: menu::account_entries(account)
+                .into_iter()
+                .filter_map(button)
+                .collect(),
+        })
+        .collect();
     AccountsView {
         now,
         profiles: state.profiles.clone(),
-        accounts: menu::ordered_accounts(state)
-            .into_iter()
-            .map(|account| AccountRow {
-                profile: account.profile.clone(),
-                user: account.user.clone(),
-                status: match &account.state {
-                    AccountState::SignedIn { expires_at } => AccountStatus::SignedIn {
-                        expires_at: *expires_at,
-                    },
-                    AccountState::Refreshing => AccountStatus::Refreshing,
-                    AccountState::RefreshFailed { code } => {
-                        AccountStatus::RefreshFailed { code: code.clone() }
-                    }
-                    AccountState::SignInRequired => AccountStatus::SignInRequired,
-                },
+        next_change: accounts.iter().filter_map(|a| a.next_change).min(),
+        sign_ins: state
+            .profiles
+            .iter()
+            .filter(|profile| !state.accounts.iter().any(|a| &a.profile == *profile))
+            .map(|profile| SignInRow {
+                profile: profile.clone(),
+                label: menu::sign_in_label(profile),
             })
             .collect(),
+        accounts,
     }
+}
+
+/// A submenu item as a card's button.
+fn button(entry: MenuEntry) -> Option<ActionButton> {
+    let MenuEntry::Item { id, label } = entry else {
+        return None;
+    };
+    let action = match id {
+        MenuId::Action(action, _) => ButtonAction::Account { action },
+        MenuId::SignIn(_) => ButtonAction::SignIn,
+        MenuId::ShowClaims(_) => ButtonAction::ShowClaims,
+        _ => return None,
+    };
+    Some(ActionButton { action, label })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::menu::AccountView;
+    use tokentray_core::broker::Event;
+    use tokentray_core::clock_words;
+
+    fn account(profile: &str, user: &str, state: AccountState) -> AccountView {
+        AccountView {
+            profile: profile.into(),
+            user: user.into(),
+            state,
+        }
+    }
 
     // S20: the accounts window never receives refresh tokens
     #[test]
     fn the_window_sees_the_menus_accounts_in_profile_order() {
         let state = TrayState {
-            profiles: vec!["a".into(), "b".into(), "c".into()],
+            profiles: vec!["a".into(), "b".into(), "c".into(), "d".into()],
             accounts: vec![
-                AccountView {
-                    profile: "b".into(),
-                    user: "bob".into(),
-                    state: AccountState::RefreshFailed {
+                account(
+                    "b",
+                    "bob",
+                    AccountState::RefreshFailed {
                         code: "invalid_client".into(),
                     },
-                },
-                AccountView {
-                    profile: "gone".into(),
-                    user: "zed".into(),
-                    state: AccountState::SignInRequired,
-                },
-                AccountView {
-                    profile: "a".into(),
-                    user: "alice".into(),
-                    state: AccountState::SignedIn {
+                ),
+                account("gone", "zed", AccountState::SignInRequired),
+                account(
+                    "a",
+                    "alice",
+                    AccountState::SignedIn {
                         expires_at: Some(1_000),
                     },
-                },
-                AccountView {
-                    profile: "c".into(),
-                    user: "carol".into(),
-                    state: AccountState::Refreshing,
-                },
+                ),
+                account("c", "carol", AccountState::Refreshing),
             ],
             autostart: false,
         };
         let view = accounts_view(&state, 900);
         assert_eq!(view.now, 900);
-        assert_eq!(view.profiles, ["a", "b", "c"]);
-        let rows: Vec<(&str, &str, &AccountStatus)> = view
+        assert_eq!(view.profiles, ["a", "b", "c", "d"]);
+        let rows: Vec<(&str, &str, AccountStatus, &str, Option<i64>)> = view
             .accounts
             .iter()
-            .map(|row| (row.profile.as_str(), row.user.as_str(), &row.status))
+            .map(|row| {
+                (
+                    row.profile.as_str(),
+                    row.user.as_str(),
+                    row.status,
+                    row.status_text.as_str(),
+                    row.next_change,
+                )
+            })
             .collect();
         assert_eq!(
             rows,
@@ -300,20 +339,120 @@ mod tests {
                 (
                     "a",
                     "alice",
-                    &AccountStatus::SignedIn {
-                        expires_at: Some(1_000)
-                    }
+                    AccountStatus::SignedIn,
+                    "expires in 1 min",
+                    Some(941)
                 ),
                 (
                     "b",
                     "bob",
-                    &AccountStatus::RefreshFailed {
-                        code: "invalid_client".into()
-                    }
+                    AccountStatus::RefreshFailed,
+                    "refresh failed (invalid_client)",
+                    None
                 ),
-                ("c", "carol", &AccountStatus::Refreshing),
-                ("gone", "zed", &AccountStatus::SignInRequired),
+                ("c", "carol", AccountStatus::Refreshing, "refreshing…", None),
+                (
+                    "gone",
+                    "zed",
+                    AccountStatus::SignInRequired,
+                    "sign-in required",
+                    None
+                ),
             ]
         );
+        assert_eq!(view.next_change, Some(941));
+        assert_eq!(
+            view.sign_ins,
+            [SignInRow {
+                profile: "d".into(),
+                label: "Sign in to d…".into()
+            }]
+        );
+    }
+
+    /// The buttons are the submenu's items, with its labels, in its order.
+    #[test]
+    fn the_cards_buttons_are_the_submenus_items() {
+        let signed_in = account("a", "alice", AccountState::SignedIn { expires_at: None });
+        let required = account("a", "alice", AccountState::SignInRequired);
+        for view in [signed_in, required] {
+            let submenu: Vec<String> = menu::account_entries(&view)
+                .into_iter()
+                .filter_map(|entry| match entry {
+                    MenuEntry::Item { label, .. } => Some(label),
+                    _ => None,
+                })
+                .collect();
+            let state = TrayState {
+                profiles: vec!["a".into()],
+                accounts: vec![view],
+                autostart: false,
+            };
+            let buttons: Vec<String> = accounts_view(&state, 0).accounts[0]
+                .actions
+                .iter()
+                .map(|b| b.label.clone())
+                .collect();
+            assert_eq!(buttons, submenu);
+        }
+        let state = TrayState {
+            profiles: vec!["a".into()],
+            accounts: vec![account(
+                "a",
+                "alice",
+                AccountState::SignedIn { expires_at: None },
+            )],
+            autostart: false,
+        };
+        let actions = &accounts_view(&state, 0).accounts[0].actions;
+        assert_eq!(
+            actions[1],
+            ActionButton {
+                action: ButtonAction::Account {
+                    action: AccountAction::CopyBearerHeader
+                },
+                label: "Copy as Authorization: Bearer header".into()
+            }
+        );
+        assert_eq!(actions[4].action, ButtonAction::ShowClaims);
+    }
+
+    /// The four wordings that disagreed (menu, notification, CLI status,
+    /// window) now all say what `clock_words::expiry` says for the same
+    /// instants; the CLI's side is `status_cmd`'s test of the same name.
+    #[test]
+    fn one_wording_of_time_on_every_surface() {
+        let at: EpochSecs = 1_800_000_000;
+        let offsets = (0..3 * 3600).chain([2 * 86_400 - 1, 2 * 86_400, 366 * 86_400 + 5]);
+        for left in offsets.filter(|left| *left > 0) {
+            let now = at - left;
+            let words = clock_words::expiry(now, at);
+            let state = TrayState {
+                profiles: vec!["graph".into()],
+                accounts: vec![account(
+                    "graph",
+                    "alice",
+                    AccountState::SignedIn {
+                        expires_at: Some(at),
+                    },
+                )],
+                autostart: false,
+            };
+            let MenuEntry::Submenu { label, .. } = &menu::menu(&state, now).entries[0] else {
+                panic!("an account is a submenu");
+            };
+            assert_eq!(label, &format!("alice · graph · {words}"), "left {left}");
+            assert_eq!(accounts_view(&state, now).accounts[0].status_text, words);
+            let reminder = Event::ExpiringSoon {
+                profile: "graph".into(),
+                expires_at: at,
+            };
+            let note = crate::notify::for_event(&reminder, now).unwrap();
+            assert_eq!(
+                note.summary,
+                format!("The token you copied for graph {words}"),
+                "left {left}"
+            );
+        }
     }
 }

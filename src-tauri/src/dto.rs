@@ -28,7 +28,8 @@ pub struct AppInfo {
     pub config_dir: String,
 }
 
-/// The accounts and the profiles, as the tray menu sees them.
+/// The accounts and the profiles, as the tray menu sees them and words
+/// them (every label and status text comes from [`crate::menu`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
@@ -39,6 +40,10 @@ pub struct AccountsView {
     pub profiles: Vec<String>,
     /// One account per signed-in profile, in the profiles' order.
     pub accounts: Vec<AccountRow>,
+    /// "Sign in to PROFILE…" for each profile without an account.
+    pub sign_ins: Vec<SignInRow>,
+    /// The earliest `nextChange` of the accounts: when to ask again.
+    pub next_change: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -49,53 +54,110 @@ pub struct AccountRow {
     /// User name, e-mail or subject.
     pub user: String,
     pub status: AccountStatus,
+    /// The status as the tray menu words it: "expires in 42 min",
+    /// "refreshing…", "refresh failed (CODE)", …
+    pub status_text: String,
+    /// When `statusText` reads differently next (epoch seconds on the
+    /// app's clock); `null`: not until the account changes.
+    pub next_change: Option<i64>,
+    /// The account's actions, labelled and ordered as its tray submenu.
+    pub actions: Vec<ActionButton>,
 }
 
-/// An account's state; the window counts down to `expiresAt` itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Which kind of state an account is in (the window styles it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(test, derive(TS))]
-#[serde(tag = "state", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub enum AccountStatus {
-    SignedIn {
-        /// Epoch seconds; `null`: no access token cached yet.
-        #[serde(rename = "expiresAt")]
-        expires_at: Option<i64>,
-    },
+    SignedIn,
     Refreshing,
-    RefreshFailed {
-        code: String,
-    },
+    RefreshFailed,
     SignInRequired,
 }
 
-/// The decoded header and claims of a profile's access and ID tokens.
-/// NOT verified: for display only.
+/// A button of an account's card: what it does and its menu label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ActionButton {
+    pub action: ButtonAction,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum ButtonAction {
+    /// The `account_action` command with this action.
+    Account { action: crate::menu::AccountAction },
+    /// The `sign_in` command.
+    SignIn,
+    /// The claims view.
+    ShowClaims,
+}
+
+/// A profile without an account, and its sign-in label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SignInRow {
+    pub profile: String,
+    pub label: String,
+}
+
+/// The decoded header and claims of a profile's access and ID tokens, each
+/// with what Tokentray verified of it (and when).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Claims {
     pub profile: String,
-    /// The label shown above every decoded token.
-    pub not_verified: String,
-    pub access_token: TokenClaims,
-    pub id_token: TokenClaims,
+    pub access_token: TokenView,
+    pub id_token: TokenView,
+}
+
+/// One token in the claims view.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "camelCase")]
+pub struct TokenView {
+    /// Whether what follows was verified, by what and when, in one sentence.
+    pub trust: String,
+    /// `true` when Tokentray validated this token.
+    pub verified: bool,
+    pub claims: TokenClaims,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(test, derive(TS))]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum TokenClaims {
-    /// A JWT: its header and claims.
+    /// A JWT: its header and claims, and its time claims in words.
     Jwt {
         #[cfg_attr(test, ts(type = "Record<string, unknown>"))]
         header: Map<String, Value>,
         #[cfg_attr(test, ts(type = "Record<string, unknown>"))]
         claims: Map<String, Value>,
+        times: Vec<ClaimTime>,
     },
     /// Not a JWT: nothing to decode (`why` says what it is).
     Opaque { why: String },
     /// No such token cached.
     Missing,
+}
+
+/// A time claim (`exp`, `iat`, `nbf`, `auth_time`) beside its raw value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimTime {
+    pub claim: String,
+    /// The raw value, epoch seconds.
+    pub value: i64,
+    /// The app's local time.
+    pub local: String,
+    /// "expired 3 min ago", "issued 1 h 2 min ago".
+    pub words: String,
 }
 
 /// A profile as the editor shows and sends it. Empty optional texts mean
@@ -129,6 +191,20 @@ pub struct PresetInfo {
     pub needs: Option<String>,
     pub default_login: String,
     pub default_scopes: Vec<String>,
+    /// What to register at the provider, per login mode it allows.
+    pub registrations: Vec<Registration>,
+}
+
+/// What to register at a provider for one login mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "camelCase")]
+pub struct Registration {
+    pub login: String,
+    /// The redirect URIs to register, exactly; empty: none is used.
+    pub redirect_uris: Vec<String>,
+    /// The steps at the provider's console.
+    pub steps: Vec<String>,
 }
 
 /// The profiles, with what the editor offers.
@@ -226,11 +302,17 @@ mod tests {
             AccountsView::decl(&config),
             AccountRow::decl(&config),
             AccountStatus::decl(&config),
+            ActionButton::decl(&config),
+            ButtonAction::decl(&config),
+            SignInRow::decl(&config),
             crate::menu::AccountAction::decl(&config),
             Claims::decl(&config),
+            TokenView::decl(&config),
             TokenClaims::decl(&config),
+            ClaimTime::decl(&config),
             ProfileForm::decl(&config),
             PresetInfo::decl(&config),
+            Registration::decl(&config),
             ProfilesView::decl(&config),
             SettingsView::decl(&config),
             SettingsForm::decl(&config),
@@ -278,20 +360,30 @@ mod tests {
             accounts: vec![AccountRow {
                 profile: "graph".into(),
                 user: "alice".into(),
-                status: AccountStatus::SignedIn {
-                    expires_at: Some(160),
-                },
+                status: AccountStatus::SignedIn,
+                status_text: "expires in 1 min".into(),
+                next_change: Some(101),
+                actions: vec![ActionButton {
+                    action: ButtonAction::Account {
+                        action: crate::menu::AccountAction::CopyIdToken,
+                    },
+                    label: "Copy ID token".into(),
+                }],
             }],
+            sign_ins: vec![],
+            next_change: Some(101),
         };
         assert_eq!(
             serde_json::to_value(view).unwrap(),
             serde_json::json!({"now": 100, "profiles": ["graph"], "accounts": [
-                {"profile": "graph", "user": "alice", "status": {"state": "signedIn", "expiresAt": 160}}
-            ]})
+                {"profile": "graph", "user": "alice", "status": "signedIn",
+                 "statusText": "expires in 1 min", "nextChange": 101,
+                 "actions": [{"action": {"kind": "account", "action": "copyIdToken"}, "label": "Copy ID token"}]}
+            ], "signIns": [], "nextChange": 101})
         );
         assert_eq!(
-            serde_json::to_value(AccountStatus::RefreshFailed { code: "x".into() }).unwrap(),
-            serde_json::json!({"state": "refreshFailed", "code": "x"})
+            serde_json::to_value(ButtonAction::ShowClaims).unwrap(),
+            serde_json::json!({"kind": "showClaims"})
         );
         let error = crate::CommandError {
             kind: "config".into(),

@@ -29,6 +29,7 @@ pub mod login;
 pub mod menu;
 mod notify;
 mod profile_editor;
+mod registration;
 mod settings;
 mod settings_form;
 mod sign_in_window;

@@ -22,7 +22,7 @@ use std::time::Duration;
 use tauri::{AppHandle, Manager};
 use tokentray_core::flow::{open_in_browser, TokenSet};
 use tokentray_core::login::LoginHandler;
-use tokentray_core::profile::{LoginMode, Profile, Provider};
+use tokentray_core::profile::{LoginMode, Preset, Profile, Provider};
 use tokentray_core::Secret;
 use tokentray_core::{Error, Result};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
@@ -35,7 +35,8 @@ use crate::{clipboard, notify, sign_in_window};
 /// Redirect URI intercepted for Microsoft Entra (as MSAL does).
 pub const MICROSOFT_REDIRECT: &str = "https://login.microsoftonline.com/common/oauth2/nativeclient";
 /// Redirect URI intercepted for every other provider: never served, so any
-/// port (the loopback rule of RFC 8252 §7.3) and no listener.
+/// port (the loopback rule of RFC 8252 §7.3) and no listener. It is also the
+/// browser sign-in's redirect, on the port its listener gets.
 pub const LOOPBACK_REDIRECT: &str = "http://127.0.0.1/callback";
 /// How long a browser sign-in waits for the callback.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(300);
@@ -163,9 +164,15 @@ pub async fn sign_in(app: AppHandle, profile: String, mode: Option<LoginMode>) -
 
 /// The redirect URI a profile's embedded sign-in intercepts.
 pub fn redirect_uri(provider: &Provider) -> &'static str {
-    match provider {
-        Provider::Microsoft { .. } => MICROSOFT_REDIRECT,
-        _ => LOOPBACK_REDIRECT,
+    embedded_redirect(provider.preset())
+}
+
+/// The redirect URI the embedded sign-in of a preset's profiles
+/// intercepts (and so the one to register with the provider).
+pub fn embedded_redirect(preset: Preset) -> &'static str {
+    match preset {
+        Preset::Microsoft => MICROSOFT_REDIRECT,
+        Preset::Google | Preset::Github | Preset::Oidc => LOOPBACK_REDIRECT,
     }
 }
 

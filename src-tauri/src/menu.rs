@@ -6,6 +6,7 @@
 //! No token material ever reaches a label or the tooltip (S32): the model
 //! only knows user names, profile names, expiry instants and error codes.
 
+use tokentray_core::clock_words;
 use tokentray_core::status::{ProfileStatus, SignInState};
 use tokentray_core::token::EpochSecs;
 
@@ -15,7 +16,7 @@ pub const EXPIRING_SOON_SECS: EpochSecs = 5 * 60;
 
 /// What a click on an account's submenu does (the accounts window's
 /// buttons do the same through the `account_action` command).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum AccountAction {
@@ -234,11 +235,13 @@ pub enum MenuEntry {
     Separator,
 }
 
-/// The tray icon's three states, worst first.
+/// The tray icon's states, worst first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum IconState {
     SignInRequired,
     Warning,
+    /// No account at all: the plain key, no "signed in" badge.
+    NoAccount,
     Ok,
 }
 
@@ -259,17 +262,16 @@ pub struct MenuModel {
 pub fn menu(state: &TrayState, now: EpochSecs) -> MenuModel {
     let mut entries = Vec::new();
     let mut next_change: Option<EpochSecs> = None;
-    let mut icon = IconState::Ok;
+    let mut icon = if state.accounts.is_empty() {
+        IconState::NoAccount
+    } else {
+        IconState::Ok
+    };
     let mut reasons: Vec<String> = Vec::new();
 
     for account in ordered_accounts(state) {
         let (status, account_icon) = status(&account.state, now);
-        if let AccountState::SignedIn {
-            expires_at: Some(expires_at),
-        } = account.state
-        {
-            next_change = earliest(next_change, next_label_change(now, expires_at));
-        }
+        next_change = earliest(next_change, next_status_change(&account.state, now));
         if account_icon != IconState::Ok {
             reasons.push(format!("{}: {status}", account.profile));
         }
@@ -284,7 +286,7 @@ pub fn menu(state: &TrayState, now: EpochSecs) -> MenuModel {
         if !state.accounts.iter().any(|a| &a.profile == profile) {
             entries.push(MenuEntry::Item {
                 id: MenuId::SignIn(profile.clone()),
-                label: format!("Sign in to {profile}…"),
+                label: sign_in_label(profile),
             });
         }
     }
@@ -332,7 +334,13 @@ pub fn ordered_accounts(state: &TrayState) -> Vec<&AccountView> {
     accounts
 }
 
-fn account_entries(account: &AccountView) -> Vec<MenuEntry> {
+/// "Sign in to PROFILE…", for a profile without an account.
+pub fn sign_in_label(profile: &str) -> String {
+    format!("Sign in to {profile}…")
+}
+
+/// An account's submenu (the accounts window shows the same as buttons).
+pub fn account_entries(account: &AccountView) -> Vec<MenuEntry> {
     let profile = &account.profile;
     let action = |action: AccountAction| MenuEntry::Item {
         id: MenuId::Action(action, profile.clone()),
@@ -360,7 +368,7 @@ fn account_entries(account: &AccountView) -> Vec<MenuEntry> {
 }
 
 /// An account's status text and what it means for the icon.
-fn status(state: &AccountState, now: EpochSecs) -> (String, IconState) {
+pub fn status(state: &AccountState, now: EpochSecs) -> (String, IconState) {
     match state {
         AccountState::SignedIn { expires_at: None } => ("signed in".to_owned(), IconState::Ok),
         AccountState::SignedIn {
@@ -371,12 +379,9 @@ fn status(state: &AccountState, now: EpochSecs) -> (String, IconState) {
                 // refreshed on next use (or by the scheduler): not a problem
                 ("token expired, renewed on use".to_owned(), IconState::Ok)
             } else if left < EXPIRING_SOON_SECS {
-                (
-                    format!("expires in {}", countdown(left)),
-                    IconState::Warning,
-                )
+                (clock_words::expiry(now, *expires_at), IconState::Warning)
             } else {
-                (format!("expires in {}", countdown(left)), IconState::Ok)
+                (clock_words::expiry(now, *expires_at), IconState::Ok)
             }
         }
         AccountState::Refreshing => ("refreshing…".to_owned(), IconState::Ok),
@@ -387,38 +392,25 @@ fn status(state: &AccountState, now: EpochSecs) -> (String, IconState) {
     }
 }
 
-/// Two days and more are counted in whole days.
-const DAY_SECS: EpochSecs = 86_400;
-
-/// "42 min", "1 h 05 min", "< 1 min", "365 days": whole minutes (or days),
-/// rounded down, so the menu never promises more time than is left.
-pub fn countdown(left: EpochSecs) -> String {
-    let minutes = left / 60;
-    if left >= 2 * DAY_SECS {
-        format!("{} days", left / DAY_SECS)
-    } else if minutes < 1 {
-        "< 1 min".to_owned()
-    } else if minutes < 60 {
-        format!("{minutes} min")
-    } else {
-        format!("{} h {:02} min", minutes / 60, minutes % 60)
+/// When an account's status text reads differently next: only a
+/// countdown changes by itself.
+pub fn next_status_change(state: &AccountState, now: EpochSecs) -> Option<EpochSecs> {
+    match state {
+        AccountState::SignedIn {
+            expires_at: Some(at),
+        } => next_label_change(now, *at),
+        _ => None,
     }
 }
 
-/// The next instant at which the countdown to `expires_at` shows another
-/// text: the whole days (from two days on) or minutes left drop by one at
-/// `expires_at - d·86400 + 1` or `expires_at - m·60 + 1`; below a minute
-/// the next change is expiry itself; after it, none.
-pub fn next_label_change(now: EpochSecs, expires_at: EpochSecs) -> Option<EpochSecs> {
-    let left = expires_at - now;
-    if left <= 0 {
-        None
-    } else if left >= 2 * DAY_SECS {
-        Some(expires_at - (left / DAY_SECS) * DAY_SECS + 1)
-    } else if left < 60 {
-        Some(expires_at)
+/// When the countdown to `expires_at` reads differently next (the core's
+/// one wording, [`clock_words::next_change`]); `None` once expired: the
+/// label no longer counts.
+fn next_label_change(now: EpochSecs, expires_at: EpochSecs) -> Option<EpochSecs> {
+    if expires_at > now {
+        clock_words::next_change(now, expires_at)
     } else {
-        Some(expires_at - (left / 60) * 60 + 1)
+        None
     }
 }
 
@@ -550,7 +542,7 @@ mod tests {
             labels(&model.entries),
             ["Add account…", "Accounts…", "Start at login", "Quit"]
         );
-        assert_eq!(model.icon, IconState::Ok);
+        assert_eq!(model.icon, IconState::NoAccount);
         assert_eq!(model.next_change, None);
         assert_eq!(model.tooltip, "Tokentray — no profile yet");
     }
@@ -581,6 +573,11 @@ mod tests {
             checked: true
         }));
         assert_eq!(model.tooltip, "Tokentray — not signed in");
+        assert_eq!(
+            model.icon,
+            IconState::NoAccount,
+            "no green badge without an account"
+        );
         assert_eq!(model.next_change, None);
     }
 
@@ -625,7 +622,7 @@ mod tests {
             ),
             (
                 42 * 60 - 59,
-                "alice@contoso · graph · expires in < 1 min",
+                "alice@contoso · graph · expires in less than a minute",
                 IconState::Warning,
             ),
             (
@@ -775,57 +772,33 @@ mod tests {
         }
     }
 
+    /// The menu redraws exactly when its label changes: the core's one
+    /// wording decides both.
     #[test]
-    fn next_label_change_is_the_next_minute_boundary() {
+    fn the_menu_wakes_exactly_when_its_label_changes() {
         let at = NOW + 1000;
+        let label = |now: EpochSecs| {
+            status(
+                &AccountState::SignedIn {
+                    expires_at: Some(at),
+                },
+                now,
+            )
+            .0
+        };
+        for now in (at - 4000)..at {
+            let next = next_label_change(now, at).unwrap();
+            assert!(next > now && next <= at, "now {now}");
+            assert_eq!(label(now), label(next - 1), "now {now}");
+            assert_ne!(label(now), label(next), "now {now}");
+        }
         assert_eq!(next_label_change(NOW, at), Some(NOW + 41)); // 16 -> 15 min at 959 s left
-        assert_eq!(next_label_change(at - 960, at), Some(at - 959));
-        assert_eq!(next_label_change(at - 959, at), Some(at - 899));
-        assert_eq!(next_label_change(at - 61, at), Some(at - 59));
-        assert_eq!(next_label_change(at - 60, at), Some(at - 59));
-        assert_eq!(next_label_change(at - 59, at), Some(at));
-        assert_eq!(next_label_change(at - 1, at), Some(at));
         assert_eq!(next_label_change(at, at), None);
         assert_eq!(next_label_change(at + 5, at), None);
         // days from two days on, one change a day
-        let far = NOW + 366 * DAY_SECS;
-        assert_eq!(countdown(far - NOW), "366 days");
+        let far = NOW + 366 * 86_400;
+        assert_eq!(label(NOW - (far - at)), "expires in 366 days");
         assert_eq!(next_label_change(NOW, far), Some(NOW + 1));
-        assert_eq!(next_label_change(NOW + 1, far), Some(NOW + 1 + DAY_SECS));
-        let two_days = far - 2 * DAY_SECS;
-        assert_eq!(countdown(far - two_days), "2 days");
-        assert_eq!(countdown(far - two_days - 1), "47 h 59 min");
-        for now in (two_days - 200)..(two_days + 200) {
-            let next = next_label_change(now, far).unwrap();
-            assert!(next > now);
-            assert_eq!(
-                countdown(far - now),
-                countdown(far - (next - 1)),
-                "now {now}"
-            );
-            assert_ne!(countdown(far - now), countdown(far - next), "now {now}");
-        }
-        // the text really changes there and not a second before
-        for now in (at - 4000)..at {
-            let next = next_label_change(now, at).unwrap_or(at);
-            assert!(next > now);
-            assert_eq!(countdown(at - now), countdown(at - (next - 1)), "now {now}");
-            if next < at {
-                assert_ne!(countdown(at - now), countdown(at - next), "now {now}");
-            }
-        }
-    }
-
-    #[test]
-    fn countdown_texts() {
-        assert_eq!(countdown(1), "< 1 min");
-        assert_eq!(countdown(59), "< 1 min");
-        assert_eq!(countdown(60), "1 min");
-        assert_eq!(countdown(42 * 60 + 59), "42 min");
-        assert_eq!(countdown(3600), "1 h 00 min");
-        assert_eq!(countdown(3600 + 5 * 60), "1 h 05 min");
-        assert_eq!(countdown(2 * 86_400 - 1), "47 h 59 min");
-        assert_eq!(countdown(2 * 86_400), "2 days");
-        assert_eq!(countdown(366 * 86_400 + 5), "366 days");
+        assert_eq!(next_label_change(NOW + 1, far), Some(NOW + 1 + 86_400));
     }
 }

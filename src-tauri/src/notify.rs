@@ -1,8 +1,9 @@
 //! Desktop notifications: what the user is told and when. Texts carry
-//! profile names, user names, error codes and minutes, never token material
-//! (S32).
+//! profile names, user names, error codes and times (in the core's one
+//! wording, [`clock_words`]), never token material (S32).
 
 use tokentray_core::broker::Event;
+use tokentray_core::clock_words;
 use tokentray_core::token::EpochSecs;
 
 const APP_NAME: &str = "Tokentray";
@@ -31,8 +32,8 @@ pub fn for_event(event: &Event, now: EpochSecs) -> Option<Note> {
             expires_at,
         } => Some(Note::new(
             format!(
-                "The token you copied for {profile} expires in {}",
-                minutes(expires_at - now)
+                "The token you copied for {profile} {}",
+                clock_words::expiry(now, *expires_at)
             ),
             "Copy a fresh one from the Tokentray menu.",
         )),
@@ -49,8 +50,8 @@ pub fn for_event(event: &Event, now: EpochSecs) -> Option<Note> {
             expires_at,
         } => Some(Note::new(
             format!(
-                "Your sign-in for {profile} ends in {}",
-                minutes(expires_at - now)
+                "Your sign-in for {profile} ends {}",
+                clock_words::relative(now, *expires_at)
             ),
             "Sign in again before then to keep tokens coming.",
         )),
@@ -84,17 +85,6 @@ pub fn settings_not_applied(error: &dyn std::fmt::Display) -> Note {
         "Tokentray settings not applied".to_owned(),
         &error.to_string(),
     )
-}
-
-/// Whole minutes, rounded to the nearest (a reminder at 300 s says 5 min).
-fn minutes(secs: EpochSecs) -> String {
-    let minutes = (secs.max(0) + 30) / 60;
-    match minutes {
-        0 => "less than a minute".to_owned(),
-        1 => "1 min".to_owned(),
-        m if m < 120 => format!("{m} min"),
-        m => format!("{} h", m / 60),
-    }
 }
 
 /// Shows `note` without blocking the caller (the D-Bus call runs on the
@@ -210,8 +200,18 @@ mod tests {
             signed_in("alice@contoso", "graph").summary,
             "Signed in as alice@contoso"
         );
-        assert_eq!(minutes(29), "less than a minute");
-        assert_eq!(minutes(90), "2 min");
-        assert_eq!(minutes(3 * 3600), "3 h");
+        let ending = Event::RefreshTokenExpiring {
+            profile: "graph".into(),
+            expires_at: NOW + 3 * 3600 + 59,
+        };
+        assert_eq!(
+            for_event(&ending, NOW).map(|n| n.summary).as_deref(),
+            Some("Your sign-in for graph ends in 3 h")
+        );
+        // a reminder that comes a second late says what the menu says
+        assert_eq!(
+            for_event(&expiring, NOW + 1).map(|n| n.summary).as_deref(),
+            Some("The token you copied for graph expires in 4 min")
+        );
     }
 }

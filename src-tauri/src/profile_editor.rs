@@ -10,7 +10,7 @@ use tokentray_core::profile::{LoginMode, Preset, Profile, ProfileFields, Provide
 use tokentray_core::ClientSecret;
 
 use crate::dto::{PresetInfo, ProfileForm};
-use crate::CommandError;
+use crate::{registration, CommandError};
 
 /// The presets the form offers, with what each needs.
 pub fn presets() -> Vec<PresetInfo> {
@@ -36,6 +36,7 @@ pub fn presets() -> Vec<PresetInfo> {
                 .iter()
                 .map(|s| (*s).to_owned())
                 .collect(),
+            registrations: registration::for_preset(*preset),
         })
         .collect()
 }

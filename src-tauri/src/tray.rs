@@ -28,6 +28,7 @@ const TRAY_ID: &str = "main";
 const ICON_OK: &[u8] = include_bytes!("../../icons/tray-ok.png");
 const ICON_WARNING: &[u8] = include_bytes!("../../icons/tray-warning.png");
 const ICON_SIGN_IN: &[u8] = include_bytes!("../../icons/tray-signin.png");
+const ICON_NO_ACCOUNT: &[u8] = include_bytes!("../../icons/tray-idle.png");
 
 pub fn init(app: &AppHandle) -> tauri::Result<()> {
     let model = menu::menu(&TrayState::default(), now());
@@ -184,6 +185,7 @@ fn icon(state: IconState) -> tauri::Result<Image<'static>> {
         IconState::Ok => ICON_OK,
         IconState::Warning => ICON_WARNING,
         IconState::SignInRequired => ICON_SIGN_IN,
+        IconState::NoAccount => ICON_NO_ACCOUNT,
     })
 }
 

@@ -1,7 +1,8 @@
 //! End to end with the real app on the headless desktop: with no profile,
 //! "Accounts…" opens the window on its first-run panel; "Add account…"
 //! (the window being open) turns it to the new-profile form; a value the
-//! core refuses is not saved and its field gets the focus back; corrected,
+//! core refuses is not saved and its field gets the focus back (the form
+//! shows what to register at the provider); corrected,
 //! the profile lands in `profiles.toml` and in the tray menu. Then the
 //! Import view's dry run reports what an MSAL cache holds and changes
 //! nothing; the Settings view refuses a clear delay of 0 and saves 7 s to
@@ -42,11 +43,18 @@ fn first_run_panel_then_a_profile_added_in_the_window() {
     // provider (Microsoft, the first preset) focused
     app.open_tray_menu(icon);
     xdotool(&["key", "Down", "Return"]);
-    wait_for(
+    let form = wait_for(
         "the new-profile form",
         STEP,
         || window_text(window).filter(|text| text.contains("Add a profile")),
         || app.output(),
+    );
+    // it says what to register at Entra for the default (embedded) sign-in
+    assert!(
+        form.contains("Register an app with Microsoft Entra ID")
+            && form.contains("Mobile and desktop applications")
+            && form.contains("Redirect URI to register, exactly:"),
+        "{form}"
     );
     // the text read left the focus on the page: back to the provider field
     app.open_tray_menu(icon);

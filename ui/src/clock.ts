@@ -1,25 +1,20 @@
-// The live countdown, computed here from an absolute expiry: the app sends
-// `expiresAt` once (and again only when the accounts change).
+// When to ask the app again: every status text ("expires in 42 min") is
+// worded in Rust (the core's one wording of time); the app also says when
+// it reads differently next, on its own clock.
 
-/** Seconds since the epoch on the app's clock, given the offset measured when the data came. */
-export function appNow(offset: number): number {
-  return Math.floor(Date.now() / 1000) + offset;
+/** The app's clock minus this page's, in seconds, measured when `appNow` came. */
+export function clockOffset(appNow: number): number {
+  return appNow - Date.now() / 1000;
 }
 
-/** "41 min 05 s", "1 h 05 min", "12 s", "365 days"; never more than is left. */
-export function countdown(left: number): string {
-  if (left <= 0) return "expired";
-  if (left >= 2 * 86400) return `${Math.floor(left / 86400)} days`;
-  const hours = Math.floor(left / 3600);
-  const minutes = Math.floor((left % 3600) / 60);
-  const seconds = left % 60;
-  if (hours > 0) return `${hours} h ${String(minutes).padStart(2, "0")} min`;
-  if (minutes > 0) return `${minutes} min ${String(seconds).padStart(2, "0")} s`;
-  return `${seconds} s`;
-}
-
-/** The text of an account's expiry at `now`. */
-export function expiryText(expiresAt: number, now: number): string {
-  const left = expiresAt - now;
-  return left > 0 ? `expires in ${countdown(left)}` : "token expired, renewed on use";
+/**
+ * Runs `then` once the app's clock reaches `at` (epoch seconds; `null`:
+ * never); returns what cancels it.
+ */
+export function atAppTime(at: number | null, offset: number, then: () => void): () => void {
+  if (at === null) return () => {};
+  // a little late rather than early: the text changes at the second
+  const delay = Math.max(0, (at - offset) * 1000 - Date.now()) + 150;
+  const timer = window.setTimeout(then, delay);
+  return () => window.clearTimeout(timer);
 }

@@ -16,8 +16,8 @@ const errorLine = byId("error");
 let current: View = { view: "accounts" };
 let cleanup: () => void = () => {};
 
-/** Shows `view` (again). */
-async function show(view: View): Promise<void> {
+/** Shows `view`, from its top; `again`: the same view redrawn, where it was. */
+async function show(view: View, again = false): Promise<void> {
   current = view;
   cleanup();
   cleanup = () => {};
@@ -49,7 +49,10 @@ async function show(view: View): Promise<void> {
         cleanup = importView.render(root);
         break;
     }
+    if (!again) window.scrollTo(0, 0);
   } catch (error) {
+    // nothing stale stays on screen (the claims of a signed-out account)
+    root.replaceChildren();
     errorLine.textContent = describe(error);
     errorLine.hidden = false;
   }
@@ -64,7 +67,7 @@ async function main(): Promise<void> {
     item.addEventListener("click", () => navigate({ view: item.dataset.view } as View));
   }
   await listen(ACCOUNTS_CHANGED, () => {
-    if (current.view === "accounts" || current.view === "claims") void show(current);
+    if (current.view === "accounts" || current.view === "claims") void show(current, true);
   });
   await listen(NAVIGATE, async () => navigate(await takeView()));
   try {

@@ -9,7 +9,7 @@ use crate::output::{print_json, print_text, Failure};
 use serde_json::{Map, Value};
 use std::io::Read;
 use std::process::ExitCode;
-use tokentray_core::jwt::{decode, Decoded, NOT_VERIFIED};
+use tokentray_core::jwt::{decode, Decoded, NOT_VERIFIED, TIME_CLAIMS};
 use tokentray_core::Error;
 
 /// Longest token read from stdin.
@@ -50,7 +50,7 @@ pub fn pretty(decoded: &Decoded, now: i64) -> String {
         json(&decoded.header),
         json(&decoded.claims)
     );
-    let times: Vec<String> = [("iat", "issued"), ("nbf", "not before"), ("exp", "expires")]
+    let times: Vec<String> = TIME_CLAIMS
         .iter()
         .filter_map(|(claim, label)| {
             let at = decoded.claims.get(*claim)?.as_i64()?;

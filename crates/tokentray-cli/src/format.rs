@@ -1,6 +1,7 @@
 //! How `tokentray token` prints a token: raw, JSON, an HTTP header, shell
 //! `export`s, a kubectl ExecCredential or git credential lines; and the
-//! times shown next to tokens (RFC 3339 UTC, "in 42 min"). Pure functions,
+//! times shown next to tokens (RFC 3339 UTC beside the core's one wording,
+//! "expires in 42 min"). Pure functions,
 //! so every format is unit-tested here and end to end in `tests/`.
 //!
 //! The rendered text holds the token: it is returned in a buffer that is
@@ -8,6 +9,7 @@
 
 use crate::cli::Format;
 use serde::Serialize;
+use tokentray_core::clock_words;
 use tokentray_core::ipc::protocol::TokenReply;
 use tokentray_core::token::EpochSecs;
 use tokentray_core::{Error, Result};
@@ -124,32 +126,15 @@ pub fn rfc3339(at: EpochSecs) -> String {
         .unwrap_or_else(|| at.to_string())
 }
 
-/// `at` relative to `now`: "in 42 min", "in 3 h 5 min", "2 min ago".
-pub fn relative(at: EpochSecs, now: EpochSecs) -> String {
-    let delta = at - now;
-    let span = delta.unsigned_abs();
-    let text = if span < 60 {
-        format!("{span} s")
-    } else if span < 3600 {
-        format!("{} min", span / 60)
-    } else if span < 48 * 3600 {
-        match (span / 3600, span % 3600 / 60) {
-            (h, 0) => format!("{h} h"),
-            (h, m) => format!("{h} h {m} min"),
-        }
-    } else {
-        format!("{} days", span / 86_400)
-    };
-    if delta >= 0 {
-        format!("in {text}")
-    } else {
-        format!("{text} ago")
-    }
+/// An expiry: "expires in 42 min (2026-01-01T00:00:00Z)", "expired 3 min
+/// ago (…)", in the core's one wording.
+pub fn expiry(at: EpochSecs, now: EpochSecs) -> String {
+    format!("{} ({})", clock_words::expiry(now, at), rfc3339(at))
 }
 
-/// "in 42 min (2026-01-01T00:00:00Z)".
+/// Any other instant: "in 42 min (2026-01-01T00:00:00Z)", "3 min ago (…)".
 pub fn when(at: EpochSecs, now: EpochSecs) -> String {
-    format!("{} ({})", relative(at, now), rfc3339(at))
+    format!("{} ({})", clock_words::relative(now, at), rfc3339(at))
 }
 
 #[cfg(test)]
@@ -219,10 +204,16 @@ mod tests {
 
     #[test]
     fn times_read_well() {
-        assert_eq!(relative(100 + 42 * 60, 100), "in 42 min");
-        assert_eq!(relative(100 + 3 * 3600 + 300, 100), "in 3 h 5 min");
-        assert_eq!(relative(100, 220), "2 min ago");
-        assert_eq!(relative(130, 100), "in 30 s");
+        assert_eq!(
+            when(100 + 3 * 3600 + 300, 100),
+            "in 3 h 5 min (1970-01-01T03:06:40Z)"
+        );
+        assert_eq!(when(100, 220), "2 min ago (1970-01-01T00:01:40Z)");
+        assert_eq!(
+            expiry(100 + 42 * 60, 100),
+            "expires in 42 min (1970-01-01T00:43:40Z)"
+        );
+        assert_eq!(expiry(100, 280), "expired 3 min ago (1970-01-01T00:01:40Z)");
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
     }
 }

@@ -8,12 +8,12 @@
 
 use crate::cli::{LoginArgs, LogoutArgs};
 use crate::direct;
-use crate::format::relative;
 use crate::output::{print_text, Failure};
 use crate::store::{memory_needs_agent, Store};
 use serde::Serialize;
 use std::process::ExitCode;
 use std::time::Duration;
+use tokentray_core::clock_words;
 use tokentray_core::flow::{open_in_browser, TokenSet};
 use tokentray_core::profile::{LoginMode, Profile};
 use tokentray_core::vault::StoreKind;
@@ -170,7 +170,7 @@ pub async fn sign_in(
             }
             eprintln!(
                 "The code expires {}. Waiting… (Ctrl-C cancels)",
-                relative(expires, 0)
+                clock_words::relative(0, expires)
             );
             oauth.finish_device(device, cancel.clone()).await
         } else {

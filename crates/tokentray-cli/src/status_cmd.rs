@@ -2,7 +2,7 @@
 //! without one, from the profiles file and the vault. Prints no secret.
 
 use crate::cli::StatusArgs;
-use crate::format::{rfc3339, when};
+use crate::format::{expiry, rfc3339};
 use crate::output::{print_json, print_text, Failure};
 use crate::store::Store;
 use serde::Serialize;
@@ -123,12 +123,12 @@ fn human(report: &Report, now: EpochSecs) -> String {
         };
         text.push_str(&format!("\n{}: {state}\n", s.name));
         if let Some(at) = s.access_expires_on {
-            text.push_str(&format!("  access token:      expires {}\n", when(at, now)));
+            text.push_str(&format!("  access token:      {}\n", expiry(at, now)));
         } else if s.account.is_some() {
             text.push_str("  access token:      none valid cached\n");
         }
         if let Some(at) = s.refresh_expires_on {
-            text.push_str(&format!("  refresh token:     expires {}\n", when(at, now)));
+            text.push_str(&format!("  refresh token:     {}\n", expiry(at, now)));
         }
         text.push_str(&format!(
             "  needs interaction: {}\n",
@@ -136,4 +136,52 @@ fn human(report: &Report, now: EpochSecs) -> String {
         ));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokentray_core::clock_words;
+    use tokentray_core::profile::Preset;
+
+    /// The CLI's side of the app's test of the same name
+    /// (`src-tauri/src/commands.rs`): the status says what
+    /// `clock_words::expiry` says for the same instants.
+    #[test]
+    fn one_wording_of_time_on_every_surface() {
+        let at: EpochSecs = 1_800_000_000;
+        let offsets = (-3600..3 * 3600).chain([2 * 86_400 - 1, 2 * 86_400, 366 * 86_400 + 5]);
+        for left in offsets {
+            let now = at - left;
+            let report = Report {
+                agent: Agent {
+                    running: false,
+                    pid: None,
+                },
+                profiles: vec![Entry {
+                    status: ProfileStatus {
+                        name: "graph".into(),
+                        provider: Preset::Microsoft,
+                        login: LoginMode::Embedded,
+                        account: None,
+                        state: SignInState::SignedIn,
+                        reason: None,
+                        access_expires_on: Some(at),
+                        refresh_expires_on: Some(at),
+                        needs_interaction: false,
+                        refreshing: false,
+                        refresh_failed: None,
+                    },
+                    access_expires_at: None,
+                    refresh_expires_at: None,
+                }],
+            };
+            let words = clock_words::expiry(now, at);
+            let text = human(&report, now);
+            for token in ["access token:     ", "refresh token:    "] {
+                let line = format!("  {token} {words} ({})\n", rfc3339(at));
+                assert!(text.contains(&line), "left {left}: {text}");
+            }
+        }
+    }
 }

@@ -154,6 +154,9 @@ pub struct Record {
     pub refresh_expires_at: Option<EpochSecs>,
     /// The latest ID token.
     pub id_token: Option<IdToken>,
+    /// When Tokentray validated `id_token` (at the sign-in or refresh that
+    /// brought it); `None`: it did not (imported).
+    pub id_token_validated_at: Option<EpochSecs>,
     /// Access tokens by scope set.
     pub access_tokens: Vec<CachedToken>,
 }
@@ -175,6 +178,7 @@ impl Record {
         }
         if let Some(id_token) = &tokens.id_token {
             self.id_token = Some(id_token.clone());
+            self.id_token_validated_at = tokens.id_token_validated_at;
         }
         let at = now();
         self.access_tokens
@@ -193,6 +197,7 @@ impl Record {
             refresh_token: self.refresh_token.as_ref().map(|s| s.expose().to_string()),
             refresh_expires_at: self.refresh_expires_at,
             id_token: self.id_token.as_ref().map(|s| s.expose().to_string()),
+            id_token_validated_at: self.id_token_validated_at,
             access_tokens: self
                 .access_tokens
                 .iter()
@@ -225,6 +230,7 @@ impl Record {
             refresh_token: stored.refresh_token.as_deref().map(RefreshToken::new),
             refresh_expires_at: stored.refresh_expires_at,
             id_token: stored.id_token.as_deref().map(IdToken::new),
+            id_token_validated_at: stored.id_token_validated_at,
             access_tokens: stored
                 .access_tokens
                 .iter()
@@ -257,6 +263,9 @@ struct StoredRecord {
     refresh_token: Option<String>,
     refresh_expires_at: Option<i64>,
     id_token: Option<String>,
+    /// Absent in records written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token_validated_at: Option<i64>,
     access_tokens: Vec<StoredToken>,
 }
 
@@ -455,6 +464,7 @@ mod tests {
             refresh_token: refresh.map(RefreshToken::new),
             refresh_expires_at: None,
             id_token: Some(IdToken::new("header.claims.sig")),
+            id_token_validated_at: Some(now()),
             identity: Some(identity("alice")),
         }
     }
@@ -525,6 +535,32 @@ mod tests {
         );
         assert_eq!(record.refresh_token.as_ref().unwrap().expose(), "r2");
         assert_eq!(record.access_tokens.len(), 2);
+    }
+
+    /// The claims view says when the ID token was validated: the time
+    /// travels with the token, survives the vault, and a record written
+    /// before it was kept reads as "not known".
+    #[test]
+    fn the_id_tokens_validation_time_is_kept() {
+        let asked = ScopeSet::new(&["api.read"]);
+        let mut record = Record::default();
+        let mut signed_in = tokens("a1", Some("r1"), 60);
+        signed_in.id_token_validated_at = Some(1_700_000_000);
+        record.absorb(&signed_in, &asked);
+        let mut no_id_token = tokens("a2", None, 60);
+        no_id_token.id_token = None;
+        no_id_token.id_token_validated_at = None;
+        record.absorb(&no_id_token, &asked);
+        assert_eq!(record.id_token_validated_at, Some(1_700_000_000));
+        let read = Record::from_json("k", &record.to_json().unwrap()).unwrap();
+        assert_eq!(read.id_token_validated_at, Some(1_700_000_000));
+        let old = Secret::new(
+            r#"{"refresh_token":"r","refresh_expires_at":null,"id_token":"h.c.s","access_tokens":[]}"#,
+        );
+        assert_eq!(
+            Record::from_json("k", &old).unwrap().id_token_validated_at,
+            None
+        );
     }
 
     // S13: refresh rules

@@ -19,6 +19,15 @@ const BASE64URL: GeneralPurpose = GeneralPurpose::new(
 pub const NOT_VERIFIED: &str =
     "NOT VERIFIED: the signature was not checked; nothing below can be trusted";
 
+/// The claims that hold instants (epoch seconds), with what each instant
+/// is, in the order they are shown.
+pub const TIME_CLAIMS: [(&str, &str); 4] = [
+    ("auth_time", "signed in"),
+    ("iat", "issued"),
+    ("nbf", "not before"),
+    ("exp", "expires"),
+];
+
 /// A decoded JWS: header and claims, NOT verified.
 #[derive(Debug, PartialEq)]
 pub struct Decoded {

@@ -21,7 +21,7 @@ pub const LAYERS: &[&[&str]] = &[
     &["flow"],
     &["provider"],
     &["http", "lock", "account", "profile", "jwt", "hardening"],
-    &["vault", "token"],
+    &["vault", "token", "clock_words"],
     // the ground
     &["secret", "error", "fault", "private_dir"],
 ];

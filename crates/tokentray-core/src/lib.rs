@@ -12,7 +12,8 @@
 //!   sign-in request);
 //! - the engine's parts: [`flow`] (OAuth grants), [`provider`], [`http`],
 //!   [`lock`] (refresh locks across processes), [`account`], [`profile`],
-//!   [`hardening`] (process hygiene), [`vault`], [`token`], [`jwt`];
+//!   [`hardening`] (process hygiene), [`vault`], [`token`], [`clock_words`]
+//!   (time in words), [`jwt`];
 //! - the ground: [`secret`], [`error`], [`fault`] (crash-test points),
 //!   `private_dir`;
 //! - above them all, only for tests: `testing` (one set of fakes, under
@@ -21,6 +22,7 @@
 pub mod account;
 pub mod agent;
 pub mod broker;
+pub mod clock_words;
 pub mod error;
 pub mod fault;
 pub mod flow;

@@ -54,6 +54,9 @@ pub struct TokenSet {
     pub refresh_expires_at: Option<EpochSecs>,
     /// The raw ID token, if one came back.
     pub id_token: Option<IdToken>,
+    /// When Tokentray validated `id_token` (S11); `None` when it did not
+    /// (an ID token taken over from another tool's cache).
+    pub id_token_validated_at: Option<EpochSecs>,
     /// Who signed in, from the validated ID token.
     pub identity: Option<Identity>,
 }

@@ -39,6 +39,7 @@ fn token_set(n: usize, lifetime: i64) -> TokenSet {
         refresh_token: Some(RefreshToken::new(format!("{REFRESH_CANARY}-{n}"))),
         refresh_expires_at: None,
         id_token: Some(IdToken::new("id-token-canary")),
+        id_token_validated_at: Some(now()),
         identity: Some(Identity {
             issuer: "https://idp.example".into(),
             subject: "alice-sub".into(),

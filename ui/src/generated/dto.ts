@@ -15,29 +15,73 @@ profiles: Array<string>,
 /**
  * One account per signed-in profile, in the profiles' order.
  */
-accounts: Array<AccountRow>, };
+accounts: Array<AccountRow>, 
+/**
+ * "Sign in to PROFILE…" for each profile without an account.
+ */
+signIns: Array<SignInRow>, 
+/**
+ * The earliest `nextChange` of the accounts: when to ask again.
+ */
+nextChange: number | null, };
 
 export type AccountRow = { profile: string, 
 /**
  * User name, e-mail or subject.
  */
-user: string, status: AccountStatus, };
-
-export type AccountStatus = { "state": "signedIn", 
+user: string, status: AccountStatus, 
 /**
- * Epoch seconds; `null`: no access token cached yet.
+ * The status as the tray menu words it: "expires in 42 min",
+ * "refreshing…", "refresh failed (CODE)", …
  */
-expiresAt: number | null, } | { "state": "refreshing" } | { "state": "refreshFailed", code: string, } | { "state": "signInRequired" };
+statusText: string, 
+/**
+ * When `statusText` reads differently next (epoch seconds on the
+ * app's clock); `null`: not until the account changes.
+ */
+nextChange: number | null, 
+/**
+ * The account's actions, labelled and ordered as its tray submenu.
+ */
+actions: Array<ActionButton>, };
+
+export type AccountStatus = "signedIn" | "refreshing" | "refreshFailed" | "signInRequired";
+
+export type ActionButton = { action: ButtonAction, label: string, };
+
+export type ButtonAction = { "kind": "account", action: AccountAction, } | { "kind": "signIn" } | { "kind": "showClaims" };
+
+export type SignInRow = { profile: string, label: string, };
 
 export type AccountAction = "copyAccessToken" | "copyBearerHeader" | "copyIdToken" | "refreshNow" | "signOut";
 
-export type Claims = { profile: string, 
-/**
- * The label shown above every decoded token.
- */
-notVerified: string, accessToken: TokenClaims, idToken: TokenClaims, };
+export type Claims = { profile: string, accessToken: TokenView, idToken: TokenView, };
 
-export type TokenClaims = { "kind": "jwt", header: Record<string, unknown>, claims: Record<string, unknown>, } | { "kind": "opaque", why: string, } | { "kind": "missing" };
+export type TokenView = { 
+/**
+ * Whether what follows was verified, by what and when, in one sentence.
+ */
+trust: string, 
+/**
+ * `true` when Tokentray validated this token.
+ */
+verified: boolean, claims: TokenClaims, };
+
+export type TokenClaims = { "kind": "jwt", header: Record<string, unknown>, claims: Record<string, unknown>, times: Array<ClaimTime>, } | { "kind": "opaque", why: string, } | { "kind": "missing" };
+
+export type ClaimTime = { claim: string, 
+/**
+ * The raw value, epoch seconds.
+ */
+value: number, 
+/**
+ * The app's local time.
+ */
+local: string, 
+/**
+ * "expired 3 min ago", "issued 1 h 2 min ago".
+ */
+words: string, };
 
 export type ProfileForm = { name: string, 
 /**
@@ -57,7 +101,21 @@ export type PresetInfo = { id: string, label: string,
 /**
  * The field this preset needs (`tenant`, `issuer`), if any.
  */
-needs: string | null, defaultLogin: string, defaultScopes: Array<string>, };
+needs: string | null, defaultLogin: string, defaultScopes: Array<string>, 
+/**
+ * What to register at the provider, per login mode it allows.
+ */
+registrations: Array<Registration>, };
+
+export type Registration = { login: string, 
+/**
+ * The redirect URIs to register, exactly; empty: none is used.
+ */
+redirectUris: Array<string>, 
+/**
+ * The steps at the provider's console.
+ */
+steps: Array<string>, };
 
 export type ProfilesView = { profiles: Array<ProfileForm>, presets: Array<PresetInfo>, loginModes: Array<string>, 
 /**

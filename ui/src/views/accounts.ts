@@ -1,19 +1,15 @@
 // The accounts list: each account with its state and a live countdown, and
 // the actions of the tray's submenu (they run in Rust: the token never
-// comes here). An empty profile list shows the first-run panel.
+// comes here). Texts and labels come from Rust, worded as in the tray
+// menu. An empty profile list shows the first-run panel.
 import { accountAction, describe, listAccounts, signIn, startDemo } from "../api";
-import { appNow, expiryText } from "../clock";
+import { atAppTime, clockOffset } from "../clock";
 import { button, el } from "../dom";
-import type { AccountAction, AccountRow, AccountsView } from "../generated/dto";
+import type { AccountAction, AccountRow, AccountStatus, AccountsView, ActionButton } from "../generated/dto";
 import type { Navigate } from "../router";
 
-const ACTIONS: [AccountAction, string][] = [
-  ["copyAccessToken", "Copy access token"],
-  ["copyBearerHeader", "Copy as header"],
-  ["copyIdToken", "Copy ID token"],
-  ["refreshNow", "Refresh now"],
-];
-
+// What the status line says once an action is done (the labels themselves
+// come from Rust, as the tray menu has them).
 const DONE: Record<AccountAction, string> = {
   copyAccessToken: "Access token copied (cleared from the clipboard soon)",
   copyBearerHeader: "Authorization header copied (cleared from the clipboard soon)",
@@ -22,38 +18,51 @@ const DONE: Record<AccountAction, string> = {
   signOut: "Signed out",
 };
 
+const STYLE: Record<AccountStatus, string> = {
+  signedIn: "ok countdown",
+  refreshing: "",
+  refreshFailed: "warn",
+  signInRequired: "bad",
+};
+
 export async function render(root: HTMLElement, navigate: Navigate): Promise<() => void> {
   const view = await listAccounts();
-  const offset = view.now - Math.floor(Date.now() / 1000);
   root.replaceChildren(...content(view, navigate));
-  const tick = () => {
-    const now = appNow(offset);
-    for (const node of root.querySelectorAll<HTMLElement>("[data-expires-at]")) {
-      node.textContent = expiryText(Number(node.dataset.expiresAt), now);
-    }
+  // The countdowns stay live: when the app says a text changes next, ask
+  // it for the texts again (a change of accounts re-renders the view).
+  let cancel = () => {};
+  const follow = (next: AccountsView) => {
+    cancel = atAppTime(next.nextChange, clockOffset(next.now), async () => {
+      try {
+        const later = await listAccounts();
+        for (const account of later.accounts) {
+          const node = root.querySelector<HTMLElement>(`[data-status-of="${CSS.escape(account.profile)}"]`);
+          if (node) node.textContent = account.statusText;
+        }
+        follow(later);
+      } catch {
+        // the next accounts-changed event renders the view again
+      }
+    });
   };
-  tick();
-  const timer = window.setInterval(tick, 1000);
-  return () => window.clearInterval(timer);
+  follow(view);
+  return () => cancel();
 }
 
 function content(view: AccountsView, navigate: Navigate): Node[] {
   if (view.profiles.length === 0 && view.accounts.length === 0) {
     return [firstRun(navigate)];
   }
-  const signedIn = new Set(view.accounts.map((a) => a.profile));
   const status = el("p", { class: "status", role: "status", id: "action-status" });
   const rows = view.accounts.map((account) => accountCard(account, status, navigate));
-  const others = view.profiles
-    .filter((profile) => !signedIn.has(profile))
-    .map((profile) =>
-      el(
-        "li",
-        { class: "card", "data-profile": profile },
-        el("div", { class: "who" }, el("strong", {}, profile), " — not signed in"),
-        el("div", { class: "actions" }, button(`Sign in to ${profile}…`, () => run(status, "Sign-in started", () => signIn(profile)))),
-      ),
-    );
+  const others = view.signIns.map(({ profile, label }) =>
+    el(
+      "li",
+      { class: "card", "data-profile": profile },
+      el("div", { class: "who" }, el("strong", {}, profile), " — not signed in"),
+      el("div", { class: "actions" }, button(label, () => run(status, "Sign-in started", () => signIn(profile)))),
+    ),
+  );
   return [
     el("h1", {}, "Accounts"),
     el("ul", { class: "cards", id: "accounts" }, ...rows, ...others),
@@ -64,39 +73,22 @@ function content(view: AccountsView, navigate: Navigate): Node[] {
 
 function accountCard(account: AccountRow, status: HTMLElement, navigate: Navigate): HTMLElement {
   const { profile } = account;
-  const state = account.status;
-  let line: HTMLElement;
-  switch (state.state) {
-    case "signedIn":
-      line =
-        state.expiresAt === null
-          ? el("span", { class: "ok" }, "signed in")
-          : el("span", { class: "ok countdown", "data-expires-at": String(state.expiresAt) });
-      break;
-    case "refreshing":
-      line = el("span", {}, "refreshing…");
-      break;
-    case "refreshFailed":
-      line = el("span", { class: "warn" }, `refresh failed (${state.code})`);
-      break;
-    case "signInRequired":
-      line = el("span", { class: "bad" }, "sign-in required");
-      break;
-  }
-  const act = (action: AccountAction) => () => run(status, DONE[action], () => accountAction(profile, action));
-  const buttons =
-    state.state === "signInRequired"
-      ? [button(`Sign in to ${profile} again…`, () => run(status, "Sign-in started", () => signIn(profile)))]
-      : [
-          ...ACTIONS.map(([action, label]) => button(label, act(action))),
-          button("Show claims…", () => navigate({ view: "claims", profile })),
-        ];
-  buttons.push(button("Sign out", act("signOut"), { class: "danger" }));
+  const line = el("span", { class: STYLE[account.status], "data-status-of": profile }, account.statusText);
+  const act = ({ action, label }: ActionButton): HTMLButtonElement => {
+    switch (action.kind) {
+      case "account":
+        return button(label, () => run(status, DONE[action.action], () => accountAction(profile, action.action)), action.action === "signOut" ? { class: "danger" } : {});
+      case "signIn":
+        return button(label, () => run(status, "Sign-in started", () => signIn(profile)));
+      case "showClaims":
+        return button(label, () => navigate({ view: "claims", profile }));
+    }
+  };
   return el(
     "li",
     { class: "card", "data-profile": profile },
     el("div", { class: "who" }, el("strong", {}, account.user), ` · ${profile} · `, line),
-    el("div", { class: "actions" }, ...buttons),
+    el("div", { class: "actions" }, ...account.actions.map(act)),
   );
 }
 

@@ -2,7 +2,7 @@
 // provider presets. The core validates; its errors show next to their field.
 import { describe, isCommandError, listProfiles, removeProfile, saveProfile } from "../api";
 import { button, el } from "../dom";
-import type { PresetInfo, ProfileForm, ProfilesView } from "../generated/dto";
+import type { PresetInfo, ProfileForm, ProfilesView, Registration } from "../generated/dto";
 import type { Navigate } from "../router";
 
 export async function renderList(root: HTMLElement, navigate: Navigate): Promise<() => void> {
@@ -57,6 +57,31 @@ function presetLabel(view: ProfilesView, id: string): string {
   return view.presets.find((p) => p.id === id)?.label ?? id;
 }
 
+/** "Register an app": the steps and the exact redirect URIs, each with a copy button. */
+function registerGuide(preset: PresetInfo, registration: Registration): Node[] {
+  const uris = registration.redirectUris.map((uri) => {
+    const field = el("input", { class: "redirect-uri", readonly: "", value: uri, "aria-label": "Redirect URI" });
+    const copied = el("span", { class: "hint", role: "status" });
+    const copy = button("Copy", async () => {
+      // a redirect URI is no secret: copying it in the page is fine
+      field.select();
+      try {
+        await navigator.clipboard.writeText(uri);
+      } catch {
+        document.execCommand("copy");
+      }
+      copied.textContent = "copied";
+    });
+    return el("div", { class: "uri-row" }, field, copy, copied);
+  });
+  return [
+    el("h2", {}, `Register an app with ${preset.label}`),
+    el("ol", {}, ...registration.steps.map((step) => el("li", {}, step))),
+    uris.length > 0 ? el("p", { class: "hint" }, "Redirect URI to register, exactly:") : el("p", { class: "hint" }, "No redirect URI to register for this mode."),
+    ...uris,
+  ];
+}
+
 /** The add (name `null`) or edit form. */
 export async function renderForm(root: HTMLElement, navigate: Navigate, name: string | null): Promise<() => void> {
   const view = await listProfiles();
@@ -89,6 +114,7 @@ export async function renderForm(root: HTMLElement, navigate: Navigate, name: st
     issuer: row("issuer", "Issuer URL", "https, or http to a loopback address"),
   };
   const scopesHint = el("p", { class: "hint" });
+  const register = el("section", { class: "register", id: "register", "aria-live": "polite" });
 
   const preset = (): PresetInfo => view.presets.find((p) => p.id === fields.provider.value) ?? first;
   const onPreset = () => {
@@ -97,8 +123,14 @@ export async function renderForm(root: HTMLElement, navigate: Navigate, name: st
     rows.issuer.hidden = p.needs !== "issuer";
     scopesHint.textContent = `space-separated; empty: ${p.defaultScopes.join(" ")}`;
     if (existing === undefined) fields.login.value = p.defaultLogin;
+    onLogin();
+  };
+  const onLogin = () => {
+    const registration = preset().registrations.find((r) => r.login === fields.login.value);
+    register.replaceChildren(...(registration ? registerGuide(preset(), registration) : []));
   };
   fields.provider.addEventListener("change", onPreset);
+  fields.login.addEventListener("change", onLogin);
 
   if (existing) {
     fields.provider.value = existing.provider;
@@ -131,6 +163,7 @@ export async function renderForm(root: HTMLElement, navigate: Navigate, name: st
       return scopes;
     })(),
     row("login", "Sign in with"),
+    register,
     row("refresh_margin", "Refresh margin (seconds before expiry)"),
     row("keep_fresh", "Keep fresh (refresh before expiry even when nobody asks)"),
     row(
@@ -172,7 +205,7 @@ export async function renderForm(root: HTMLElement, navigate: Navigate, name: st
     }
   });
   root.replaceChildren(el("h1", {}, existing ? `Edit ${existing.name}` : "Add a profile"), form);
-  (existing ? fields.client_id : fields.provider).focus();
+  (existing ? fields.client_id : fields.provider).focus({ preventScroll: true });
   return () => {
     fields.client_secret.value = "";
   };

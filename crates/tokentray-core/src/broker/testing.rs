@@ -65,6 +65,7 @@ pub fn token_set(n: usize, lifetime: i64) -> TokenSet {
         refresh_token: Some(RefreshToken::new(format!("refresh-{n}"))),
         refresh_expires_at: None,
         id_token: None,
+        id_token_validated_at: None,
         identity: Some(Identity {
             issuer: "https://idp.example".into(),
             subject: "alice".into(),

@@ -95,6 +95,8 @@ impl OAuth {
                 .as_ref()
                 .and_then(seconds)
                 .map(|secs| add_secs(now, secs.min(MAX_EXPIRES_IN_SECS))),
+            // every ID token kept here went through `validate_with` above
+            id_token_validated_at: (info.oidc && id_token.is_some()).then_some(now),
             id_token: if info.oidc { id_token } else { None },
             identity: identity.map(shown),
         })
@@ -243,6 +245,7 @@ mod tests {
             refresh_token: Some(RefreshToken::new("canary-refresh")),
             refresh_expires_at: None,
             id_token: Some(IdToken::new("canary-id")),
+            id_token_validated_at: Some(1),
             identity: None,
         };
         let shown = format!("{tokens:?}");

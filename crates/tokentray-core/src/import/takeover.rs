@@ -409,6 +409,8 @@ fn plan(
         refresh_token: Some(refresh),
         refresh_expires_at: None,
         id_token: import.id_token.clone(),
+        // another tool's ID token: not validated here
+        id_token_validated_at: None,
         identity: Some(identity),
     };
     Ok((target, tokens, present))

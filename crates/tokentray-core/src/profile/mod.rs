@@ -61,6 +61,11 @@ impl Preset {
         }
     }
 
+    /// Whether profiles of this preset may sign in with `login`.
+    pub fn allows(self, login: LoginMode) -> bool {
+        check_login(self, login).is_ok()
+    }
+
     /// Login mode used when a profile names none (S1: Google refuses
     /// embedded webviews, so it signs in through the system browser).
     pub fn default_login(self) -> LoginMode {
