@@ -7,8 +7,10 @@ use crate::output::{print_json, print_text, Failure};
 use crate::store::Store;
 use serde::Serialize;
 use std::process::ExitCode;
+use tokentray_core::account::AccountStore;
+use tokentray_core::broker::Activity;
 use tokentray_core::ipc::protocol::{ProfileStatus, SignInState, StatusReply};
-use tokentray_core::profile::LoginMode;
+use tokentray_core::profile::{LoginMode, ProfileStore};
 use tokentray_core::token::{now, EpochSecs};
 use tokentray_core::Result;
 
@@ -89,7 +91,10 @@ fn from_agent() -> Result<Option<(u32, StatusReply)>, Failure> {
 /// The same answer the agent gives, read from the profiles file and the
 /// vault by this process.
 fn from_vault(store: &Store) -> Result<StatusReply> {
-    tokentray_core::status::collect(&crate::direct::broker(store)?)
+    let accounts = AccountStore::new(store.vault()?);
+    tokentray_core::status::collect_from(&ProfileStore::open_default()?, &accounts, |_| {
+        Activity::default()
+    })
 }
 
 fn human(report: &Report, now: EpochSecs) -> String {

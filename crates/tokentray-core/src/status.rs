@@ -5,9 +5,10 @@
 //! tray menu and the accounts window.
 
 use crate::account::AccountInfo;
-use crate::broker::{Broker, Grants};
+use crate::account::AccountStore;
+use crate::broker::{Activity, Broker, Grants};
 use crate::error::{Error, Result};
-use crate::profile::{LoginMode, Preset};
+use crate::profile::{LoginMode, Preset, ProfileStore};
 use crate::token::{now, EpochSecs, ScopeSet};
 use serde::{Deserialize, Serialize};
 
@@ -69,16 +70,28 @@ pub struct ProfileStatus {
 /// broker's activity. The account list is read from the vault afresh: a
 /// sign-in or sign-out by another process must show.
 pub fn collect<G: Grants>(broker: &Broker<G>) -> Result<StatusReply> {
-    let store = broker.accounts();
+    collect_from(broker.profiles(), broker.accounts(), |profile| {
+        broker.activity(profile)
+    })
+}
+
+/// The same from the profiles file and the vault alone, for a process
+/// that runs no broker (`tokentray status` without an agent: no refresh of
+/// its own is in flight, so `activity` says nothing); no HTTP client is
+/// built for it.
+pub fn collect_from(
+    profiles: &ProfileStore,
+    store: &AccountStore,
+    activity: impl Fn(&str) -> Activity,
+) -> Result<StatusReply> {
     store.reload();
     let accounts = store.list()?;
     let at = now();
-    let profiles = broker
-        .profiles()
+    let profiles = profiles
         .load()?
         .into_iter()
         .map(|profile| {
-            let activity = broker.activity(&profile.name);
+            let activity = activity(&profile.name);
             let mut entry = ProfileStatus {
                 name: profile.name.clone(),
                 provider: profile.provider.preset(),
