@@ -167,23 +167,18 @@ fn program_name() -> String {
         .unwrap_or_else(|| "unknown program".into())
 }
 
-/// Who holds the lock on `file`: from `/proc/locks` on Linux (exact, even
-/// for a holder that is not Tokentray), else what the holder wrote.
+/// Who holds the lock on `file`: from `/proc/locks` and the process's name
+/// on Linux (exact, even for a holder that is not Tokentray), else what
+/// the holder wrote.
 #[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
 fn holder(file: &File, path: &Path) -> Option<String> {
     #[cfg(target_os = "linux")]
     if let Some(pid) = linux_holder_pid(file) {
-        let program = std::fs::read(format!("/proc/{pid}/cmdline"))
+        // the program's name only: its arguments may carry anything
+        let program = std::fs::read_to_string(format!("/proc/{pid}/comm"))
             .ok()
-            .map(|cmd| {
-                cmd.split(|&b| b == 0)
-                    .filter(|part| !part.is_empty())
-                    .take(3)
-                    .map(|part| String::from_utf8_lossy(part).into_owned())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .filter(|cmd| !cmd.is_empty());
+            .map(|name| crate::http::clean(name.trim(), 32))
+            .filter(|name| !name.is_empty());
         return Some(match program {
             Some(program) => format!("pid {pid} ({program})"),
             None => format!("pid {pid}"),
@@ -195,8 +190,9 @@ fn holder(file: &File, path: &Path) -> Option<String> {
         .take(200)
         .read_to_string(&mut signed)
         .ok()?;
-    let signed = signed.trim();
-    (!signed.is_empty()).then(|| signed.to_string())
+    // written by whoever holds the lock: shown cleaned, as any outside text
+    let signed = crate::http::clean(signed.trim(), 80);
+    (!signed.is_empty()).then_some(signed)
 }
 
 /// The pid holding a `flock` on the file, from `/proc/locks`
