@@ -83,10 +83,18 @@ fn set_secret(board: &mut arboard::Clipboard, text: &str) -> Result<(), arboard:
     board.set().exclude_from_history().text(text)
 }
 
+/// Windows: `ExcludeClipboardContentFromMonitorProcessing`,
+/// `CanUploadToCloudClipboard` = 0 and `CanIncludeInClipboardHistory` = 0,
+/// so clipboard managers, the cloud clipboard and Win+V history skip it.
 #[cfg(target_os = "windows")]
 fn set_secret(board: &mut arboard::Clipboard, text: &str) -> Result<(), arboard::Error> {
     use arboard::SetExtWindows;
-    board.set().exclude_from_history().text(text)
+    board
+        .set()
+        .exclude_from_monitoring()
+        .exclude_from_cloud()
+        .exclude_from_history()
+        .text(text)
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]

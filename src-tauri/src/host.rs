@@ -41,7 +41,7 @@ pub fn init(app: &AppHandle, login: Arc<dyn LoginHandler>) -> Result<(), Error> 
     let store = StoreKind::from_env()?;
     let options = AgentOptions {
         profiles: ProfileStore::open_default()?,
-        socket: socket()?,
+        socket: Socket::if_free()?,
     };
     let vault = || choice::open(store, Ask::Never);
     let agent = tauri::async_runtime::block_on(Agent::start(options, vault, |_| login))?;
@@ -53,16 +53,6 @@ pub fn init(app: &AppHandle, login: Arc<dyn LoginHandler>) -> Result<(), Error> 
         agent,
     });
     Ok(())
-}
-
-#[cfg(unix)]
-fn socket() -> Result<Socket, Error> {
-    Ok(Socket::if_free()?)
-}
-
-#[cfg(not(unix))]
-fn socket() -> Result<Socket, Error> {
-    Ok(Socket::Off)
 }
 
 /// Stops the scheduler, running sign-ins and the socket server (which

@@ -53,13 +53,18 @@ async fn serve(store: &Store) -> std::result::Result<ExitCode, Failure> {
     })
     .await?;
     eprintln!(
-        "tokentray agent: serving {} (pid {}) from the {} store; stop with SIGTERM or Ctrl-C",
+        "tokentray agent: serving {} (pid {}) from the {} store; stop with {}",
         agent
             .serving()
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
         std::process::id(),
-        store.kind()
+        store.kind(),
+        if cfg!(windows) {
+            "Ctrl-C"
+        } else {
+            "SIGTERM or Ctrl-C"
+        }
     );
     if memory {
         eprintln!(
@@ -106,8 +111,10 @@ impl LoginHandler for MemoryLogin {
     }
 }
 
-/// Completes on SIGTERM or SIGINT. The handlers are installed now, so a
-/// signal that arrives while the agent starts is not lost.
+/// Completes on SIGTERM or SIGINT (Ctrl-C or Ctrl-Break on Windows). The
+/// handlers are installed now, so a signal that arrives while the agent
+/// starts is not lost.
+#[cfg(unix)]
 fn stop_signal() -> Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
     let install =
@@ -118,6 +125,20 @@ fn stop_signal() -> Result<impl Future<Output = ()>> {
         tokio::select! {
             _ = term.recv() => {}
             _ = int.recv() => {}
+        }
+    })
+}
+
+#[cfg(windows)]
+fn stop_signal() -> Result<impl Future<Output = ()>> {
+    use tokio::signal::windows::{ctrl_break, ctrl_c};
+    let fail = |e| Error::io("cannot handle Ctrl-C in", "<agent>", e);
+    let mut c = ctrl_c().map_err(fail)?;
+    let mut brk = ctrl_break().map_err(fail)?;
+    Ok(async move {
+        tokio::select! {
+            _ = c.recv() => {}
+            _ = brk.recv() => {}
         }
     })
 }

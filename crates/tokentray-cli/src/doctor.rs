@@ -137,18 +137,12 @@ fn probe(vault: &Store) -> Result<String> {
     }
 }
 
-#[cfg(unix)]
 fn memory_agent() -> Result<u32> {
     let client = tokentray_core::ipc::client::Client::from_env()?;
     match client.ping() {
         Ok(Some(pong)) => Ok(pong.pid),
         _ => Err(memory_needs_agent()),
     }
-}
-
-#[cfg(not(unix))]
-fn memory_agent() -> Result<u32> {
-    Err(memory_needs_agent())
 }
 
 fn client_secret_present(vault: &dyn Vault, profile: &str) -> Result<String> {

@@ -38,7 +38,6 @@ struct SignedInJson<'a> {
 }
 
 /// How long `--store memory` waits for the agent to finish a sign-in.
-#[cfg(unix)]
 const AGENT_LOGIN_TIMEOUT: Duration = Duration::from_secs(900);
 
 pub fn login(args: &LoginArgs, store: &Store) -> Result<ExitCode, Failure> {
@@ -104,7 +103,6 @@ pub fn terminal_mode(
 
 /// `--store memory`: the agent signs in and keeps the tokens; it shows the
 /// device code (or opens the browser) itself.
-#[cfg(unix)]
 fn login_in_agent(args: &LoginArgs) -> Result<ExitCode, Failure> {
     let client = tokentray_core::ipc::client::Client::from_env()?.timeout(AGENT_LOGIN_TIMEOUT);
     let Some(pong) = client.ping()? else {
@@ -124,11 +122,6 @@ fn login_in_agent(args: &LoginArgs) -> Result<ExitCode, Failure> {
         }
         None => Err(memory_needs_agent().into()),
     }
-}
-
-#[cfg(not(unix))]
-fn login_in_agent(_args: &LoginArgs) -> Result<ExitCode, Failure> {
-    Err(memory_needs_agent().into())
 }
 
 /// Runs the flow; Ctrl-C cancels it. Prints the device code (or the
@@ -226,13 +219,7 @@ pub fn logout(args: &LogoutArgs, store: &Store) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[cfg(unix)]
 fn logout_with_agent(profile: &str) -> Result<bool, Failure> {
     let client = tokentray_core::ipc::client::Client::from_env()?;
     Ok(client.logout(profile)?.is_some())
-}
-
-#[cfg(not(unix))]
-fn logout_with_agent(_profile: &str) -> Result<bool, Failure> {
-    Ok(false)
 }

@@ -7,7 +7,6 @@
 //! arguments, one frame to the agent's socket and one back, print. No async
 //! runtime, TLS stack or profiles file is touched on that path.
 
-#[cfg(unix)]
 mod agent;
 mod cli;
 mod decode;
@@ -51,7 +50,7 @@ fn run(cli: cli::Cli) -> Result<ExitCode, Failure> {
         Command::Logout(args) => login_cmd::logout(&args, &store),
         Command::Status(args) => status_cmd::run(&args, &store),
         Command::Decode(args) => decode::run(&args),
-        Command::Agent => run_agent(&store),
+        Command::Agent => agent::run(&store),
         Command::Profile(command) => Ok(profile_cmd::run(command, &store)?),
         Command::Doctor(args) => Ok(doctor::run(&args, &store)?),
         Command::Import(cli::ImportCommand::Msal(args)) => import_cmd::msal(&args, &store),
@@ -68,19 +67,6 @@ fn run(cli: cli::Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-#[cfg(unix)]
-fn run_agent(store: &store::Store) -> Result<ExitCode, Failure> {
-    agent::run(store)
-}
-
-#[cfg(not(unix))]
-fn run_agent(_store: &store::Store) -> Result<ExitCode, Failure> {
-    Err(tokentray_core::Error::InvalidInput(
-        "`tokentray agent` needs Unix sockets; on this platform the tray app is the agent".into(),
-    )
-    .into())
 }
 
 /// `TOKENTRAY_PASSPHRASE` leaves the environment before anything can

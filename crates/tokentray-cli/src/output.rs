@@ -67,7 +67,6 @@ impl Failure {
     }
 }
 
-#[cfg(unix)]
 impl From<tokentray_core::ipc::client::ClientError> for Failure {
     fn from(error: tokentray_core::ipc::client::ClientError) -> Self {
         use tokentray_core::ipc::client::ClientError;

@@ -74,18 +74,12 @@ pub fn run(args: &StatusArgs, store: &Store) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[cfg(unix)]
 fn from_agent() -> Result<Option<(u32, StatusReply)>, Failure> {
     let client = tokentray_core::ipc::client::Client::from_env()?;
     let Some(pong) = client.ping()? else {
         return Ok(None);
     };
     Ok(client.status()?.map(|reply| (pong.pid, reply)))
-}
-
-#[cfg(not(unix))]
-fn from_agent() -> Result<Option<(u32, StatusReply)>, Failure> {
-    Ok(None)
 }
 
 /// The same answer the agent gives, read from the profiles file and the

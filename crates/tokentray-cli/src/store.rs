@@ -41,7 +41,6 @@ impl Store {
     }
 
     /// The vault the agent serves from (the memory store included).
-    #[cfg(unix)]
     pub fn agent_vault(&self) -> Result<Arc<dyn Vault>> {
         self.open()
     }
@@ -77,14 +76,8 @@ pub fn memory_needs_agent() -> Error {
     ))
 }
 
-#[cfg(unix)]
 fn socket_name() -> String {
-    tokentray_core::ipc::path::socket_path()
+    tokentray_core::ipc::endpoint::from_env()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "its socket".into())
-}
-
-#[cfg(not(unix))]
-fn socket_name() -> String {
-    "its socket".into()
 }

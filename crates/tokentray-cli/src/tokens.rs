@@ -27,7 +27,6 @@ pub fn get(profile: &str, options: &TokenOptions, store: &Store) -> Result<Token
 
 /// The agent's answer; `Ok(None)` when no agent listens. A busy agent is
 /// asked again a few times.
-#[cfg(unix)]
 fn from_agent(params: &TokenParams) -> Result<Option<TokenReply>, Failure> {
     use tokentray_core::ipc::client::{Client, ClientError};
     let client = Client::from_env()?;
@@ -43,9 +42,4 @@ fn from_agent(params: &TokenParams) -> Result<Option<TokenReply>, Failure> {
             other => return Ok(other?),
         }
     }
-}
-
-#[cfg(not(unix))]
-fn from_agent(_params: &TokenParams) -> Result<Option<TokenReply>, Failure> {
-    Ok(None)
 }

@@ -4,7 +4,8 @@
 //! both a few lines over it; neither binds sockets or spawns the scheduler
 //! itself.
 //!
-//! The socket is claimed first ([`crate::ipc::server::bind`]), so a second
+//! The endpoint (a Unix socket, or the named pipe on Windows) is claimed
+//! first ([`crate::ipc::server::claim`]), so a second
 //! agent on the same path fails before anything else happens (or, for the
 //! tray app, runs without hosting it: [`Socket::IfFree`]).
 
@@ -47,17 +48,15 @@ pub enum Socket {
 }
 
 impl Socket {
-    /// The default socket path (`$TOKENTRAY_SOCKET`, else the runtime
-    /// directory's), as [`Socket::Required`].
-    #[cfg(unix)]
+    /// The default endpoint (`$TOKENTRAY_SOCKET`, else the runtime
+    /// directory's socket or the user's pipe), as [`Socket::Required`].
     pub fn required() -> Result<Self> {
-        crate::ipc::path::socket_path().map(Socket::Required)
+        crate::ipc::endpoint::from_env().map(Socket::Required)
     }
 
-    /// The default socket path, as [`Socket::IfFree`].
-    #[cfg(unix)]
+    /// The default endpoint, as [`Socket::IfFree`].
     pub fn if_free() -> Result<Self> {
-        crate::ipc::path::socket_path().map(Socket::IfFree)
+        crate::ipc::endpoint::from_env().map(Socket::IfFree)
     }
 }
 
@@ -163,69 +162,38 @@ impl Agent {
     }
 }
 
-/// A claimed, bound socket.
+/// A claimed endpoint.
 struct Bound {
     path: PathBuf,
-    #[cfg(unix)]
-    listener: tokio::net::UnixListener,
-    #[cfg(unix)]
-    claim: crate::ipc::server::SocketLock,
+    listener: crate::ipc::server::Claimed,
 }
 
-#[cfg(unix)]
 fn bind(socket: &Socket) -> Result<Option<Bound>> {
     let (path, required) = match socket {
         Socket::Required(path) => (path, true),
         Socket::IfFree(path) => (path, false),
         Socket::Off => return Ok(None),
     };
-    match crate::ipc::server::bind(path) {
-        Ok((listener, claim)) => Ok(Some(Bound {
+    match crate::ipc::server::claim(path) {
+        Ok(listener) => Ok(Some(Bound {
             path: path.clone(),
             listener,
-            claim,
         })),
         Err(error) if !required => {
-            tracing::warn!(kind = %error.kind(), "not hosting the agent socket: {error}");
+            tracing::warn!(kind = %error.kind(), "not hosting the agent endpoint: {error}");
             Ok(None)
         }
         Err(error) => Err(error),
     }
 }
 
-#[cfg(not(unix))]
-fn bind(socket: &Socket) -> Result<Option<Bound>> {
-    match socket {
-        Socket::Off => Ok(None),
-        Socket::IfFree(path) => {
-            tracing::warn!(path = %path.display(), "the agent socket is not served on this platform yet");
-            Ok(None)
-        }
-        Socket::Required(_) => Err(crate::Error::InvalidInput(
-            "the agent socket is not served on this platform yet".into(),
-        )),
-    }
-}
-
-#[cfg(unix)]
 async fn serve(
     bound: Bound,
     broker: Broker<OAuth>,
     login: Arc<dyn LoginHandler>,
     shutdown: CancellationToken,
 ) {
-    tracing::info!(path = %bound.path.display(), "serving the agent socket");
+    tracing::info!(path = %bound.path.display(), "serving the agent endpoint");
     crate::ipc::server::run(bound.listener, broker, login, shutdown.cancelled_owned()).await;
-    drop(bound.claim);
-    tracing::info!("agent socket closed");
-}
-
-#[cfg(not(unix))]
-async fn serve(
-    bound: Bound,
-    _broker: Broker<OAuth>,
-    _login: Arc<dyn LoginHandler>,
-    _shutdown: CancellationToken,
-) {
-    drop(bound);
+    tracing::info!("agent endpoint closed");
 }

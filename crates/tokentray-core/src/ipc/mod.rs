@@ -5,41 +5,27 @@
 //! - [`protocol`]: newline-delimited JSON, versioned (`"v":1`), strict
 //!   schema, 64 KiB frames; no response type can carry a refresh token
 //!   (S27, S28).
+//! - [`endpoint`]: where the agent listens — a Unix socket or the Windows
+//!   named pipe `\\.\pipe\tokentray-<user SID>` — and the pipe's naming,
+//!   security-descriptor and peer-owner rules (tested on every platform).
 //! - [`path`] (Unix): where the socket lives and the checks on its private
 //!   directory (S25).
-//! - [`server`] (Unix): `run(listener, broker, login, shutdown)`, with a
-//!   peer uid check on every connection, bounded connections, timeouts,
-//!   and [`server::bind`], which refuses to steal a live agent's socket.
-//! - [`client`] (Unix): the blocking, std-only client the CLI calls; it
-//!   checks the server's uid before sending anything (S26).
-//!
-//! # Windows (designed, not built yet)
-//!
-//! The same protocol runs over a named pipe, `\\.\pipe\tokentray-<user SID>`
-//! (per user, so two users on one machine never meet), served with Tokio's
-//! `windows::named_pipe`:
-//! - created with `FILE_FLAG_FIRST_PIPE_INSTANCE` on the first instance, so
-//!   a squatter that created the name first makes the agent fail loudly
-//!   instead of sharing it;
-//! - a security descriptor whose DACL grants `GENERIC_READ | GENERIC_WRITE`
-//!   to the current user's SID only (no `Everyone`, no `Authenticated
-//!   Users`), with `PIPE_REJECT_REMOTE_CLIENTS` so SMB clients are refused;
-//! - the server checks each client with `GetNamedPipeClientProcessId` and
-//!   the process token's user SID, the client checks the server with
-//!   `GetNamedPipeServerProcessId` (the S26 peer checks);
-//! - frames, limits and timeouts as on Unix.
-//!
-//! It needs `windows-sys` security calls that cannot be tested on this
-//! project's Linux machines, so until a Windows runner exists the modules
-//! below are Unix-only and the CLI on Windows uses the core directly.
+//! - [`server`]: `run(listener, broker, login, shutdown)`, one core over
+//!   both transports, with a peer check on every connection (uid on Unix,
+//!   SID on Windows), bounded connections, timeouts, and
+//!   [`server::claim`], which refuses to take a live agent's endpoint.
+//! - [`client`]: the blocking, std-only client the CLI calls; it checks
+//!   the server's uid or SID before sending anything (S26).
+//! - `windows` (Windows): the Win32 calls behind the pipe (SIDs, pipe
+//!   pids, security attributes), where the core's `unsafe` lives.
 
-pub mod protocol;
-
-#[cfg(unix)]
 pub mod client;
+pub mod endpoint;
 #[cfg(unix)]
 pub mod path;
-#[cfg(unix)]
+pub mod protocol;
 pub mod server;
+#[cfg(windows)]
+pub mod windows;
 
 pub use protocol::{MAX_FRAME, VERSION};

@@ -1,13 +1,23 @@
-//! The blocking client the `tokentray` CLI uses: std sockets only, no async
+//! The blocking client the `tokentray` CLI uses: std I/O only, no async
 //! runtime, so a fresh process gets its token in a millisecond or two.
 //!
 //! One connection per call: connect, check that the process listening runs
-//! as our uid before sending a byte (S26, `SO_PEERCRED`), send one frame,
-//! read one frame of at most [`MAX_FRAME`] bytes within the timeout. When
-//! no agent listens, calls return `Ok(None)` so the CLI can use the core
-//! directly.
+//! as us before sending a byte (S26: its uid by `SO_PEERCRED` or
+//! `getpeereid` on Unix ([`unix`]), its SID by `GetNamedPipeServerProcessId`
+//! on Windows ([`pipe`])), send one frame, read one frame of at most
+//! [`MAX_FRAME`] bytes within the timeout. When no agent listens, calls
+//! return `Ok(None)` so the CLI can use the core directly.
 
-use super::path::{our_uid, socket_path};
+#[cfg(windows)]
+mod pipe;
+#[cfg(unix)]
+mod unix;
+
+#[cfg(windows)]
+use pipe::exchange;
+#[cfg(unix)]
+use unix::exchange;
+
 use super::protocol::{
     decode, encode, ErrorReply, Pong, Request, Response, StatusReply, TokenParams, TokenReply,
     MAX_FRAME,
@@ -15,7 +25,6 @@ use super::protocol::{
 use crate::error::{Error, ErrorKind, Result};
 use crate::profile::LoginMode;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use zeroize::Zeroizing;
@@ -62,10 +71,10 @@ impl Client {
         }
     }
 
-    /// A client for the socket named by the environment
-    /// ([`socket_path`]).
+    /// A client for the endpoint named by the environment
+    /// ([`super::endpoint::from_env`]).
     pub fn from_env() -> Result<Self> {
-        Ok(Self::new(socket_path()?))
+        Ok(Self::new(super::endpoint::from_env()?))
     }
 
     /// Sets the time allowed for each read and write.
@@ -143,66 +152,11 @@ impl Client {
     /// listens on the path.
     pub fn call(&self, request: &Request) -> Result<Option<Response>> {
         let path = &self.path;
-        let stream = match UnixStream::connect(path) {
-            Ok(stream) => stream,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
-                ) =>
-            {
-                return Ok(None)
-            }
-            Err(e) => return Err(Error::io("cannot connect to the agent at", path, e)),
-        };
-        check_peer(&stream, path)?;
-        let timeout = Some(self.timeout.max(Duration::from_millis(1)));
-        stream
-            .set_read_timeout(timeout)
-            .and_then(|()| stream.set_write_timeout(timeout))
-            .map_err(|e| Error::io("cannot set up the connection to", path, e))?;
-
         let frame = encode(request)?;
-        // An agent may answer without reading (a busy agent says so and
-        // closes), so a failed write still reads what came back.
-        let sent = (&stream).write_all(&frame);
-        let mut answer = Zeroizing::new(Vec::with_capacity(1024));
-        let limit = u64::try_from(MAX_FRAME).unwrap_or(u64::MAX);
-        let read = BufReader::new(&stream)
-            .take(limit)
-            .read_until(b'\n', &mut answer);
-        match (sent, read) {
-            (_, Ok(n)) if n > 0 => {}
-            (Err(e), _) => return Err(Error::io("cannot send a request to the agent at", path, e)),
-            (Ok(()), Ok(_)) => {
-                return Err(Error::io(
-                    "no answer from the agent at",
-                    path,
-                    std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        "it closed the connection",
-                    ),
-                ))
-            }
-            (Ok(()), Err(e))
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(Error::io(
-                    "no answer in time from the agent at",
-                    path,
-                    std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        format!("nothing within {:?}", self.timeout),
-                    ),
-                ))
-            }
-            (Ok(()), Err(e)) => {
-                return Err(Error::io("cannot read the agent's answer from", path, e))
-            }
-        }
+        let timeout = self.timeout.max(Duration::from_millis(1));
+        let Some(answer) = exchange(path, frame, timeout)? else {
+            return Ok(None);
+        };
         if answer.last() != Some(&b'\n') {
             return Err(Error::InvalidInput(format!(
                 "the agent at {} sent an incomplete or oversized answer",
@@ -218,48 +172,59 @@ impl Client {
     }
 }
 
+/// Writes `frame` to a connected, checked stream and reads one answer
+/// line of at most [`MAX_FRAME`] bytes (the transports' shared half).
+fn write_then_read<S: Read + Write>(
+    mut stream: S,
+    frame: &[u8],
+    path: &Path,
+    timeout: Duration,
+) -> Result<Zeroizing<Vec<u8>>> {
+    // An agent may answer without reading (a busy agent says so and
+    // closes), so a failed write still reads what came back.
+    let sent = stream.write_all(frame);
+    let mut answer = Zeroizing::new(Vec::with_capacity(1024));
+    let limit = u64::try_from(MAX_FRAME).unwrap_or(u64::MAX);
+    let read = BufReader::new(&mut stream)
+        .take(limit)
+        .read_until(b'\n', &mut answer);
+    match (sent, read) {
+        (_, Ok(n)) if n > 0 => Ok(answer),
+        (Err(e), _) => Err(Error::io("cannot send a request to the agent at", path, e)),
+        (Ok(()), Ok(_)) => Err(Error::io(
+            "no answer from the agent at",
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "it closed the connection",
+            ),
+        )),
+        (Ok(()), Err(e))
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            Err(timed_out(path, timeout))
+        }
+        (Ok(()), Err(e)) => Err(Error::io("cannot read the agent's answer from", path, e)),
+    }
+}
+
+fn timed_out(path: &Path, timeout: Duration) -> Error {
+    Error::io(
+        "no answer in time from the agent at",
+        path,
+        std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("nothing within {timeout:?}"),
+        ),
+    )
+}
+
 fn ok(response: Response) -> std::result::Result<(), Response> {
     match response {
         Response::Ok {} => Ok(()),
         other => Err(other),
     }
-}
-
-/// S26: the process listening must run as us, or nothing is sent to it.
-fn check_peer(stream: &UnixStream, path: &Path) -> Result<()> {
-    let theirs = peer_uid(stream).map_err(|e| Error::io("cannot check who listens on", path, e))?;
-    let ours = our_uid();
-    if theirs == ours {
-        return Ok(());
-    }
-    Err(Error::io(
-        "refusing to talk to the agent at",
-        path,
-        std::io::Error::new(
-            std::io::ErrorKind::PermissionDenied,
-            format!(
-                "the process listening runs as uid {theirs}, not as us (uid {ours}); someone may be impersonating the agent"
-            ),
-        ),
-    ))
-}
-
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn peer_uid(stream: &UnixStream) -> std::io::Result<u32> {
-    rustix::net::sockopt::socket_peercred(stream)
-        .map(|cred| cred.uid.as_raw())
-        .map_err(std::io::Error::from)
-}
-
-/// Where `SO_PEERCRED` does not exist, the socket file's owner stands in
-/// for the peer's (the directory is private, S25); `getpeereid` would be
-/// the exact check on the BSDs and macOS.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn peer_uid(stream: &UnixStream) -> std::io::Result<u32> {
-    use std::os::unix::fs::MetadataExt;
-    let addr = stream.peer_addr()?;
-    let path = addr
-        .as_pathname()
-        .ok_or_else(|| std::io::Error::other("the agent's socket has no path"))?;
-    std::fs::metadata(path).map(|m| m.uid())
 }

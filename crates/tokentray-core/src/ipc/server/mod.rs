@@ -1,10 +1,14 @@
-//! The agent's socket server: handed a bound listener, the broker, a login
+//! The agent's server: handed a listening endpoint, the broker, a login
 //! handler and a shutdown future, it serves until the future completes
-//! (mini-redis style, so tests bind their own socket).
+//! (mini-redis style, so tests bind their own socket). One core for every
+//! transport: the Unix socket ([`unix`]) and the Windows named pipe
+//! ([`pipe`]) differ only in how they accept and check a peer
+//! ([`Listener`]).
 //!
 //! Hardening (S26, S27):
-//! - every connection's peer uid (`SO_PEERCRED`) must equal ours, else it
-//!   is closed without a byte written;
+//! - every connection's peer must run as us (uid by `SO_PEERCRED` /
+//!   `getpeereid`, SID by `GetNamedPipeClientProcessId` and the process
+//!   token), else it is closed without a byte written;
 //! - at most [`ServerConfig::max_connections`] connections are served at
 //!   once; one more is told "busy" and closed at once, so the accept loop
 //!   never waits and the listen backlog never fills;
@@ -24,25 +28,32 @@
 //!   (another process holding its lock) never fills the connection slots
 //!   or delays the other profiles.
 //!
-//! [`bind`] claims the socket path for one agent: it takes an exclusive
-//! lock next to the socket, names the live owner (by the pid in its `pong`)
-//! when there is one, and replaces a stale socket file otherwise.
+//! [`claim`] takes the endpoint for one agent and names the live owner (by
+//! the pid in its `pong`) when another agent has it.
+
+#[cfg(windows)]
+mod pipe;
+#[cfg(unix)]
+mod unix;
+
+#[cfg(windows)]
+pub use pipe::{claim, PipeListener as Claimed};
+#[cfg(unix)]
+pub use unix::{bind, claim, Claimed, SocketLock};
 
 use super::client::Client;
-use super::path::{ensure_private_dir, our_uid, restrict_socket};
 use super::protocol::{decode, encode, ErrorReply, Request, Response, MAX_FRAME};
 use crate::broker::{Broker, Grants};
 use crate::error::{Error, Result};
 use crate::login::LoginHandler;
 use std::collections::HashMap;
-use std::fs::File;
 use std::future::Future;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{UnixListener, UnixStream};
+use tokio::io::{
+    AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader,
+};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -83,12 +94,44 @@ impl Default for ServerConfig {
     }
 }
 
+/// A connection the server reads frames from and writes answers to.
+pub trait Connection: AsyncRead + AsyncWrite + Send + Unpin + 'static {
+    /// Writes what the OS buffer takes now, without waiting (the "busy"
+    /// answer to a connection that gets no slot).
+    fn try_write_now(&self, bytes: &[u8]) -> std::io::Result<usize>;
+}
+
+/// What a listener's accept gives.
+pub enum Accepted<C> {
+    /// A peer that runs as us.
+    Peer(C),
+    /// A peer that failed the check: already logged, closed unanswered.
+    Refused,
+}
+
+/// A transport's listening end: accepts connections and checks each
+/// peer's identity before any byte is read or written.
+pub trait Listener: Send + 'static {
+    /// The connections it accepts.
+    type Conn: Connection;
+
+    /// The next connection, checked.
+    fn accept(&mut self) -> impl Future<Output = std::io::Result<Accepted<Self::Conn>>> + Send;
+
+    /// What to do once the server stops accepting, decided when it starts
+    /// (the Unix socket removes its file only if it is still the one it
+    /// bound).
+    fn on_close(&self) -> Box<dyn FnOnce() + Send> {
+        Box::new(|| {})
+    }
+}
+
 /// Serves `listener` with the default [`ServerConfig`] until `shutdown`
 /// completes; then stops accepting, removes the socket file (if it is still
 /// ours), lets connections finish their request (a few seconds at most)
 /// and returns.
-pub async fn run<G: Grants>(
-    listener: UnixListener,
+pub async fn run<L: Listener, G: Grants>(
+    listener: L,
     broker: Broker<G>,
     login: Arc<dyn LoginHandler>,
     shutdown: impl Future,
@@ -97,18 +140,14 @@ pub async fn run<G: Grants>(
 }
 
 /// [`run`] with explicit limits.
-pub async fn run_with<G: Grants>(
-    listener: UnixListener,
+pub async fn run_with<L: Listener, G: Grants>(
+    mut listener: L,
     broker: Broker<G>,
     login: Arc<dyn LoginHandler>,
     shutdown: impl Future,
     config: ServerConfig,
 ) {
-    let socket = listener
-        .local_addr()
-        .ok()
-        .and_then(|a| a.as_pathname().map(Path::to_path_buf));
-    let socket_id = socket.as_deref().and_then(file_id);
+    let close = listener.on_close();
     let shared = Arc::new(Shared {
         broker,
         login,
@@ -116,7 +155,6 @@ pub async fn run_with<G: Grants>(
         stop: CancellationToken::new(),
         per_profile: Mutex::new(HashMap::new()),
     });
-    let uid = our_uid();
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -130,24 +168,18 @@ pub async fn run_with<G: Grants>(
                 }
             }
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => admit(stream, uid, &slots, &shared, &mut connections),
+                Ok(Accepted::Peer(stream)) => admit(stream, &slots, &shared, &mut connections),
+                Ok(Accepted::Refused) => {}
                 Err(error) => {
                     // EMFILE and friends: wait a little, never give up.
-                    tracing::warn!(%error, "agent socket: accept failed");
+                    tracing::warn!(%error, "agent endpoint: accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
         }
     }
     drop(listener);
-    if let (Some(path), Some(id)) = (&socket, socket_id) {
-        // Another agent may have taken the path over since: remove only ours.
-        if file_id(path) == Some(id) {
-            if let Err(error) = std::fs::remove_file(path) {
-                tracing::warn!(%error, path = %path.display(), "cannot remove the agent socket");
-            }
-        }
-    }
+    close();
     shared.stop.cancel();
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
         while connections.join_next().await.is_some() {}
@@ -158,36 +190,14 @@ pub async fn run_with<G: Grants>(
     }
 }
 
-fn file_id(path: &Path) -> Option<(u64, u64)> {
-    std::fs::symlink_metadata(path)
-        .ok()
-        .map(|m| (m.dev(), m.ino()))
-}
-
-/// Checks the peer, then serves it in its own task or tells it the agent
-/// is busy. Never waits.
-fn admit<G: Grants>(
-    stream: UnixStream,
-    uid: u32,
+/// Serves a checked peer in its own task, or tells it the agent is busy.
+/// Never waits.
+fn admit<C: Connection, G: Grants>(
+    stream: C,
     slots: &Arc<Semaphore>,
     shared: &Arc<Shared<G>>,
     connections: &mut JoinSet<()>,
 ) {
-    match stream.peer_cred() {
-        Ok(peer) if peer.uid() == uid => {}
-        Ok(peer) => {
-            tracing::warn!(
-                peer_uid = peer.uid(),
-                peer_pid = peer.pid(),
-                "agent socket: refused a connection from another user (S26)"
-            );
-            return;
-        }
-        Err(error) => {
-            tracing::warn!(%error, "agent socket: cannot read the peer's credentials; refused");
-            return;
-        }
-    }
     match Arc::clone(slots).try_acquire_owned() {
         Ok(permit) => {
             connections.spawn(serve(stream, Arc::clone(shared), permit));
@@ -201,9 +211,9 @@ fn admit<G: Grants>(
                 ),
             });
             if let Ok(frame) = encode(&busy) {
-                // A fresh socket's buffer takes a small frame whole; if not,
-                // the client goes without the explanation.
-                let _ = stream.try_write(&frame);
+                // A fresh connection's buffer takes a small frame whole; if
+                // not, the client goes without the explanation.
+                let _ = stream.try_write_now(&frame);
             }
         }
     }
@@ -225,7 +235,6 @@ enum Frame {
 }
 
 #[cfg(test)]
-#[path = "server_properties.rs"]
 mod properties;
 
 /// Reads one frame into `frame` (cleared first), buffering at most
@@ -247,8 +256,12 @@ async fn read_frame<R: AsyncBufRead + Unpin>(
     })
 }
 
-async fn serve<G: Grants>(stream: UnixStream, shared: Arc<Shared<G>>, _slot: OwnedSemaphorePermit) {
-    let (read, mut write) = stream.into_split();
+async fn serve<C: Connection, G: Grants>(
+    stream: C,
+    shared: Arc<Shared<G>>,
+    _slot: OwnedSemaphorePermit,
+) {
+    let (read, mut write) = tokio::io::split(stream);
     let mut reader = BufReader::new(read);
     let mut frame = Vec::new();
     loop {
@@ -395,94 +408,6 @@ impl<G: Grants> Shared<G> {
                 what: format!("profile `{profile}` has {limit} requests waiting already; this one"),
                 secs: 0,
             })
-    }
-}
-
-/// An agent's claim on its socket path: an exclusive lock on
-/// `<socket>.lock`, held until dropped. Keep it for as long as the server
-/// runs.
-#[derive(Debug)]
-pub struct SocketLock {
-    _file: File,
-    path: PathBuf,
-}
-
-impl SocketLock {
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-/// Binds the agent socket at `path` for this process: makes sure its
-/// directory is private (S25), refuses when another agent owns the path
-/// (naming its pid), replaces a stale socket file, binds and sets the
-/// socket to `0600`. Must be called within a Tokio runtime; it may block
-/// for up to a second while it asks a previous owner who it is.
-pub fn bind(path: &Path) -> Result<(UnixListener, SocketLock)> {
-    ensure_private_dir(path)?;
-    let lock = claim(path)?;
-    match std::fs::symlink_metadata(path) {
-        Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound) => {}
-        Err(e) => return Err(Error::io("cannot inspect", path, e)),
-        Ok(meta) if meta.file_type().is_socket() => {
-            // No agent holds the lock; one of an older build might still
-            // answer on the socket.
-            if let Some(error) = live_owner(path) {
-                return Err(error);
-            }
-            std::fs::remove_file(path)
-                .map_err(|e| Error::io("cannot remove the stale agent socket", path, e))?;
-            tracing::info!(path = %path.display(), "replaced a stale agent socket");
-        }
-        Ok(_) => {
-            return Err(Error::InvalidInput(format!(
-                "{} exists and is not a socket; remove it or set {} to another path",
-                path.display(),
-                super::path::SOCKET_ENV
-            )))
-        }
-    }
-    let listener = std::os::unix::net::UnixListener::bind(path)
-        .map_err(|e| Error::io("cannot bind the agent socket", path, e))?;
-    restrict_socket(path)?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| Error::io("cannot set up the agent socket", path, e))?;
-    let listener = UnixListener::from_std(listener)
-        .map_err(|e| Error::io("cannot set up the agent socket", path, e))?;
-    Ok((listener, lock))
-}
-
-fn claim(path: &Path) -> Result<SocketLock> {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".lock");
-    let lock_path = path.with_file_name(name);
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    crate::private_dir::private_file_options(&mut options);
-    let file = options
-        .open(&lock_path)
-        .map_err(|e| Error::io("cannot open the agent lock file", &lock_path, e))?;
-    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => Ok(SocketLock {
-            _file: file,
-            path: lock_path,
-        }),
-        Err(rustix::io::Errno::WOULDBLOCK) => {
-            Err(live_owner(path).unwrap_or_else(|| Error::AlreadyExists {
-                what: format!(
-                    "another Tokentray agent (holding {}, not answering ping) owning {}",
-                    lock_path.display(),
-                    path.display()
-                ),
-            }))
-        }
-        Err(e) => Err(Error::io(
-            "cannot lock",
-            &lock_path,
-            std::io::Error::from_raw_os_error(e.raw_os_error()),
-        )),
     }
 }
 
