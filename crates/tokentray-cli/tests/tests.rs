@@ -9,7 +9,8 @@
 //! own environment, never this process's.
 
 // The real binary is driven against the Secret Service, Unix sockets and
-// `/proc`: these tests build for Unix only (Windows: under Wine, to come).
+// `/proc`: these tests build for Unix only; the Windows build runs under
+// Wine from here (`wine`).
 #![cfg(unix)]
 // test helpers: a failed step is a failed test
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -26,3 +27,4 @@ mod soak;
 mod store;
 mod token;
 mod vault_states;
+mod wine;
