@@ -121,6 +121,10 @@ fn context() -> tauri::Context {
 }
 
 fn setup(app: &AppHandle) -> Result<(), Error> {
+    // a menu-bar app: no Dock icon, no app menu (Info.plist's LSUIElement
+    // says the same before the first window)
+    #[cfg(target_os = "macos")]
+    app.set_activation_policy(tauri::ActivationPolicy::Accessory)?;
     logging::init(app)?;
     tracing::info!(version = %app.package_info().version, "tokentray-app starting");
     settings::init(app)?;

@@ -7,6 +7,9 @@ use tokentray_core::clock_words;
 use tokentray_core::token::EpochSecs;
 
 const APP_NAME: &str = "Tokentray";
+/// The app's identifier (`tauri.conf.json`), as Windows' AppUserModelID.
+#[cfg(target_os = "windows")]
+const APP_USER_MODEL_ID: &str = "dev.tokentray.app";
 
 /// A notification's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +109,10 @@ pub fn show_with_click(note: Note, on_click: Option<OnClick>) {
             .appname(APP_NAME)
             .summary(&note.summary)
             .body(&note.body);
+        // Windows shows toasts under an AppUserModelID: the app's
+        // identifier, which the installer gives its Start menu shortcut.
+        #[cfg(target_os = "windows")]
+        notification.app_id(APP_USER_MODEL_ID);
         if on_click.is_some() {
             notification.action(CLICK_ACTION, "Open");
         }

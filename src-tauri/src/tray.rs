@@ -35,6 +35,9 @@ pub fn init(app: &AppHandle) -> tauri::Result<()> {
     let native = native_menu(app, &model.entries)?;
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(icon(model.icon)?)
+        // macOS draws menu-bar icons as templates (shape only, in the
+        // bar's own colour); the badges keep the states apart by shape
+        .icon_as_template(cfg!(target_os = "macos"))
         .tooltip(&model.tooltip)
         .menu(&native)
         .show_menu_on_left_click(true)

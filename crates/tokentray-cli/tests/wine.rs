@@ -270,7 +270,7 @@ fn flush_wine(win: &mut Windows) {
     assert!(status.success());
 }
 
-// S14 across Windows processes, S26 on the pipe, S1 in the Wine prefix
+// S14, S21, S26: one refresh across Windows processes, the Credential Manager only, the pipe's checks
 #[test]
 #[ignore = "needs Wine and the Windows build: run through ../shared/wine-run (scripts/test does)"]
 fn the_windows_cli_and_agent_serve_one_refresh_per_expiry() {
