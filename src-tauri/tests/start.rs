@@ -92,7 +92,7 @@ fn runs_without_the_socket_when_another_agent_owns_it() {
         EXIT_TIMEOUT,
         || {
             app.log_file()
-                .contains("not hosting the agent socket")
+                .contains("not hosting the agent endpoint")
                 .then_some(())
         },
         || app.output(),

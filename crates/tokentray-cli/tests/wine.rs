@@ -393,6 +393,33 @@ fn the_windows_cli_and_agent_serve_one_refresh_per_expiry() {
     win.ok(&["logout", "corp"]);
 }
 
+// S21: the encrypted file store, for Windows machines whose Credential
+// Manager is out of reach (SSH sessions)
+#[test]
+#[ignore = "needs Wine and the Windows build: run through ../shared/wine-run (scripts/test does)"]
+fn the_windows_file_store_opens_writes_and_reads_back() {
+    let win = Windows::new();
+    let vault = win.config.path().join("vault.bin");
+    let doctor = |passphrase: &str| {
+        win.command()
+            .env("TOKENTRAY_VAULT_FILE", win_path(&vault))
+            .env("TOKENTRAY_PASSPHRASE", passphrase)
+            .args(["--store", "file", "doctor"])
+            .output()
+            .unwrap()
+    };
+    let out = doctor("correct horse battery staple");
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("wrote, read back and deleted a test entry"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(vault.is_file(), "the vault file was created");
+    let wrong = doctor("wrong");
+    assert!(!wrong.status.success(), "a wrong passphrase is refused");
+}
+
 /// Whether every line of a registry file that holds `needle` sits in a
 /// key under `Software\Wine\Credential Manager`.
 fn only_in_credentials(registry: &str, needle: &str) -> bool {

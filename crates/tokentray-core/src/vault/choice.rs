@@ -82,8 +82,10 @@ pub fn file_path() -> Result<PathBuf> {
         }
         return Ok(path);
     }
+    // the local data directory: the same as the data directory on Linux
+    // and macOS; on Windows `%LOCALAPPDATA%`, never the roaming profile
     directories::ProjectDirs::from("dev", "tokentray", "tokentray")
-        .map(|dirs| dirs.data_dir().join("vault.bin"))
+        .map(|dirs| dirs.data_local_dir().join("vault.bin"))
         .ok_or_else(|| {
             Error::InvalidInput(format!(
                 "cannot find a home directory for the vault file; set {VAULT_FILE_ENV}"
@@ -101,19 +103,11 @@ pub fn open(kind: StoreKind, ask: Ask) -> Result<Arc<dyn Vault>> {
     }
 }
 
-#[cfg(unix)]
 fn open_file(ask: Ask) -> Result<Arc<dyn Vault>> {
     let path = file_path()?;
     let creating = !super::file::exists(&path)?;
     let passphrase = super::passphrase::passphrase_for(&path, creating, ask)?;
     Ok(Arc::new(super::FileVault::unlock(&path, &passphrase)?))
-}
-
-#[cfg(not(unix))]
-fn open_file(_ask: Ask) -> Result<Arc<dyn Vault>> {
-    Err(Error::InvalidInput(
-        "the encrypted file store is available on Linux and the BSDs; use the OS vault (--store keyring)".into(),
-    ))
 }
 
 #[cfg(test)]

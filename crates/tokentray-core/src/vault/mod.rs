@@ -20,7 +20,6 @@
 
 pub mod choice;
 mod chunked;
-#[cfg(unix)]
 pub mod file;
 #[cfg(target_os = "linux")]
 mod handover;
@@ -33,7 +32,6 @@ mod secret_service;
 
 pub use choice::StoreKind;
 pub use chunked::{Chunked, EntryStore, MAX_ENTRY_BYTES};
-#[cfg(unix)]
 pub use file::FileVault;
 #[cfg(any(target_os = "macos", target_os = "windows"))]
 pub use keyring_store::KeyringEntries as OsEntries;

@@ -1,17 +1,16 @@
 //! The vault file on disk: in a private directory (0700, ours, not a
 //! symbolic link), readable by us alone (0600, ours, never followed through
-//! a symbolic link), replaced atomically (a temporary file in the same
+//! a symbolic link; what is checked on Windows is in [`super::private`]), replaced atomically (a temporary file in the same
 //! directory, fsync, rename, fsync of the directory), with an advisory lock
 //! (`flock` on `FILE.lock`) that serializes the read-modify-write cycles of
 //! every process sharing the file. Reads need no lock: a rename replaces
 //! the file whole, so a reader sees the old bytes or the new ones.
 
+use super::private::{self, refused};
 use crate::error::{Error, Result};
-use crate::private_dir::our_uid;
 use rand::RngCore;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Where the file and its lock live.
@@ -27,39 +26,6 @@ pub struct Disk {
 /// process dies).
 pub struct WriteLock {
     _file: File,
-}
-
-fn refused(path: &Path, reason: impl Into<String>, fix: impl Into<String>) -> Error {
-    Error::VaultFileRefused {
-        path: path.to_path_buf(),
-        reason: reason.into(),
-        fix: fix.into(),
-    }
-}
-
-fn nofollow() -> i32 {
-    rustix::fs::OFlags::NOFOLLOW.bits() as i32
-}
-
-/// Refuses metadata that is not ours or is open to group or others.
-fn check_private(path: &Path, meta: &std::fs::Metadata, mode_wanted: u32) -> Result<()> {
-    let uid = our_uid();
-    if meta.uid() != uid {
-        return Err(refused(
-            path,
-            format!("it belongs to uid {}, not to us (uid {uid})", meta.uid()),
-            "someone else may have placed it to read or feed your tokens: remove it (as its owner or root), or point TOKENTRAY_VAULT_FILE at a file in a directory of yours",
-        ));
-    }
-    let mode = meta.permissions().mode() & 0o7777;
-    if mode & 0o077 != 0 {
-        return Err(refused(
-            path,
-            format!("its mode is {mode:04o}, open to group or others"),
-            format!("`chmod {mode_wanted:o} {}`", path.display()),
-        ));
-    }
-    Ok(())
 }
 
 impl Disk {
@@ -96,13 +62,8 @@ impl Disk {
     pub fn ensure_dir(&self) -> Result<()> {
         let dir = &self.dir;
         match std::fs::symlink_metadata(dir) {
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound) => {
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(dir)
-                    .map_err(|e| Error::io("cannot create the vault directory", dir, e))?
-            }
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound) => private::create_dir(dir)
+                .map_err(|e| Error::io("cannot create the vault directory", dir, e))?,
             Err(e) => return Err(Error::io("cannot inspect", dir, e)),
             Ok(_) => {}
         }
@@ -122,7 +83,7 @@ impl Disk {
                 "remove it, or point TOKENTRAY_VAULT_FILE elsewhere",
             ));
         }
-        check_private(dir, &meta, 0o700)
+        private::check(dir, &meta, 0o700)
     }
 
     /// Whether the file exists (a symbolic link in its place is refused).
@@ -149,21 +110,19 @@ impl Disk {
     /// The file's bytes, `Ok(None)` when there is no file. Never follows a
     /// symbolic link; refuses a file that is not ours or not private.
     pub fn read(&self) -> Result<Option<Vec<u8>>> {
-        let opened = OpenOptions::new()
-            .read(true)
-            .custom_flags(nofollow())
-            .open(&self.path);
+        let opened = private::options().read(true).open(&self.path);
         let mut file = match opened {
             Ok(file) => file,
             Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound) => return Ok(None),
-            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
-                return Err(self.symlink_refused())
-            }
+            Err(e) if private::is_link_error(&e) => return Err(self.symlink_refused()),
             Err(e) => return Err(Error::io("cannot open", &self.path, e)),
         };
         let meta = file
             .metadata()
             .map_err(|e| Error::io("cannot inspect", &self.path, e))?;
+        if private::is_link(&meta) {
+            return Err(self.symlink_refused());
+        }
         if !meta.is_file() {
             return Err(refused(
                 &self.path,
@@ -171,7 +130,7 @@ impl Disk {
                 "remove it, or point TOKENTRAY_VAULT_FILE elsewhere",
             ));
         }
-        check_private(&self.path, &meta, 0o600)?;
+        private::check(&self.path, &meta, 0o600)?;
         let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
         file.read_to_end(&mut bytes)
             .map_err(|e| Error::io("cannot read", &self.path, e))?;
@@ -187,11 +146,9 @@ impl Disk {
             rand::rng().next_u64()
         ));
         let written = (|| {
-            let mut file = OpenOptions::new()
+            let mut file = private::options()
                 .write(true)
                 .create_new(true)
-                .mode(0o600)
-                .custom_flags(nofollow())
                 .open(&temp)?;
             file.write_all(bytes)?;
             file.sync_all()
@@ -200,20 +157,17 @@ impl Disk {
             let _ = std::fs::remove_file(&temp);
             return Err(Error::io("cannot write", &self.path, e));
         }
-        File::open(&self.dir)
-            .and_then(|dir| dir.sync_all())
+        private::sync_dir(&self.dir)
             .map_err(|e| Error::io("cannot sync the directory of", &self.path, e))
     }
 
     /// Takes the write lock, waiting for whoever holds it. Blocking.
     pub fn lock(&self) -> Result<WriteLock> {
-        let file = OpenOptions::new()
+        let file = private::options()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .mode(0o600)
-            .custom_flags(nofollow())
             .open(&self.lock_path)
             .map_err(|e| Error::io("cannot open the lock file", &self.lock_path, e))?;
         file.lock()

@@ -18,6 +18,7 @@
 
 mod disk;
 mod format;
+mod private;
 
 pub use format::KdfParams;
 

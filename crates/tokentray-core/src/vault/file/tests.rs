@@ -2,6 +2,9 @@
 //! with cheap Argon2 costs (the costs are in the header; the code paths are
 //! the same as with the default ones).
 
+// links and modes are made with Unix calls
+#![cfg(unix)]
+
 use super::*;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
