@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
+use crate::error::{Error, Result};
 use std::path::PathBuf;
 
 const NOW: EpochSecs = 1_764_400_100;

@@ -5,206 +5,26 @@
 //!
 //! No token material ever reaches a label or the tooltip (S32): the model
 //! only knows user names, profile names, expiry instants and error codes.
+//!
+//! `ids` declares the items' ids and the account actions; `account_state`
+//! says how an account reads (status text, icon, next change); this module
+//! builds the whole menu from them.
 
-use tokentray_core::clock_words;
-use tokentray_core::status::{ProfileStatus, SignInState};
+mod account_state;
+mod ids;
+
 use tokentray_core::token::EpochSecs;
 
-/// Below this much time left an account's token counts as "expiring soon"
-/// (the tray icon turns to its warning state).
-pub const EXPIRING_SOON_SECS: EpochSecs = 5 * 60;
+pub use account_state::{
+    next_status_change, status, AccountState, AccountView, EXPIRING_SOON_SECS,
+};
+pub use ids::{AccountAction, MenuId};
 
-/// What a click on an account's submenu does (the accounts window's
-/// buttons do the same through the `account_action` command).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[serde(rename_all = "camelCase")]
-pub enum AccountAction {
-    CopyAccessToken,
-    CopyBearerHeader,
-    CopyIdToken,
-    RefreshNow,
-    SignOut,
-}
-
-impl AccountAction {
-    /// In menu order.
-    pub const ALL: [AccountAction; 5] = [
-        AccountAction::CopyAccessToken,
-        AccountAction::CopyBearerHeader,
-        AccountAction::CopyIdToken,
-        AccountAction::RefreshNow,
-        AccountAction::SignOut,
-    ];
-
-    /// The id prefix; the profile name follows, encoded.
-    const fn key(self) -> &'static str {
-        match self {
-            AccountAction::CopyAccessToken => "copy-access",
-            AccountAction::CopyBearerHeader => "copy-header",
-            AccountAction::CopyIdToken => "copy-id",
-            AccountAction::RefreshNow => "refresh",
-            AccountAction::SignOut => "sign-out",
-        }
-    }
-
-    pub const fn label(self) -> &'static str {
-        match self {
-            AccountAction::CopyAccessToken => "Copy access token",
-            AccountAction::CopyBearerHeader => "Copy as Authorization: Bearer header",
-            AccountAction::CopyIdToken => "Copy ID token",
-            AccountAction::RefreshNow => "Refresh now",
-            AccountAction::SignOut => "Sign out",
-        }
-    }
-}
-
-/// Every menu item the tray can show. Items about a profile carry its name;
-/// [`MenuId::encode`] and [`MenuId::parse`] turn them into the native
-/// menu's string ids and back.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum MenuId {
-    /// An account's row (the submenu itself).
-    Account(String),
-    /// An action in an account's submenu.
-    Action(AccountAction, String),
-    /// "Sign in to PROFILE…".
-    SignIn(String),
-    /// "Show claims…" of an account: the accounts window's claims view.
-    ShowClaims(String),
-    /// "Add account…": the accounts window's new-profile form.
-    AddAccount,
-    /// "Accounts…": the accounts window.
-    Accounts,
-    /// The start-at-login checkbox.
-    Autostart,
-    Quit,
-}
-
-const ACCOUNT_KEY: &str = "account";
-const SIGN_IN_KEY: &str = "sign-in";
-const SHOW_CLAIMS_KEY: &str = "claims";
-const ADD_ACCOUNT_KEY: &str = "add-account";
-const ACCOUNTS_KEY: &str = "accounts";
-const AUTOSTART_KEY: &str = "autostart";
-const QUIT_KEY: &str = "quit";
 const SHOW_CLAIMS_LABEL: &str = "Show claims…";
 const ADD_ACCOUNT_LABEL: &str = "Add account…";
 const ACCOUNTS_LABEL: &str = "Accounts…";
 const AUTOSTART_LABEL: &str = "Start at login";
 const QUIT_LABEL: &str = "Quit";
-
-impl MenuId {
-    /// The id the native menu reports back on a click: `KEY` or
-    /// `KEY:HEX(profile)`. Hex keeps any profile name unambiguous.
-    pub fn encode(&self) -> String {
-        match self {
-            MenuId::Account(profile) => with_profile(ACCOUNT_KEY, profile),
-            MenuId::Action(action, profile) => with_profile(action.key(), profile),
-            MenuId::SignIn(profile) => with_profile(SIGN_IN_KEY, profile),
-            MenuId::ShowClaims(profile) => with_profile(SHOW_CLAIMS_KEY, profile),
-            MenuId::AddAccount => ADD_ACCOUNT_KEY.to_owned(),
-            MenuId::Accounts => ACCOUNTS_KEY.to_owned(),
-            MenuId::Autostart => AUTOSTART_KEY.to_owned(),
-            MenuId::Quit => QUIT_KEY.to_owned(),
-        }
-    }
-
-    pub fn parse(id: &str) -> Option<MenuId> {
-        let Some((key, hex)) = id.split_once(':') else {
-            return match id {
-                ADD_ACCOUNT_KEY => Some(MenuId::AddAccount),
-                ACCOUNTS_KEY => Some(MenuId::Accounts),
-                AUTOSTART_KEY => Some(MenuId::Autostart),
-                QUIT_KEY => Some(MenuId::Quit),
-                _ => None,
-            };
-        };
-        let profile = decode_hex(hex)?;
-        if key == ACCOUNT_KEY {
-            return Some(MenuId::Account(profile));
-        }
-        if key == SIGN_IN_KEY {
-            return Some(MenuId::SignIn(profile));
-        }
-        if key == SHOW_CLAIMS_KEY {
-            return Some(MenuId::ShowClaims(profile));
-        }
-        AccountAction::ALL
-            .iter()
-            .find(|action| action.key() == key)
-            .map(|action| MenuId::Action(*action, profile))
-    }
-}
-
-fn with_profile(key: &str, profile: &str) -> String {
-    let mut id = String::with_capacity(key.len() + 1 + 2 * profile.len());
-    id.push_str(key);
-    id.push(':');
-    for byte in profile.bytes() {
-        id.push_str(&format!("{byte:02x}"));
-    }
-    id
-}
-
-fn decode_hex(hex: &str) -> Option<String> {
-    if hex.is_empty() || !hex.len().is_multiple_of(2) {
-        return None;
-    }
-    let bytes = (0..hex.len())
-        .step_by(2)
-        .map(|at| {
-            hex.get(at..at + 2)
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-        })
-        .collect::<Option<Vec<u8>>>()?;
-    String::from_utf8(bytes).ok()
-}
-
-/// An account as the menu sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountView {
-    pub profile: String,
-    /// User name, email or subject.
-    pub user: String,
-    pub state: AccountState,
-}
-
-impl AccountView {
-    /// The account of a profile's status, if it has one.
-    pub fn of(status: &ProfileStatus) -> Option<AccountView> {
-        let account = status.account.as_ref()?;
-        let state = if status.state == SignInState::SignInRequired {
-            AccountState::SignInRequired
-        } else if status.refreshing {
-            AccountState::Refreshing
-        } else if let Some(code) = &status.refresh_failed {
-            AccountState::RefreshFailed { code: code.clone() }
-        } else {
-            AccountState::SignedIn {
-                expires_at: status.access_expires_on,
-            }
-        };
-        Some(AccountView {
-            profile: status.name.clone(),
-            user: account.label.clone(),
-            state,
-        })
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AccountState {
-    /// Signed in; the access token expires at this instant (`None`: no
-    /// access token cached, one is fetched on first use).
-    SignedIn { expires_at: Option<EpochSecs> },
-    /// A refresh the user asked for is running.
-    Refreshing,
-    /// The last refresh failed (the account may recover).
-    RefreshFailed { code: String },
-    /// Only an interactive sign-in helps.
-    SignInRequired,
-}
 
 /// What the menu is built from, besides the clock.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -367,53 +187,6 @@ pub fn account_entries(account: &AccountView) -> Vec<MenuEntry> {
     entries
 }
 
-/// An account's status text and what it means for the icon.
-pub fn status(state: &AccountState, now: EpochSecs) -> (String, IconState) {
-    match state {
-        AccountState::SignedIn { expires_at: None } => ("signed in".to_owned(), IconState::Ok),
-        AccountState::SignedIn {
-            expires_at: Some(expires_at),
-        } => {
-            let left = expires_at - now;
-            if left <= 0 {
-                // refreshed on next use (or by the scheduler): not a problem
-                ("token expired, renewed on use".to_owned(), IconState::Ok)
-            } else if left < EXPIRING_SOON_SECS {
-                (clock_words::expiry(now, *expires_at), IconState::Warning)
-            } else {
-                (clock_words::expiry(now, *expires_at), IconState::Ok)
-            }
-        }
-        AccountState::Refreshing => ("refreshing…".to_owned(), IconState::Ok),
-        AccountState::RefreshFailed { code } => {
-            (format!("refresh failed ({code})"), IconState::Warning)
-        }
-        AccountState::SignInRequired => ("sign-in required".to_owned(), IconState::SignInRequired),
-    }
-}
-
-/// When an account's status text reads differently next: only a
-/// countdown changes by itself.
-pub fn next_status_change(state: &AccountState, now: EpochSecs) -> Option<EpochSecs> {
-    match state {
-        AccountState::SignedIn {
-            expires_at: Some(at),
-        } => next_label_change(now, *at),
-        _ => None,
-    }
-}
-
-/// When the countdown to `expires_at` reads differently next (the core's
-/// one wording, [`clock_words::next_change`]); `None` once expired: the
-/// label no longer counts.
-fn next_label_change(now: EpochSecs, expires_at: EpochSecs) -> Option<EpochSecs> {
-    if expires_at > now {
-        clock_words::next_change(now, expires_at)
-    } else {
-        None
-    }
-}
-
 fn earliest(a: Option<EpochSecs>, b: Option<EpochSecs>) -> Option<EpochSecs> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -435,9 +208,10 @@ fn tooltip(state: &TrayState, reasons: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::account_state::next_label_change;
     use super::*;
 
-    const NOW: EpochSecs = 1_800_000_000;
+    pub(super) const NOW: EpochSecs = 1_800_000_000;
 
     fn every_state(profile: &str, index: usize) -> AccountView {
         let state = match index % 6 {
@@ -483,55 +257,6 @@ mod tests {
                 }
                 MenuEntry::Separator => {}
             }
-        }
-    }
-
-    #[test]
-    fn ids_round_trip_and_are_unique() {
-        let names = ["graph", "a:b", "dé jà", "x", "sign-in:66", ""];
-        let mut ids = vec![
-            MenuId::Autostart,
-            MenuId::Quit,
-            MenuId::AddAccount,
-            MenuId::Accounts,
-        ];
-        for name in names {
-            ids.push(MenuId::Account(name.into()));
-            ids.push(MenuId::SignIn(name.into()));
-            ids.push(MenuId::ShowClaims(name.into()));
-            for action in AccountAction::ALL {
-                ids.push(MenuId::Action(action, name.into()));
-            }
-        }
-        for id in &ids {
-            let encoded = id.encode();
-            if matches!(id, MenuId::Account(p) | MenuId::SignIn(p) | MenuId::ShowClaims(p) | MenuId::Action(_, p) if p.is_empty())
-            {
-                // profile names are never empty; such an id does not parse
-                assert_eq!(MenuId::parse(&encoded), None, "{encoded}");
-                continue;
-            }
-            assert_eq!(MenuId::parse(&encoded).as_ref(), Some(id), "{encoded}");
-        }
-        let mut encoded: Vec<String> = ids.iter().map(MenuId::encode).collect();
-        encoded.sort_unstable();
-        encoded.dedup();
-        assert_eq!(encoded.len(), ids.len());
-    }
-
-    #[test]
-    fn foreign_ids_do_not_parse() {
-        for id in [
-            "nope",
-            "quit:",
-            "copy-access:zz",
-            "copy-access:6",
-            "unknown:6161",
-            "sign-in:ff",
-            "claims",
-            "accounts:61",
-        ] {
-            assert_eq!(MenuId::parse(id), None, "{id}");
         }
     }
 
@@ -770,35 +495,5 @@ mod tests {
                 .min();
             assert_eq!(model.next_change, expected, "at +{offset}");
         }
-    }
-
-    /// The menu redraws exactly when its label changes: the core's one
-    /// wording decides both.
-    #[test]
-    fn the_menu_wakes_exactly_when_its_label_changes() {
-        let at = NOW + 1000;
-        let label = |now: EpochSecs| {
-            status(
-                &AccountState::SignedIn {
-                    expires_at: Some(at),
-                },
-                now,
-            )
-            .0
-        };
-        for now in (at - 4000)..at {
-            let next = next_label_change(now, at).unwrap();
-            assert!(next > now && next <= at, "now {now}");
-            assert_eq!(label(now), label(next - 1), "now {now}");
-            assert_ne!(label(now), label(next), "now {now}");
-        }
-        assert_eq!(next_label_change(NOW, at), Some(NOW + 41)); // 16 -> 15 min at 959 s left
-        assert_eq!(next_label_change(at, at), None);
-        assert_eq!(next_label_change(at + 5, at), None);
-        // days from two days on, one change a day
-        let far = NOW + 366 * 86_400;
-        assert_eq!(label(NOW - (far - at)), "expires in 366 days");
-        assert_eq!(next_label_change(NOW, far), Some(NOW + 1));
-        assert_eq!(next_label_change(NOW + 1, far), Some(NOW + 1 + 86_400));
     }
 }
