@@ -20,7 +20,15 @@ pub const LAYERS: &[&[&str]] = &[
     // the engine's parts
     &["flow"],
     &["provider"],
-    &["http", "lock", "account", "profile", "jwt", "hardening"],
+    &[
+        "http",
+        "lock",
+        "account",
+        "profile",
+        "jwt",
+        "hardening",
+        "caller",
+    ],
     &["vault", "token", "clock_words"],
     // the ground
     &["secret", "error", "fault", "private_dir"],

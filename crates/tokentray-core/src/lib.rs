@@ -22,6 +22,7 @@
 pub mod account;
 pub mod agent;
 pub mod broker;
+pub mod caller;
 pub mod clock_words;
 pub mod error;
 pub mod fault;

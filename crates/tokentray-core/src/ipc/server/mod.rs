@@ -46,7 +46,7 @@ use super::protocol::{decode, encode, ErrorReply, Request, Response, MAX_FRAME};
 use crate::broker::{Broker, Grants};
 use crate::error::{Error, Result};
 use crate::login::LoginHandler;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -103,8 +103,8 @@ pub trait Connection: AsyncRead + AsyncWrite + Send + Unpin + 'static {
 
 /// What a listener's accept gives.
 pub enum Accepted<C> {
-    /// A peer that runs as us.
-    Peer(C),
+    /// A peer that runs as us, with its pid when the OS tells it.
+    Peer(C, Option<u32>),
     /// A peer that failed the check: already logged, closed unanswered.
     Refused,
 }
@@ -154,6 +154,7 @@ pub async fn run_with<L: Listener, G: Grants>(
         config,
         stop: CancellationToken::new(),
         per_profile: Mutex::new(HashMap::new()),
+        seen: Mutex::new(HashSet::new()),
     });
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let mut connections = JoinSet::new();
@@ -168,7 +169,7 @@ pub async fn run_with<L: Listener, G: Grants>(
                 }
             }
             accepted = listener.accept() => match accepted {
-                Ok(Accepted::Peer(stream)) => admit(stream, &slots, &shared, &mut connections),
+                Ok(Accepted::Peer(stream, pid)) => admit(stream, pid, &slots, &shared, &mut connections),
                 Ok(Accepted::Refused) => {}
                 Err(error) => {
                     // EMFILE and friends: wait a little, never give up.
@@ -194,13 +195,14 @@ pub async fn run_with<L: Listener, G: Grants>(
 /// Never waits.
 fn admit<C: Connection, G: Grants>(
     stream: C,
+    pid: Option<u32>,
     slots: &Arc<Semaphore>,
     shared: &Arc<Shared<G>>,
     connections: &mut JoinSet<()>,
 ) {
     match Arc::clone(slots).try_acquire_owned() {
         Ok(permit) => {
-            connections.spawn(serve(stream, Arc::clone(shared), permit));
+            connections.spawn(serve(stream, pid, Arc::clone(shared), permit));
         }
         Err(_) => {
             let busy = Response::Error(ErrorReply {
@@ -219,6 +221,24 @@ fn admit<C: Connection, G: Grants>(
     }
 }
 
+/// The process at the other end of a connection: read from the OS once,
+/// at its first token or sign-out request.
+struct Peer {
+    pid: Option<u32>,
+    caller: Option<String>,
+}
+
+impl Peer {
+    /// `python3 /home/alice/sync.py ← bash ← tmux` (see [`crate::caller`]).
+    fn caller(&mut self) -> &str {
+        let pid = self.pid;
+        self.caller.get_or_insert_with(|| match pid {
+            Some(pid) => crate::caller::Caller::of_pid(pid).to_string(),
+            None => "a process the OS did not name".into(),
+        })
+    }
+}
+
 struct Shared<G> {
     broker: Broker<G>,
     login: Arc<dyn LoginHandler>,
@@ -226,7 +246,12 @@ struct Shared<G> {
     stop: CancellationToken,
     /// Requests in progress per profile (see [`ServerConfig::per_profile`]).
     per_profile: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// (profile, program) pairs served since the agent started.
+    seen: Mutex<HashSet<(String, String)>>,
 }
+
+/// How many (profile, program) pairs are remembered for the log.
+const MAX_SEEN: usize = 1024;
 
 enum Frame {
     Line,
@@ -258,9 +283,11 @@ async fn read_frame<R: AsyncBufRead + Unpin>(
 
 async fn serve<C: Connection, G: Grants>(
     stream: C,
+    pid: Option<u32>,
     shared: Arc<Shared<G>>,
     _slot: OwnedSemaphorePermit,
 ) {
+    let mut peer = Peer { pid, caller: None };
     let (read, mut write) = tokio::io::split(stream);
     let mut reader = BufReader::new(read);
     let mut frame = Vec::new();
@@ -283,7 +310,7 @@ async fn serve<C: Connection, G: Grants>(
             ),
             Ok(Ok(Frame::Line)) => match decode::<Request>(&frame) {
                 Ok(request) => tokio::select! {
-                    response = shared.handle(request) => (response, true),
+                    response = shared.handle(request, &mut peer) => (response, true),
                     // The client went away: stop waiting for its answer
                     // (the work itself, a refresh, runs to its end).
                     () = closed(&mut reader) => break,
@@ -330,7 +357,7 @@ async fn closed<R: AsyncBufRead + Unpin>(reader: &mut R) {
 }
 
 impl<G: Grants> Shared<G> {
-    async fn handle(&self, request: Request) -> Response {
+    async fn handle(&self, request: Request, peer: &mut Peer) -> Response {
         let outcome = match request {
             Request::Ping {} => Ok(Response::Pong(super::protocol::Pong {
                 version: env!("CARGO_PKG_VERSION").to_string(),
@@ -347,7 +374,10 @@ impl<G: Grants> Shared<G> {
                             broker.token(&params.into()).await
                         })
                         .await
-                        .map(|served| Response::Token(served.into()))
+                        .map(|served| {
+                            self.log_served(&served.profile, peer.caller());
+                            Response::Token(served.into())
+                        })
                     }
                 }
             }
@@ -361,12 +391,28 @@ impl<G: Grants> Shared<G> {
             Request::Logout { profile } => {
                 let broker = self.broker.clone();
                 let what = format!("signing out of profile `{profile}`");
+                tracing::info!(%profile, caller = %peer.caller(), "agent: signing out, as asked");
                 self.detached(what, async move { broker.sign_out(&profile).await })
                     .await
                     .map(|_| Response::Ok {})
             }
         };
         outcome.unwrap_or_else(|error| Response::Error(ErrorReply::from(&error)))
+    }
+
+    /// Logs who took a token: at `info` the first time a program takes
+    /// one of a profile while this agent runs, at `debug` afterwards (so a
+    /// script asking every second does not grow the log).
+    fn log_served(&self, profile: &str, caller: &str) {
+        let first = {
+            let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+            seen.len() < MAX_SEEN && seen.insert((profile.to_string(), caller.to_string()))
+        };
+        if first {
+            tracing::info!(%profile, %caller, "agent: a program took its first token of this profile");
+        } else {
+            tracing::debug!(%profile, %caller, "agent: served a token");
+        }
     }
 
     /// Runs `work` in a task of its own, so that it finishes (a refresh

@@ -73,9 +73,13 @@ impl Listener for PipeListener {
         let served = std::mem::replace(&mut self.next, fresh);
         // A client that left before it was connected: its instance goes.
         connected?;
-        let theirs = pipe_client_pid(served.as_raw_handle()).and_then(process_user_sid);
+        let pid = pipe_client_pid(served.as_raw_handle());
+        let theirs = match &pid {
+            Ok(pid) => process_user_sid(*pid),
+            Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+        };
         Ok(match check_owner("client", &self.sid, theirs) {
-            Ok(()) => Accepted::Peer(served),
+            Ok(()) => Accepted::Peer(served, pid.ok()),
             Err(reason) => {
                 tracing::warn!(%reason, "agent pipe: refused a connection (S26)");
                 Accepted::Refused

@@ -23,7 +23,10 @@ impl Listener for UnixListener {
     async fn accept(&mut self) -> std::io::Result<Accepted<UnixStream>> {
         let (stream, _) = UnixListener::accept(self).await?;
         Ok(match stream.peer_cred() {
-            Ok(peer) if peer.uid() == our_uid() => Accepted::Peer(stream),
+            Ok(peer) if peer.uid() == our_uid() => {
+                let pid = peer.pid().and_then(|p| u32::try_from(p).ok());
+                Accepted::Peer(stream, pid)
+            }
             Ok(peer) => {
                 tracing::warn!(
                     peer_uid = peer.uid(),
