@@ -25,13 +25,40 @@ pub struct Caller {
     requester: usize,
 }
 
+/// A peer's own process, read while it is surely alive (before it has its
+/// answer); its parents outlive it and are read later ([`Caller::above`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerProcess {
+    process: Process,
+    parent: Option<u32>,
+}
+
+impl PeerProcess {
+    /// Process `pid` as the OS describes it now (only its pid when it is
+    /// gone or unreadable).
+    pub fn read(pid: u32) -> PeerProcess {
+        let (process, parent) = read_process(pid).unwrap_or_else(|| (unknown(pid), None));
+        PeerProcess { process, parent }
+    }
+}
+
 impl Caller {
     /// The caller behind process `pid`, as far as the OS tells.
     pub fn of_pid(pid: u32) -> Caller {
-        Caller::from_chain(chain_of(pid)).unwrap_or_else(|| Caller {
-            chain: vec![unknown(pid)],
-            requester: 0,
-        })
+        Caller::above(PeerProcess::read(pid))
+    }
+
+    /// The caller behind a peer read before: its parents are read now.
+    pub fn above(peer: PeerProcess) -> Caller {
+        let mut chain = vec![peer.process];
+        if let Some(parent) = peer
+            .parent
+            .filter(|&p| p != chain[0].pid && chain[0].pid != 1)
+        {
+            chain.extend(chain_of(parent));
+        }
+        let requester = requester::requester(&chain).unwrap_or(0);
+        Caller { chain, requester }
     }
 
     /// A caller from a recorded chain (peer first); `None` when empty.
@@ -90,7 +117,7 @@ fn chain_of(pid: u32) -> Vec<Process> {
     let mut chain = Vec::new();
     let mut next = Some(pid);
     while let Some(pid) = next.filter(|&p| p != 0) {
-        if chain.len() >= MAX_DEPTH {
+        if chain.len() + 1 >= MAX_DEPTH {
             break;
         }
         let Some((process, parent)) = read_process(pid) else {

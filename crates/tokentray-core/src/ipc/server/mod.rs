@@ -221,19 +221,40 @@ fn admit<C: Connection, G: Grants>(
     }
 }
 
-/// The process at the other end of a connection: read from the OS once,
-/// at its first token or sign-out request.
+/// The process at the other end of a connection, for the log: its own
+/// entry read when its first token or sign-out request arrives (it is
+/// alive then, waiting), its parents and the log line after it has its
+/// answer, off the hot path.
 struct Peer {
     pid: Option<u32>,
+    read: Option<crate::caller::PeerProcess>,
     caller: Option<String>,
+    /// What to log once the answer is sent.
+    served: Option<String>,
 }
 
 impl Peer {
+    fn new(pid: Option<u32>) -> Self {
+        Self {
+            pid,
+            read: None,
+            caller: None,
+            served: None,
+        }
+    }
+
+    /// Reads the peer's own process, once.
+    fn note_peer(&mut self) {
+        if self.read.is_none() && self.caller.is_none() {
+            self.read = self.pid.map(crate::caller::PeerProcess::read);
+        }
+    }
+
     /// `python3 /home/alice/sync.py ← bash ← tmux` (see [`crate::caller`]).
     fn caller(&mut self) -> &str {
-        let pid = self.pid;
-        self.caller.get_or_insert_with(|| match pid {
-            Some(pid) => crate::caller::Caller::of_pid(pid).to_string(),
+        let read = self.read.take();
+        self.caller.get_or_insert_with(|| match read {
+            Some(peer) => crate::caller::Caller::above(peer).to_string(),
             None => "a process the OS did not name".into(),
         })
     }
@@ -287,7 +308,7 @@ async fn serve<C: Connection, G: Grants>(
     shared: Arc<Shared<G>>,
     _slot: OwnedSemaphorePermit,
 ) {
-    let mut peer = Peer { pid, caller: None };
+    let mut peer = Peer::new(pid);
     let (read, mut write) = tokio::io::split(stream);
     let mut reader = BufReader::new(read);
     let mut frame = Vec::new();
@@ -318,7 +339,11 @@ async fn serve<C: Connection, G: Grants>(
                 Err(error) => (Response::Error(ErrorReply::from(&error)), true),
             },
         };
-        if !send(&mut write, &response, shared.config.write_timeout).await || !go_on {
+        let sent = send(&mut write, &response, shared.config.write_timeout).await;
+        if let Some(profile) = peer.served.take() {
+            shared.log_served(&profile, peer.caller());
+        }
+        if !sent || !go_on {
             break;
         }
     }
@@ -364,6 +389,7 @@ impl<G: Grants> Shared<G> {
                 pid: std::process::id(),
             })),
             Request::Token(params) => {
+                peer.note_peer();
                 let what = format!("the token request for profile `{}`", params.profile);
                 match self.slot(&params.profile) {
                     Err(busy) => Err(busy),
@@ -375,7 +401,7 @@ impl<G: Grants> Shared<G> {
                         })
                         .await
                         .map(|served| {
-                            self.log_served(&served.profile, peer.caller());
+                            peer.served = Some(served.profile.clone());
                             Response::Token(served.into())
                         })
                     }
@@ -391,6 +417,7 @@ impl<G: Grants> Shared<G> {
             Request::Logout { profile } => {
                 let broker = self.broker.clone();
                 let what = format!("signing out of profile `{profile}`");
+                peer.note_peer();
                 tracing::info!(%profile, caller = %peer.caller(), "agent: signing out, as asked");
                 self.detached(what, async move { broker.sign_out(&profile).await })
                     .await
