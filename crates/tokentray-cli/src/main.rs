@@ -8,6 +8,7 @@
 //! runtime, TLS stack or profiles file is touched on that path.
 
 mod agent;
+mod audit_cmd;
 mod cli;
 mod decode;
 mod direct;
@@ -51,6 +52,7 @@ fn run(cli: cli::Cli) -> Result<ExitCode, Failure> {
         Command::Status(args) => status_cmd::run(&args, &store),
         Command::Decode(args) => decode::run(&args),
         Command::Agent => agent::run(&store),
+        Command::Audit(args) => Ok(audit_cmd::run(&args)?),
         Command::Profile(command) => Ok(profile_cmd::run(command, &store)?),
         Command::Doctor(args) => Ok(doctor::run(&args, &store)?),
         Command::Import(cli::ImportCommand::Msal(args)) => import_cmd::msal(&args, &store),

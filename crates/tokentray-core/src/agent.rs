@@ -194,6 +194,16 @@ async fn serve(
     shutdown: CancellationToken,
 ) {
     tracing::info!(path = %bound.path.display(), "serving the agent endpoint");
-    crate::ipc::server::run(bound.listener, broker, login, shutdown.cancelled_owned()).await;
+    let audit = crate::audit::AuditLog::from_env()
+        .inspect_err(|error| tracing::warn!(%error, "no audit trail"))
+        .ok();
+    crate::ipc::server::run(
+        bound.listener,
+        broker,
+        login,
+        shutdown.cancelled_owned(),
+        audit,
+    )
+    .await;
     tracing::info!("agent endpoint closed");
 }

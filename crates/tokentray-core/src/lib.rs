@@ -21,6 +21,7 @@
 
 pub mod account;
 pub mod agent;
+pub mod audit;
 pub mod broker;
 pub mod caller;
 pub mod clock_words;

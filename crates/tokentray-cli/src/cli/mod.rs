@@ -3,6 +3,7 @@
 //! This module holds the top level (`Cli`, `Command`); each group of
 //! commands declares its arguments and examples in its own module.
 
+mod audit_args;
 mod import_args;
 mod profile_args;
 mod session_args;
@@ -14,6 +15,8 @@ use clap::{Parser, Subcommand};
 use tokentray_core::vault::choice::STORE_ENV;
 use tokentray_core::vault::StoreKind;
 
+pub use audit_args::AuditArgs;
+use audit_args::AUDIT_EXAMPLES;
 pub use import_args::{ImportCommand, ImportMsalArgs};
 pub use profile_args::{AddArgs, ProfileCommand};
 pub use session_args::{LoginArgs, LogoutArgs, StatusArgs};
@@ -51,6 +54,7 @@ impl Cli {
             Command::Login(args) => args.json,
             Command::Status(args) => args.json,
             Command::Decode(args) => args.json,
+            Command::Audit(args) => args.json,
             Command::Import(ImportCommand::Msal(args)) => args.json,
             Command::Agent
             | Command::GitCredential(_)
@@ -92,6 +96,9 @@ pub enum Command {
     /// tokens in memory and serves them on a private local socket.
     #[command(after_help = AGENT_EXAMPLES)]
     Agent,
+    /// Show who took which token: the agent's audit trail.
+    #[command(after_help = AUDIT_EXAMPLES)]
+    Audit(AuditArgs),
     /// Manage profiles: which provider, client and scopes to sign in with.
     #[command(subcommand)]
     Profile(ProfileCommand),

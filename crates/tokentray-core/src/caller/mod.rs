@@ -81,6 +81,11 @@ impl Caller {
     pub fn parents(&self) -> &[Process] {
         &self.chain[self.requester + 1..]
     }
+
+    /// The parents' short names (`bash`, `tmux`), nearest first.
+    pub fn parent_names(&self) -> Vec<String> {
+        self.parents().iter().map(requester::program_kind).collect()
+    }
 }
 
 /// How many parents are shown.
@@ -91,10 +96,11 @@ const SHOWN_PARENTS: usize = 4;
 impl fmt::Display for Caller {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.program().display_name())?;
-        for parent in self.parents().iter().take(SHOWN_PARENTS) {
-            write!(f, " ← {}", requester::program_kind(parent))?;
+        let parents = self.parent_names();
+        for parent in parents.iter().take(SHOWN_PARENTS) {
+            write!(f, " ← {parent}")?;
         }
-        if self.parents().len() > SHOWN_PARENTS {
+        if parents.len() > SHOWN_PARENTS {
             write!(f, " ← …")?;
         }
         Ok(())

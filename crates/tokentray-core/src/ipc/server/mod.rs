@@ -43,7 +43,9 @@ pub use unix::{bind, claim, Claimed, SocketLock};
 
 use super::client::Client;
 use super::protocol::{decode, encode, ErrorReply, Request, Response, MAX_FRAME};
+use crate::audit::{AuditLog, Decision, Entry};
 use crate::broker::{Broker, Grants};
+use crate::caller::Caller;
 use crate::error::{Error, Result};
 use crate::login::LoginHandler;
 use std::collections::{HashMap, HashSet};
@@ -127,25 +129,45 @@ pub trait Listener: Send + 'static {
 }
 
 /// Serves `listener` with the default [`ServerConfig`] until `shutdown`
-/// completes; then stops accepting, removes the socket file (if it is still
-/// ours), lets connections finish their request (a few seconds at most)
-/// and returns.
+/// completes, recording what it hands out in `audit`; then stops
+/// accepting, removes the socket file (if it is still ours), lets
+/// connections finish their request (a few seconds at most) and returns.
 pub async fn run<L: Listener, G: Grants>(
     listener: L,
     broker: Broker<G>,
     login: Arc<dyn LoginHandler>,
     shutdown: impl Future,
+    audit: Option<AuditLog>,
 ) {
-    run_with(listener, broker, login, shutdown, ServerConfig::default()).await;
+    serve_until(
+        listener,
+        broker,
+        login,
+        shutdown,
+        ServerConfig::default(),
+        audit,
+    )
+    .await;
 }
 
-/// [`run`] with explicit limits.
+/// [`run`] with explicit limits and no audit trail.
 pub async fn run_with<L: Listener, G: Grants>(
+    listener: L,
+    broker: Broker<G>,
+    login: Arc<dyn LoginHandler>,
+    shutdown: impl Future,
+    config: ServerConfig,
+) {
+    serve_until(listener, broker, login, shutdown, config, None).await;
+}
+
+async fn serve_until<L: Listener, G: Grants>(
     mut listener: L,
     broker: Broker<G>,
     login: Arc<dyn LoginHandler>,
     shutdown: impl Future,
     config: ServerConfig,
+    audit: Option<AuditLog>,
 ) {
     let close = listener.on_close();
     let shared = Arc::new(Shared {
@@ -155,6 +177,7 @@ pub async fn run_with<L: Listener, G: Grants>(
         stop: CancellationToken::new(),
         per_profile: Mutex::new(HashMap::new()),
         seen: Mutex::new(HashSet::new()),
+        audit,
     });
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let mut connections = JoinSet::new();
@@ -228,9 +251,10 @@ fn admit<C: Connection, G: Grants>(
 struct Peer {
     pid: Option<u32>,
     read: Option<crate::caller::PeerProcess>,
-    caller: Option<String>,
-    /// What to log once the answer is sent.
-    served: Option<String>,
+    caller: Option<Caller>,
+    /// What to log once the answer is sent: the profile, the account's
+    /// label and the token's scopes.
+    served: Option<(String, Option<String>, Vec<String>)>,
 }
 
 impl Peer {
@@ -250,13 +274,13 @@ impl Peer {
         }
     }
 
-    /// `python3 /home/alice/sync.py ← bash ← tmux` (see [`crate::caller`]).
-    fn caller(&mut self) -> &str {
-        let read = self.read.take();
-        self.caller.get_or_insert_with(|| match read {
-            Some(peer) => crate::caller::Caller::above(peer).to_string(),
-            None => "a process the OS did not name".into(),
-        })
+    /// Who the peer is (see [`crate::caller`]), read once; `None` when
+    /// the OS did not give its pid.
+    fn caller(&mut self) -> Option<&Caller> {
+        if let Some(peer) = self.read.take() {
+            self.caller = Some(Caller::above(peer));
+        }
+        self.caller.as_ref()
     }
 }
 
@@ -269,6 +293,8 @@ struct Shared<G> {
     per_profile: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// (profile, program) pairs served since the agent started.
     seen: Mutex<HashSet<(String, String)>>,
+    /// Where every token handed out and every sign-out is recorded.
+    audit: Option<AuditLog>,
 }
 
 /// How many (profile, program) pairs are remembered for the log.
@@ -340,8 +366,10 @@ async fn serve<C: Connection, G: Grants>(
             },
         };
         let sent = send(&mut write, &response, shared.config.write_timeout).await;
-        if let Some(profile) = peer.served.take() {
-            shared.log_served(&profile, peer.caller());
+        if let Some((profile, account, scopes)) = peer.served.take() {
+            if let Some(caller) = peer.caller() {
+                shared.log_served(caller, profile, account, scopes);
+            }
         }
         if !sent || !go_on {
             break;
@@ -401,7 +429,11 @@ impl<G: Grants> Shared<G> {
                         })
                         .await
                         .map(|served| {
-                            peer.served = Some(served.profile.clone());
+                            peer.served = Some((
+                                served.profile.clone(),
+                                served.account.as_ref().map(|a| a.label.clone()),
+                                served.token.scopes.clone(),
+                            ));
                             Response::Token(served.into())
                         })
                     }
@@ -418,7 +450,10 @@ impl<G: Grants> Shared<G> {
                 let broker = self.broker.clone();
                 let what = format!("signing out of profile `{profile}`");
                 peer.note_peer();
-                tracing::info!(%profile, caller = %peer.caller(), "agent: signing out, as asked");
+                if let Some(caller) = peer.caller() {
+                    tracing::info!(%profile, %caller, "agent: signing out, as asked");
+                    self.audit(&Entry::new(caller, &profile, Decision::SignedOut));
+                }
                 self.detached(what, async move { broker.sign_out(&profile).await })
                     .await
                     .map(|_| Response::Ok {})
@@ -430,15 +465,32 @@ impl<G: Grants> Shared<G> {
     /// Logs who took a token: at `info` the first time a program takes
     /// one of a profile while this agent runs, at `debug` afterwards (so a
     /// script asking every second does not grow the log).
-    fn log_served(&self, profile: &str, caller: &str) {
+    fn log_served(
+        &self,
+        caller: &Caller,
+        profile: String,
+        account: Option<String>,
+        scopes: Vec<String>,
+    ) {
         let first = {
             let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-            seen.len() < MAX_SEEN && seen.insert((profile.to_string(), caller.to_string()))
+            seen.len() < MAX_SEEN && seen.insert((profile.clone(), caller.to_string()))
         };
         if first {
             tracing::info!(%profile, %caller, "agent: a program took its first token of this profile");
         } else {
             tracing::debug!(%profile, %caller, "agent: served a token");
+        }
+        let mut entry = Entry::new(caller, &profile, Decision::Allowed);
+        entry.account = account;
+        entry.scopes = scopes;
+        self.audit(&entry);
+    }
+
+    /// Appends to the audit trail, when this server keeps one.
+    fn audit(&self, entry: &Entry) {
+        if let Some(audit) = &self.audit {
+            audit.append(entry);
         }
     }
 
