@@ -10,6 +10,7 @@ use crate::watched::Watched;
 
 const FIRST: &str = "agent: a program took its first token of this profile";
 
+// S32: the trail names programs, never tokens
 #[test]
 fn the_agent_names_the_script_behind_the_cli_once() {
     let idp = idp(300);

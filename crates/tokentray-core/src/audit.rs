@@ -238,6 +238,7 @@ mod tests {
         assert_eq!(read(log.path()).unwrap().len(), 3);
     }
 
+    // S32: no token material in the audit trail
     #[test]
     fn an_entry_has_no_room_for_a_token() {
         let text =

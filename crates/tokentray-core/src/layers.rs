@@ -28,6 +28,7 @@ pub const LAYERS: &[&[&str]] = &[
         "jwt",
         "hardening",
         "caller",
+        "audit",
     ],
     &["vault", "token", "clock_words"],
     // the ground
