@@ -119,7 +119,12 @@ impl AuditLog {
 
     fn try_append(&self, entry: &Entry) -> std::io::Result<()> {
         if let Some(dir) = self.path.parent() {
-            create_private_dir(dir)?;
+            crate::private_dir::ensure(
+                dir,
+                "the audit trail's directory",
+                &format!("set {AUDIT_ENV} to a file in a private directory of yours"),
+            )
+            .map_err(std::io::Error::other)?;
         }
         if std::fs::metadata(&self.path).is_ok_and(|m| m.len() >= MAX_BYTES) {
             std::fs::rename(&self.path, rotated(&self.path))?;
@@ -128,7 +133,6 @@ impl AuditLog {
         line.push(b'\n');
         let mut options = std::fs::OpenOptions::new();
         options.create(true).append(true);
-        #[cfg(unix)]
         crate::private_dir::private_file_options(&mut options);
         // one write of the whole line: appends of one process never interleave
         options.open(&self.path)?.write_all(&line)
@@ -169,14 +173,6 @@ fn rotated(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_os_string();
     name.push(".1");
     name.into()
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
 }
 
 #[cfg(test)]

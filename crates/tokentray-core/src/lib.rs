@@ -36,7 +36,6 @@ pub mod jwt;
 pub mod layers;
 pub mod lock;
 pub mod login;
-#[cfg(unix)]
 pub mod private_dir;
 pub mod profile;
 pub mod provider;

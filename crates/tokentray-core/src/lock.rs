@@ -218,7 +218,6 @@ fn holder_in_proc_locks(locks: &str, inode: u64) -> Option<u32> {
     })
 }
 
-#[cfg(unix)]
 fn ensure_dir(dir: &Path) -> Result<()> {
     crate::private_dir::ensure(
         dir,
@@ -227,17 +226,11 @@ fn ensure_dir(dir: &Path) -> Result<()> {
     )
 }
 
-#[cfg(not(unix))]
-fn ensure_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create the lock directory", dir, e))
-}
-
 /// The lock file, created when missing and kept as it is otherwise (`0600`
 /// and never through a symbolic link on Unix).
 fn open_lock_file(path: &Path) -> Result<File> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
     crate::private_dir::private_file_options(&mut options);
     options
         .open(path)

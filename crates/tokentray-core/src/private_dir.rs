@@ -1,39 +1,53 @@
-//! Private directories of ours (Unix): created `0700`, and refused when a
-//! symlink, not a directory, not ours, or open to group or others. The
-//! agent socket's directory (S25) and the refresh locks' directory live in
-//! such a directory; what is found there is checked, never trusted (a
-//! world-writable `/tmp` lets anyone create a directory there first).
+//! Private directories of ours. On Unix: created `0700`, and refused when
+//! a symlink, not a directory, not ours, or open to group or others. The
+//! agent socket's directory (S25), the refresh locks' directory and the
+//! audit trail's live in such a directory; what is found there is checked,
+//! never trusted (a world-writable `/tmp` lets anyone create a directory
+//! there first). On Windows a directory is only created: it inherits its
+//! parent's ACL, and owner and ACL are not checked (README says so).
 
 use crate::error::{Error, Result};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+#[cfg(unix)]
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 /// Our effective uid: what socket peers must match (S26) and what owns our
 /// private directories and files.
+#[cfg(unix)]
 pub fn our_uid() -> u32 {
     rustix::process::geteuid().as_raw()
 }
 
-/// Creates `dir` (and its missing parents) `0700` when missing, then checks
-/// it with [`check`]. `role` names the directory in errors ("the agent
-/// socket directory"), `elsewhere` says how to use another one.
+/// Creates `dir` and its missing parents (`0700` on Unix).
+pub fn create(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Creates `dir` when missing ([`create`]), then on Unix checks it with
+/// [`check`]. `role` names the directory in errors ("the agent socket
+/// directory"), `elsewhere` says how to use another one.
 pub fn ensure(dir: &Path, role: &str, elsewhere: &str) -> Result<()> {
     match std::fs::symlink_metadata(dir) {
         Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound) => {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| Error::io("cannot create the private directory", dir, e))?;
+            create(dir).map_err(|e| Error::io("cannot create the private directory", dir, e))?;
         }
         Err(e) => return Err(Error::io("cannot inspect", dir, e)),
         Ok(_) => {}
     }
-    check(dir, role, elsewhere)
+    #[cfg(unix)]
+    check(dir, role, elsewhere)?;
+    #[cfg(not(unix))]
+    let _ = (role, elsewhere);
+    Ok(())
 }
 
 /// Checks that `dir` is a private directory of ours; each refusal names
 /// the directory and the fix.
+#[cfg(unix)]
 pub fn check(dir: &Path, role: &str, elsewhere: &str) -> Result<()> {
     let meta = std::fs::symlink_metadata(dir).map_err(|e| Error::io("cannot inspect", dir, e))?;
     let refuse = |why: String, fix: String| {
@@ -74,15 +88,25 @@ pub fn check(dir: &Path, role: &str, elsewhere: &str) -> Result<()> {
 }
 
 /// Makes `options` create a file `0600` and refuse to open one through a
-/// symbolic link (a link planted where our file goes).
+/// symbolic link (a link planted where our file goes). On Windows a link
+/// is opened as itself (`FILE_FLAG_OPEN_REPARSE_POINT`), never followed.
 pub fn private_file_options(options: &mut std::fs::OpenOptions) {
-    use std::os::unix::fs::OpenOptionsExt;
-    options
-        .mode(0o600)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options
+            .mode(0o600)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::OpenOptionsExt;
+        options.custom_flags(0x0020_0000);
+    }
 }
 
-#[cfg(test)]
+// the tests set and read Unix modes
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

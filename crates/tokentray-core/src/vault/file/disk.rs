@@ -62,8 +62,10 @@ impl Disk {
     pub fn ensure_dir(&self) -> Result<()> {
         let dir = &self.dir;
         match std::fs::symlink_metadata(dir) {
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound) => private::create_dir(dir)
-                .map_err(|e| Error::io("cannot create the vault directory", dir, e))?,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound) => {
+                crate::private_dir::create(dir)
+                    .map_err(|e| Error::io("cannot create the vault directory", dir, e))?
+            }
             Err(e) => return Err(Error::io("cannot inspect", dir, e)),
             Ok(_) => {}
         }

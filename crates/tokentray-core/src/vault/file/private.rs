@@ -18,32 +18,11 @@ pub(super) fn refused(path: &Path, reason: impl Into<String>, fix: impl Into<Str
     }
 }
 
-/// Creates `dir` and its parents, private (0700) on Unix.
-pub(super) fn create_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
-}
-
 /// Options that create files readable by us alone (0600 on Unix) and never
 /// follow a link in the file's place.
 pub(super) fn options() -> OpenOptions {
     let mut options = OpenOptions::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options
-            .mode(0o600)
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
-    }
-    #[cfg(windows)]
-    {
-        use std::os::windows::fs::OpenOptionsExt;
-        // FILE_FLAG_OPEN_REPARSE_POINT: a link is opened as the link
-        options.custom_flags(0x0020_0000);
-    }
+    crate::private_dir::private_file_options(&mut options);
     options
 }
 
