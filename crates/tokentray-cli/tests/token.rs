@@ -7,7 +7,7 @@
 
 use crate::common;
 
-use common::{idp, stderr, stdout, Agent, Env};
+use common::{idp, stderr, stdout, the_same_token, Agent, Env};
 use serde_json::Value;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -55,20 +55,6 @@ fn concurrent_tokens_with(
         .into_iter()
         .map(|c| c.wait_with_output().unwrap())
         .collect()
-}
-
-/// The one value all outputs share, after checking that they all succeeded.
-fn the_same_token(outputs: &[std::process::Output]) -> String {
-    for out in outputs {
-        assert!(out.status.success(), "a process failed: {}", stderr(out));
-    }
-    let first = stdout(&outputs[0]);
-    assert!(!first.trim().is_empty());
-    assert!(
-        outputs.iter().all(|o| stdout(o) == first),
-        "the processes printed different tokens"
-    );
-    first.trim().to_string()
 }
 
 /// Signs in with an IdP whose access tokens live 20 s under a profile that

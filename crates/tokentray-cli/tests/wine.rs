@@ -16,11 +16,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed test helper should panic
 
-use crate::common::{stderr, stdout};
+use crate::common::{approve_device_login, stderr, stdout, the_same_token};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const REFRESH: &str = "refresh_token";
@@ -64,7 +64,12 @@ impl Windows {
         };
         let exe = var("WIN_BIN_DIR").join("tokentray.exe");
         assert!(exe.is_file(), "{} is missing", exe.display());
-        let tag = format!("{}-{}", std::process::id(), rand_tag());
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let tag = format!(
+            "{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
         let wine = var("WINE");
         let keepalive = Command::new(&wine)
             .arg("cmd.exe")
@@ -142,51 +147,20 @@ impl Windows {
             .into_iter()
             .map(|c| c.wait_with_output().unwrap())
             .collect();
-        for out in &outputs {
-            assert!(out.status.success(), "a process failed: {}", stderr(out));
-        }
-        let first = stdout(&outputs[0]);
-        assert!(!first.trim().is_empty());
-        assert!(
-            outputs.iter().all(|o| stdout(o) == first),
-            "the processes printed different tokens"
-        );
-        first.trim().to_string()
+        the_same_token(&outputs)
     }
-}
-
-fn rand_tag() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{nanos:x}")
 }
 
 /// `tokentray.exe login corp --device --json`, approved as alice.
 fn sign_in(win: &Windows, idp: &tokentray_testkit::Idp) {
-    let mut child = win
+    let child = win
         .command()
         .args(["login", "corp", "--device", "--json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let device = json(&line);
-    idp.approve_device(device["user_code"].as_str().unwrap(), "alice")
-        .unwrap();
-    let status = child.wait().unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert!(status.success(), "login failed: {err}");
+    let (_, _, err) = approve_device_login(child, idp, "alice");
     assert!(err.contains("signed in as alice"), "{err}");
 }
 

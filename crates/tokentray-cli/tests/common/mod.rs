@@ -109,6 +109,20 @@ pub fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// The one value all outputs share, after checking that they all succeeded.
+pub fn the_same_token(outputs: &[std::process::Output]) -> String {
+    for out in outputs {
+        assert!(out.status.success(), "a process failed: {}", stderr(out));
+    }
+    let first = stdout(&outputs[0]);
+    assert!(!first.trim().is_empty());
+    assert!(
+        outputs.iter().all(|o| stdout(o) == first),
+        "the processes printed different tokens"
+    );
+    first.trim().to_string()
+}
+
 /// The local IdP with access tokens living `ttl` seconds.
 pub fn idp(ttl: u64) -> tokentray_testkit::Idp {
     tokentray_testkit::Idp::start_with(tokentray_testkit::IdpOptions {
@@ -140,9 +154,8 @@ impl Env {
         name: &str,
         user: &str,
     ) -> (serde_json::Value, String, String) {
-        use std::io::{BufRead, Read};
         use std::process::Stdio;
-        let mut child = self
+        let child = self
             .command()
             .args(["login", name, "--device", "--json"])
             .stdin(Stdio::null())
@@ -150,26 +163,38 @@ impl Env {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        let device: serde_json::Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("first line {line:?} is not JSON: {e}"));
-        let code = device["user_code"].as_str().unwrap();
-        idp.approve_device(code, user).unwrap();
-        let status = child.wait().unwrap();
-        let mut rest = String::new();
-        out.read_to_string(&mut rest).unwrap();
-        let mut err = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        assert!(status.success(), "login failed: {rest}{err}");
-        (device, rest, err)
+        approve_device_login(child, idp, user)
     }
+}
+
+/// Completes a running `… login NAME --device --json` (stdout and stderr
+/// piped): approves its code as `user` once the first JSON line names it,
+/// waits for success. Returns (that line, the rest of stdout, stderr).
+pub fn approve_device_login(
+    mut child: std::process::Child,
+    idp: &tokentray_testkit::Idp,
+    user: &str,
+) -> (serde_json::Value, String, String) {
+    use std::io::{BufRead, Read};
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let device: serde_json::Value = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("first line {line:?} is not JSON: {e}"));
+    let code = device["user_code"].as_str().unwrap();
+    idp.approve_device(code, user).unwrap();
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "login failed: {rest}{err}");
+    (device, rest, err)
 }
 
 /// A running `tokentray agent`, stopped (SIGKILL) when dropped.
