@@ -178,6 +178,9 @@ pub struct ProfileForm {
     /// Seconds; `null`: the default.
     pub refresh_margin: Option<i64>,
     pub keep_fresh: bool,
+    /// Who may take its tokens: `any` program, or those the user allowed
+    /// (`confirm`: others are asked about). New profiles: `confirm`.
+    pub access: String,
 }
 
 /// A provider preset the editor offers.

@@ -42,6 +42,7 @@ pub fn init(app: &AppHandle, login: Arc<dyn LoginHandler>) -> Result<(), Error> 
     let options = AgentOptions {
         profiles: ProfileStore::open_default()?,
         socket: Socket::if_free()?,
+        consent: Arc::new(tokentray_core::access::NoConsent),
     };
     let vault = || choice::open(store, Ask::Never);
     let agent = tauri::async_runtime::block_on(Agent::start(options, vault, |_| login))?;

@@ -391,6 +391,9 @@ mod tests {
             login: LoginMode::Embedded,
             refresh_margin_secs: 300,
             keep_fresh: false,
+            access: Default::default(),
+            extra_scopes: vec![],
+            force_refresh_interval_secs: 30,
         };
         let refused = refuse_google(&profile(Provider::Google));
         assert!(

@@ -6,7 +6,9 @@
 //! the form straight to the vault (`add_profile`) and never back.
 
 use tokentray_core::broker::{Broker, Grants};
-use tokentray_core::profile::{LoginMode, Preset, Profile, ProfileFields, Provider};
+use tokentray_core::profile::{
+    Access, AccessField, LoginMode, Preset, Profile, ProfileFields, Provider,
+};
 use tokentray_core::ClientSecret;
 
 use crate::dto::{PresetInfo, ProfileForm};
@@ -66,6 +68,11 @@ pub fn form(profile: &Profile) -> ProfileForm {
         login: Some(profile.login.as_str().to_owned()),
         refresh_margin: Some(i64::try_from(profile.refresh_margin_secs).unwrap_or(i64::MAX)),
         keep_fresh: profile.keep_fresh,
+        access: match profile.access {
+            Access::Any => "any",
+            Access::Confirm(_) => "confirm",
+        }
+        .to_owned(),
     }
 }
 
@@ -98,6 +105,9 @@ pub fn profile(form: ProfileForm) -> Result<Profile, CommandError> {
         login,
         refresh_margin: form.refresh_margin,
         keep_fresh: Some(form.keep_fresh),
+        access: Some(AccessField::Mode(form.access)),
+        extra_scopes: None,
+        force_refresh_interval: None,
     };
     Profile::from_fields(form.name.trim(), fields)
         .map_err(|error| CommandError::for_field(error.field, error.message))
@@ -116,7 +126,7 @@ pub fn save<G: Grants>(
     form: ProfileForm,
     client_secret: Option<ClientSecret>,
 ) -> Result<Profile, CommandError> {
-    let profile = profile(form)?;
+    let mut profile = profile(form)?;
     let client_secret = client_secret.filter(|secret| !secret.expose().is_empty());
     match original {
         None => {
@@ -135,8 +145,15 @@ pub fn save<G: Grants>(
                     "a profile cannot be renamed (its accounts are stored under its name); add a new one instead",
                 ));
             }
+            let stored = broker.profiles().get(original)?;
+            // what the form does not show stays as the file says
+            if let (Access::Confirm(rules), Access::Confirm(_)) = (&stored.access, &profile.access)
+            {
+                profile.access = Access::Confirm(rules.clone());
+            }
+            profile.extra_scopes = stored.extra_scopes.clone();
+            profile.force_refresh_interval_secs = stored.force_refresh_interval_secs;
             if signed_in {
-                let stored = broker.profiles().get(original)?;
                 if stored.provider != profile.provider {
                     return Err(CommandError::for_field(
                         provider_field(&profile),
@@ -190,6 +207,7 @@ mod tests {
             login: None,
             refresh_margin: None,
             keep_fresh: false,
+            access: "confirm".into(),
         }
     }
 
@@ -320,6 +338,7 @@ mod tests {
         assert_eq!(again.unwrap_err().kind, "already_exists");
         let edited = ProfileForm {
             keep_fresh: true,
+            access: "any".into(),
             ..service.clone()
         };
         save(&broker, false, Some("svc"), edited, None).unwrap();
@@ -353,6 +372,7 @@ mod tests {
         );
         let fresher = ProfileForm {
             keep_fresh: false,
+            access: "confirm".into(),
             ..service
         };
         save(&broker, true, Some("svc"), fresher, None).unwrap();

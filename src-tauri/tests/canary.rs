@@ -52,7 +52,8 @@ fn no_canary_leaks_from_the_app_the_cli_or_the_agent() {
     let home = Home::new();
     home.write_profiles(&format!(
         "[profiles.{PROFILE}]\nprovider = \"oidc\"\nissuer = \"{}\"\nclient_id = \"{}\"\n\
-         login = \"browser\"\nscopes = [\"openid\", \"offline_access\", \"api.read\"]\n",
+         login = \"browser\"\nscopes = [\"openid\", \"offline_access\", \"api.read\"]\n\
+         force_refresh_interval = 0\n",
         idp.issuer(),
         idp.public_client_id()
     ));

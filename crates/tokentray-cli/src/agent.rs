@@ -38,6 +38,7 @@ async fn serve(store: &Store) -> std::result::Result<ExitCode, Failure> {
     let options = AgentOptions {
         socket: Socket::required()?,
         profiles: ProfileStore::open_default()?,
+        consent: Arc::new(tokentray_core::access::NoConsent),
     };
     let stop_signal = stop_signal()?;
     let memory = matches!(store.kind(), StoreKind::Memory);

@@ -35,24 +35,32 @@ fn at(entry: &Entry) -> Option<chrono::DateTime<chrono::Utc>> {
         .map(|t| t.with_timezone(&chrono::Utc))
 }
 
-/// `2026-12-07T12:51:07Z  corp (alice)  token api.read  by python3 sync.py ← bash  pid 42  [access = any]`
+/// `2026-12-07T12:51:07Z  corp (alice)  token api.read  allowed by rule  by python3 sync.py ← bash  pid 42  [rule: /usr/bin/python3 /home/a/sync.py]`
 fn line(entry: &Entry) -> String {
     let who = match &entry.account {
         Some(account) => format!("{} ({account})", entry.profile),
         None => entry.profile.clone(),
     };
-    let what = match entry.decision {
-        Decision::Allowed if entry.scopes.is_empty() => "token".to_string(),
-        Decision::Allowed => format!("token {}", entry.scopes.join(" ")),
-        Decision::SignedOut => "sign-out".to_string(),
+    let action = match entry.decision {
+        Decision::SignedOut => "sign-out",
+        _ => entry.action.as_str(),
     };
+    let what = if entry.scopes.is_empty() {
+        action.to_string()
+    } else {
+        format!("{action} {}", entry.scopes.join(" "))
+    };
+    let decided = serde_json::to_value(entry.decision)
+        .ok()
+        .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+        .unwrap_or_default();
     let mut program = entry.program.clone();
     for parent in entry.parents.iter().take(4) {
         program.push_str(" ← ");
         program.push_str(parent);
     }
     format!(
-        "{}  {who}  {what}  by {program}  pid {}  [{}]\n",
+        "{}  {who}  {what}  {decided}  by {program}  pid {}  [{}]\n",
         entry.time, entry.pid, entry.rule
     )
 }

@@ -20,6 +20,9 @@ pub const PROVIDER: u8 = 4;
 pub const VAULT: u8 = 5;
 /// The provider could not be reached (and no valid token was cached).
 pub const NETWORK: u8 = 6;
+/// The profile's access policy refused this program (or this scope):
+/// allow it with `tokentray access allow`, or in the tray app.
+pub const DENIED: u8 = 7;
 
 /// The help text that documents the codes.
 pub const HELP: &str = "Exit codes:
@@ -30,7 +33,9 @@ pub const HELP: &str = "Exit codes:
   3  sign-in required (run `tokentray login PROFILE`)
   4  the identity provider refused the request
   5  OS vault unavailable, locked or damaged (run `tokentray doctor`)
-  6  network error: the provider cannot be reached";
+  6  network error: the provider cannot be reached
+  7  refused by the profile's access policy (allow the program with
+     `tokentray access allow PROFILE --program PATH`, or in the tray app)";
 
 /// The exit code for an error kind ([`tokentray_core::Error::kind`], or
 /// one the agent sent).
@@ -44,6 +49,7 @@ pub fn code_for_kind(kind: ErrorKind) -> u8 {
         ErrorKind::Provider | ErrorKind::Rejected => PROVIDER,
         ErrorKind::VaultUnavailable | ErrorKind::VaultLocked | ErrorKind::VaultCorrupt => VAULT,
         ErrorKind::Network => NETWORK,
+        ErrorKind::Denied => DENIED,
         ErrorKind::Cancelled
         | ErrorKind::Io
         | ErrorKind::Busy
@@ -72,6 +78,7 @@ mod tests {
             (ErrorKind::Rejected, 4),
             (ErrorKind::VaultLocked, 5),
             (ErrorKind::Network, 6),
+            (ErrorKind::Denied, 7),
             (ErrorKind::Io, 1),
             (ErrorKind::Busy, 1),
             (ErrorKind::Cancelled, 1),

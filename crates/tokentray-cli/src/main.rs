@@ -7,6 +7,7 @@
 //! arguments, one frame to the agent's socket and one back, print. No async
 //! runtime, TLS stack or profiles file is touched on that path.
 
+mod access_cmd;
 mod agent;
 mod audit_cmd;
 mod cli;
@@ -53,6 +54,7 @@ fn run(cli: cli::Cli) -> Result<ExitCode, Failure> {
         Command::Decode(args) => decode::run(&args),
         Command::Agent => agent::run(&store),
         Command::Audit(args) => Ok(audit_cmd::run(&args)?),
+        Command::Access(command) => Ok(access_cmd::run(command)?),
         Command::Profile(command) => Ok(profile_cmd::run(command, &store)?),
         Command::Doctor(args) => Ok(doctor::run(&args, &store)?),
         Command::Import(cli::ImportCommand::Msal(args)) => import_cmd::msal(&args, &store),

@@ -43,6 +43,11 @@ fn add(store: &ProfileStore, args: AddArgs, vault: &Store) -> Result<ExitCode> {
         login: args.login,
         refresh_margin: args.refresh_margin,
         keep_fresh: args.keep_fresh.then_some(true),
+        access: Some(tokentray_core::profile::AccessField::Mode(
+            args.access.as_str().into(),
+        )),
+        extra_scopes: (!args.extra_scopes.is_empty()).then_some(args.extra_scopes),
+        force_refresh_interval: args.force_refresh_interval,
     };
     let profile = Profile::from_fields(&args.name, fields).map_err(|e| {
         Error::InvalidInput(format!("--{}: {}", e.field.replace('_', "-"), e.message))

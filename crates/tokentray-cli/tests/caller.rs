@@ -85,7 +85,7 @@ fn the_agent_names_the_script_behind_the_cli_once() {
     let text = stdout(&env.tokentray().arg("audit").output().unwrap());
     assert_eq!(text.lines().count(), 3, "{text}");
     assert!(
-        text.contains("corp (alice)  token api.read  by python3"),
+        text.contains("corp (alice)  token api.read  allowed  by python3"),
         "{text}"
     );
     let other = env

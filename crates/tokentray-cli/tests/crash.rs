@@ -16,11 +16,11 @@ use std::process::{Output, Stdio};
 use watched::{refreshes, stored_record, Watched};
 
 /// A signed-in profile `p` (access tokens live an hour: nothing is due
-/// unless forced).
+/// unless forced; every forced refresh is a real one, no interval).
 fn signed_in() -> (Env, tokentray_testkit::Idp) {
     let idp = common::idp(3600);
     let env = Env::new();
-    env.add_profile(&idp, "p", &[]);
+    env.add_profile(&idp, "p", &["--force-refresh-interval", "0"]);
     env.login_device(&idp, "p", "alice");
     (env, idp)
 }

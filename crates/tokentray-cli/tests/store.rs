@@ -77,10 +77,11 @@ fn approve_json_login(idp: &tokentray_testkit::Idp, mut login: std::process::Chi
     assert!(done.status.success(), "login failed: {}", stderr(&done));
 }
 
-/// A signed-in `corp` profile in the file store.
+/// A signed-in `corp` profile in the file store (every forced refresh a
+/// real one: no interval).
 fn signed_in(idp: &tokentray_testkit::Idp) -> FileEnv {
     let files = FileEnv::new();
-    files.env.add_profile(idp, "corp", &[]);
+    files.env.add_profile(idp, "corp", &["--force-refresh-interval", "0"]);
     let login = files
         .command_with(PASSPHRASE, &["login", "corp", "--device", "--json"])
         .stdout(Stdio::piped())

@@ -18,6 +18,7 @@
 mod common;
 mod watched;
 
+mod access;
 mod caller;
 mod crash;
 mod doctor;

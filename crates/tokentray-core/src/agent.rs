@@ -9,6 +9,7 @@
 //! agent on the same path fails before anything else happens (or, for the
 //! tray app, runs without hosting it: [`Socket::IfFree`]).
 
+use crate::access::{Consent, Gate};
 use crate::broker::{Broker, Event};
 use crate::error::Result;
 use crate::flow::OAuth;
@@ -66,6 +67,10 @@ pub struct AgentOptions {
     pub profiles: ProfileStore,
     /// The socket.
     pub socket: Socket,
+    /// Who asks the user whether a program may take a token
+    /// ([`crate::access`]): the tray app's dialog, or
+    /// [`crate::access::NoConsent`].
+    pub consent: Arc<dyn Consent>,
 }
 
 /// A running agent: broker, scheduler and socket server. Dropping it does
@@ -90,6 +95,7 @@ impl Agent {
         login: impl FnOnce(&Broker<OAuth>) -> Arc<dyn LoginHandler>,
     ) -> Result<Agent> {
         let bound = bind(&options.socket)?;
+        let gate = Gate::new(options.profiles.clone(), options.consent);
         let broker = broker(vault()?, options.profiles)?;
         let login = login(&broker);
         let schedule = Schedule::new();
@@ -106,6 +112,7 @@ impl Agent {
                 bound,
                 broker.clone(),
                 login,
+                gate,
                 shutdown.clone(),
             )));
         }
@@ -191,19 +198,14 @@ async fn serve(
     bound: Bound,
     broker: Broker<OAuth>,
     login: Arc<dyn LoginHandler>,
+    gate: Gate,
     shutdown: CancellationToken,
 ) {
     tracing::info!(path = %bound.path.display(), "serving the agent endpoint");
     let audit = crate::audit::AuditLog::from_env()
         .inspect_err(|error| tracing::warn!(%error, "no audit trail"))
         .ok();
-    crate::ipc::server::run(
-        bound.listener,
-        broker,
-        login,
-        shutdown.cancelled_owned(),
-        audit,
-    )
-    .await;
+    let faces = crate::ipc::server::Faces { login, gate, audit };
+    crate::ipc::server::run(bound.listener, broker, faces, shutdown.cancelled_owned()).await;
     tracing::info!("agent endpoint closed");
 }

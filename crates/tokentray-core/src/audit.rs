@@ -23,14 +23,38 @@ pub const AUDIT_ENV: &str = "TOKENTRAY_AUDIT_LOG";
 /// Size past which the file is rotated.
 pub const MAX_BYTES: u64 = 2 * 1024 * 1024;
 
-/// What was done.
+/// What was decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
-    /// A token was handed out.
+    /// Handed out to any program (`access = "any"`).
     Allowed,
-    /// A sign-out was run.
+    /// Handed out: a rule of the profile names the program.
+    AllowedByRule,
+    /// Handed out: the user said yes when asked.
+    AllowedByUser,
+    /// Refused: no rule and nobody to ask, or the user said no.
+    Denied,
+    /// Refused: nobody answered in time.
+    TimedOut,
+    /// Refused: a scope outside the profile's.
+    ScopeRefused,
+    /// A forced refresh asked too soon after the last one: served the
+    /// fresh token instead.
+    RateLimited,
+    /// A sign-out was run (before access decisions were recorded: an
+    /// `any` profile's sign-out).
     SignedOut,
+}
+
+impl Decision {
+    /// Whether the request was served.
+    pub fn served(self) -> bool {
+        !matches!(
+            self,
+            Decision::Denied | Decision::TimedOut | Decision::ScopeRefused
+        )
+    }
 }
 
 /// One line of the trail.
@@ -45,7 +69,10 @@ pub struct Entry {
     pub account: Option<String>,
     /// The scopes of the token handed out.
     pub scopes: Vec<String>,
-    /// What was done.
+    /// What was asked: `token` or `sign-out`.
+    #[serde(default = "token_action")]
+    pub action: String,
+    /// What was decided.
     pub decision: Decision,
     /// What decided it (`access = any`: every program of the user may).
     pub rule: String,
@@ -55,18 +82,25 @@ pub struct Entry {
     pub pid: u32,
     /// The requesting program's parents, nearest first (short names).
     pub parents: Vec<String>,
-    /// How the request came: `unix socket` or `named pipe`.
+    /// How the request came: `unix socket`, `named pipe`, or `direct`
+    /// (the CLI reading the vault itself).
     pub transport: String,
 }
 
+fn token_action() -> String {
+    "token".into()
+}
+
 impl Entry {
-    /// An entry for `caller`, now.
+    /// An entry for `caller`, now, of a token allowed by `access = any`
+    /// (callers set what differs).
     pub fn new(caller: &Caller, profile: &str, decision: Decision) -> Entry {
         Entry {
             time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             profile: profile.to_string(),
             account: None,
             scopes: Vec::new(),
+            action: token_action(),
             decision,
             rule: "access = any".into(),
             program: caller.program().display_name(),
@@ -77,10 +111,12 @@ impl Entry {
     }
 }
 
+/// How requests reach the agent on this platform.
 #[cfg(unix)]
-const TRANSPORT: &str = "unix socket";
+pub const TRANSPORT: &str = "unix socket";
+/// How requests reach the agent on this platform.
 #[cfg(windows)]
-const TRANSPORT: &str = "named pipe";
+pub const TRANSPORT: &str = "named pipe";
 
 /// The trail's file, appended to by one agent (a lock keeps its lines
 /// whole).
@@ -251,6 +287,7 @@ mod tests {
             names,
             [
                 "account",
+                "action",
                 "decision",
                 "parents",
                 "pid",

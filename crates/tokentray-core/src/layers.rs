@@ -16,7 +16,7 @@ pub const LAYERS: &[&[&str]] = &[
     &["agent", "ipc", "import"],
     // the façade and what is built over it
     &["status", "schedule"],
-    &["broker", "login"],
+    &["broker", "login", "access"],
     // the engine's parts
     &["flow"],
     &["provider"],

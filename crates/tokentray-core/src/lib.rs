@@ -9,7 +9,7 @@
 //! - the façade: [`broker`] (every token and every change to accounts and
 //!   profiles), with [`status`] (where each profile stands) and
 //!   [`schedule`] (timers) over it, [`login`] (what a face does with a
-//!   sign-in request);
+//!   sign-in request), [`access`] (who may take which token);
 //! - the engine's parts: [`flow`] (OAuth grants), [`provider`], [`http`],
 //!   [`lock`] (refresh locks across processes), [`account`], [`profile`],
 //!   [`hardening`] (process hygiene), [`vault`], [`token`], [`clock_words`]
@@ -19,6 +19,7 @@
 //! - above them all, only for tests: `testing` (one set of fakes, under
 //!   `cfg(test)` and the `testing` feature).
 
+pub mod access;
 pub mod account;
 pub mod agent;
 pub mod audit;

@@ -18,8 +18,7 @@ use std::time::{Duration, Instant};
 use tokentray_core::broker::Broker;
 use tokentray_core::ipc::client::{Client, ClientError};
 use tokentray_core::ipc::protocol::{SignInState, TokenParams};
-use tokentray_core::ipc::server::{bind, run_with, ServerConfig, SocketLock};
-use tokentray_core::login::HeadlessLogin;
+use tokentray_core::ipc::server::{bind, run_with, Faces, ServerConfig, SocketLock};
 use tokentray_core::profile::{LoginMode, Preset, Profile, ProfileFields, ProfileStore, FILE_NAME};
 use tokentray_core::testing::{age_access_tokens, FakeGrants};
 use tokentray_core::token::{now, Identity, TokenSet};
@@ -127,10 +126,11 @@ impl Agent {
     ) -> Agent {
         let (broker, grants) = broker(dir.path(), lifetime);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let faces = Faces::headless(broker.profiles().clone());
         let server = rt.spawn(run_with(
             listener,
             broker,
-            Arc::new(HeadlessLogin),
+            faces,
             async move {
                 let _ = stopped.await;
             },

@@ -18,7 +18,9 @@ use tokentray_core::http::{oauth_error, parse_json};
 use tokentray_core::ipc::protocol::{
     decode, encode, ErrorReply, Request, Response, TokenParams, TokenReply,
 };
-use tokentray_core::profile::{LoginMode, Preset, Profile, ProfileFields, ProfileStore, FILE_NAME};
+use tokentray_core::profile::{
+    AccessField, LoginMode, Preset, Profile, ProfileFields, ProfileStore, RuleFields, FILE_NAME,
+};
 use tokentray_core::provider::Metadata;
 use tokentray_core::{AccessTokenSecret, ErrorKind};
 
@@ -307,6 +309,30 @@ fn response() -> impl Strategy<Value = Response> {
     ]
 }
 
+/// An `access` key: absent, a mode, or rules whose paths need quoting.
+fn access() -> impl Strategy<Value = Option<AccessField>> {
+    let rule = (
+        "/[^\\p{Cc}\"\\\\]{1,30}",
+        prop::option::of("[0-9a-f]{64}"),
+        prop::option::of("/[a-z ]{1,20}\\.py"),
+        prop::option::of(1_700_000_000i64..1_900_000_000),
+    )
+        .prop_map(|(program, sha256, script, until)| RuleFields {
+            program,
+            sha256,
+            script,
+            ssh: None,
+            until: until
+                .and_then(|t| chrono::DateTime::from_timestamp(t, 0).map(|t| t.to_rfc3339())),
+        });
+    prop_oneof![
+        Just(None),
+        Just(Some(AccessField::Mode("any".into()))),
+        Just(Some(AccessField::Mode("confirm".into()))),
+        prop::collection::vec(rule, 1..3).prop_map(|rules| Some(AccessField::Rules(rules))),
+    ]
+}
+
 /// Valid profiles of every preset, with names, ids and scopes that need
 /// quoting or escaping in TOML.
 fn profile() -> impl Strategy<Value = Profile> {
@@ -329,6 +355,7 @@ fn profile() -> impl Strategy<Value = Profile> {
         prop::sample::select(LoginMode::ALL.to_vec()),
         prop::option::of(0i64..=86_400),
         prop::option::of(any::<bool>()),
+        access(),
     )
         .prop_filter_map(
             "rules a preset adds (e.g. google refuses embedded)",
@@ -340,6 +367,7 @@ fn profile() -> impl Strategy<Value = Profile> {
                 login,
                 refresh_margin,
                 keep_fresh,
+                access,
             )| {
                 Profile::from_fields(
                     &name,
@@ -352,6 +380,8 @@ fn profile() -> impl Strategy<Value = Profile> {
                         login: Some(login),
                         refresh_margin,
                         keep_fresh,
+                        access,
+                        ..Default::default()
                     },
                 )
                 .ok()

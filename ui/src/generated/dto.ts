@@ -95,7 +95,12 @@ login: string | null,
 /**
  * Seconds; `null`: the default.
  */
-refreshMargin: number | null, keepFresh: boolean, };
+refreshMargin: number | null, keepFresh: boolean, 
+/**
+ * Who may take its tokens: `any` program, or those the user allowed
+ * (`confirm`: others are asked about). New profiles: `confirm`.
+ */
+access: string, };
 
 export type PresetInfo = { id: string, label: string, 
 /**

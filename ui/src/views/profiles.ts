@@ -100,6 +100,12 @@ export async function renderForm(root: HTMLElement, navigate: Navigate, name: st
     login: el("select", { id: "f-login", name: "login" }, ...view.loginModes.map((m) => el("option", { value: m }, m))),
     refresh_margin: el("input", { id: "f-refresh_margin", name: "refresh_margin", type: "number", min: "0" }),
     keep_fresh: el("input", { id: "f-keep_fresh", name: "keep_fresh", type: "checkbox" }),
+    access: el(
+      "select",
+      { id: "f-access", name: "access" },
+      el("option", { value: "confirm" }, "Programs I allow (ask me about others)"),
+      el("option", { value: "any" }, "Any program of mine"),
+    ),
     client_secret: el("input", { id: "f-client_secret", name: "client_secret", type: "password", autocomplete: "off" }),
   };
   const errors = new Map<string, HTMLElement>();
@@ -143,7 +149,9 @@ export async function renderForm(root: HTMLElement, navigate: Navigate, name: st
     fields.login.value = existing.login ?? preset().defaultLogin;
     fields.refresh_margin.value = String(existing.refreshMargin ?? view.defaultRefreshMargin);
     fields.keep_fresh.checked = existing.keepFresh;
+    fields.access.value = existing.access;
   } else {
+    fields.access.value = "confirm";
     fields.refresh_margin.value = String(view.defaultRefreshMargin);
   }
   onPreset();
@@ -166,6 +174,7 @@ export async function renderForm(root: HTMLElement, navigate: Navigate, name: st
     register,
     row("refresh_margin", "Refresh margin (seconds before expiry)"),
     row("keep_fresh", "Keep fresh (refresh before expiry even when nobody asks)"),
+    row("access", "Who can take its tokens", "the tray asks you the first time a program wants a token; “Always” remembers it for that binary"),
     row(
       "client_secret",
       "Client secret",
@@ -189,6 +198,7 @@ export async function renderForm(root: HTMLElement, navigate: Navigate, name: st
       login: fields.login.value,
       refreshMargin: margin === "" ? null : Number(margin),
       keepFresh: fields.keep_fresh.checked,
+      access: fields.access.value,
     };
     const secret = fields.client_secret.value;
     try {

@@ -28,7 +28,7 @@ pub struct AuditArgs {
 }
 
 /// `30m` → 1800 (seconds).
-fn parse_age(text: &str) -> Result<u64, String> {
+pub(super) fn parse_age(text: &str) -> Result<u64, String> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());

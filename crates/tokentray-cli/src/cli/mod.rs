@@ -3,6 +3,7 @@
 //! This module holds the top level (`Cli`, `Command`); each group of
 //! commands declares its arguments and examples in its own module.
 
+mod access_args;
 mod audit_args;
 mod import_args;
 mod profile_args;
@@ -15,10 +16,12 @@ use clap::{Parser, Subcommand};
 use tokentray_core::vault::choice::STORE_ENV;
 use tokentray_core::vault::StoreKind;
 
+use access_args::ACCESS_EXAMPLES;
+pub use access_args::{AccessCommand, AllowArgs, RevokeArgs};
 pub use audit_args::AuditArgs;
 use audit_args::AUDIT_EXAMPLES;
 pub use import_args::{ImportCommand, ImportMsalArgs};
-pub use profile_args::{AddArgs, ProfileCommand};
+pub use profile_args::{AccessMode, AddArgs, ProfileCommand};
 pub use session_args::{LoginArgs, LogoutArgs, StatusArgs};
 use session_args::{LOGIN_EXAMPLES, LOGOUT_EXAMPLES, STATUS_EXAMPLES};
 pub use token_args::{ExecArgs, Format, GitCredentialArgs, GitOperation, TokenArgs, TokenOptions};
@@ -55,6 +58,8 @@ impl Cli {
             Command::Status(args) => args.json,
             Command::Decode(args) => args.json,
             Command::Audit(args) => args.json,
+            Command::Access(AccessCommand::List { json, .. }) => *json,
+            Command::Access(_) => false,
             Command::Import(ImportCommand::Msal(args)) => args.json,
             Command::Agent
             | Command::GitCredential(_)
@@ -99,6 +104,9 @@ pub enum Command {
     /// Show who took which token: the agent's audit trail.
     #[command(after_help = AUDIT_EXAMPLES)]
     Audit(AuditArgs),
+    /// Say which programs may take a profile's tokens.
+    #[command(subcommand, after_help = ACCESS_EXAMPLES)]
+    Access(AccessCommand),
     /// Manage profiles: which provider, client and scopes to sign in with.
     #[command(subcommand)]
     Profile(ProfileCommand),

@@ -73,4 +73,36 @@ pub struct AddArgs {
     /// Read the client secret from stdin and store it in the OS vault.
     #[arg(long)]
     pub client_secret_stdin: bool,
+    /// Who may take its tokens: any program of yours (the default here, so
+    /// scripts keep working), or only programs you allow (`confirm`: the
+    /// tray app asks about the others; without it they are refused).
+    #[arg(long, value_enum, default_value_t = AccessMode::Any)]
+    pub access: AccessMode,
+    /// A scope programs may ask for besides the profile's; repeat for
+    /// several (any other is refused).
+    #[arg(long = "extra-scope", value_name = "SCOPE")]
+    pub extra_scopes: Vec<String>,
+    /// Least seconds between two forced refreshes that reach the provider
+    /// (default 30; forced requests in between get the fresh token).
+    #[arg(long, value_name = "SECONDS")]
+    pub force_refresh_interval: Option<i64>,
+}
+
+/// `--access`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AccessMode {
+    /// Every program of the user.
+    Any,
+    /// Only the programs the user allowed.
+    Confirm,
+}
+
+impl AccessMode {
+    /// As written in the profile file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessMode::Any => "any",
+            AccessMode::Confirm => "confirm",
+        }
+    }
 }

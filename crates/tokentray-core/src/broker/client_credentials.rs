@@ -26,6 +26,7 @@ impl<G: Grants> Broker<G> {
             token,
             profile: profile.name.clone(),
             account: None,
+            rate_limited: false,
         };
         let seen = self.in_memory(&id, wanted);
         if let Some(token) = seen.as_ref().filter(|t| want.accepts(t)) {

@@ -189,6 +189,11 @@ pub struct TokenRequest {
     pub min_valid: Option<Duration>,
     /// Refresh even if the cached token is still fine ("Refresh now").
     pub force_refresh: bool,
+    /// With `force_refresh`: a token issued less than this long ago is
+    /// served instead of refreshing again (a profile's
+    /// `force_refresh_interval`, for requests of programs; the tray's
+    /// "Refresh now" sets none).
+    pub force_cooldown: Option<Duration>,
 }
 
 impl TokenRequest {
@@ -212,6 +217,9 @@ pub struct Served {
     pub profile: String,
     /// The account it belongs to; `None` for client credentials.
     pub account: Option<AccountInfo>,
+    /// A forced refresh was asked within the cooldown: this is the token
+    /// the last refresh brought.
+    pub rate_limited: bool,
 }
 
 /// The token broker. Cheap to clone; all clones share one cache.

@@ -12,6 +12,7 @@ use crate::profile::{LoginMode, Profile};
 use crate::secret::RefreshToken;
 use crate::token::{now, AccessToken, EpochSecs, ScopeSet, TokenSet};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// What a caller asks of a cached token.
@@ -19,6 +20,11 @@ pub(super) struct Freshness {
     margin: EpochSecs,
     min_valid: EpochSecs,
     force: bool,
+    /// A forced refresh still takes a token issued after this
+    /// instant ([`TokenRequest::force_cooldown`]).
+    cooldown_from: Option<EpochSecs>,
+    /// Set when a forced request was served a token under the cooldown.
+    cooled: AtomicBool,
     /// The instant freshness is judged at; now when `None`.
     at: Option<EpochSecs>,
 }
@@ -26,7 +32,19 @@ pub(super) struct Freshness {
 impl Freshness {
     pub(super) fn accepts(&self, token: &CachedToken) -> bool {
         let at = self.at.unwrap_or_else(now);
-        !self.force && token.is_fresh(at, self.margin, self.min_valid)
+        if !token.is_fresh(at, self.margin, self.min_valid) {
+            return false;
+        }
+        if !self.force {
+            return true;
+        }
+        let cooled = self
+            .cooldown_from
+            .is_some_and(|from| token.issued_at > from);
+        if cooled {
+            self.cooled.store(true, Ordering::Relaxed);
+        }
+        cooled
     }
 }
 
@@ -49,27 +67,46 @@ impl<G: Grants> Broker<G> {
                 .min_valid
                 .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
             force: request.force_refresh,
+            cooldown_from: request
+                .force_cooldown
+                .map(|c| now().saturating_sub(i64::try_from(c.as_secs()).unwrap_or(i64::MAX))),
+            cooled: AtomicBool::new(false),
             at,
         };
-        if profile.login == LoginMode::ClientCredentials {
-            return self
-                .serve_client_credentials(&profile, &scopes, &wanted, &want)
-                .await;
-        }
-        let account = self.usable_account(&profile)?;
-        let seen = self.in_memory(&account.id, &wanted);
+        let served = if profile.login == LoginMode::ClientCredentials {
+            self.serve_client_credentials(&profile, &scopes, &wanted, &want)
+                .await
+        } else {
+            self.serve_account(&profile, &scopes, &wanted, &want).await
+        };
+        served.map(|mut served| {
+            served.rate_limited = want.cooled.load(Ordering::Relaxed);
+            served
+        })
+    }
+
+    /// The token path of an account's profile.
+    async fn serve_account(
+        &self,
+        profile: &Profile,
+        scopes: &[String],
+        wanted: &ScopeSet,
+        want: &Freshness,
+    ) -> Result<Served> {
+        let account = self.usable_account(profile)?;
+        let seen = self.in_memory(&account.id, wanted);
         if let Some(token) = seen.as_ref().filter(|t| want.accepts(t)) {
-            return Ok(served(&profile, &account, token));
+            return Ok(served(profile, &account, token));
         }
 
         let flight = self.flight(&account.id);
         let _in_flight = flight.lock().await;
         // Whoever held the lock before us may have refreshed already: a
         // different token than the one we saw is taken as long as it is valid.
-        if let Some(token) = self.in_memory(&account.id, &wanted) {
+        if let Some(token) = self.in_memory(&account.id, wanted) {
             let newer = seen.as_ref().is_none_or(|s| s.token != token.token);
             if (newer && token.expires_at > now()) || want.accepts(&token) {
-                return Ok(served(&profile, &account, &token));
+                return Ok(served(profile, &account, &token));
             }
         }
         let Rotation {
@@ -80,14 +117,14 @@ impl<G: Grants> Broker<G> {
             // A rotation the vault refused before: its record is the one to
             // use, and its lock is still ours.
             Some(kept) => self.store_kept(kept).await?,
-            None => self.read_under_lock(&profile).await?,
+            None => self.read_under_lock(profile).await?,
         };
-        if let Some(token) = record.access_token(&wanted).filter(|t| want.accepts(t)) {
-            let answer = served(&profile, &account, token);
+        if let Some(token) = record.access_token(wanted).filter(|t| want.accepts(t)) {
+            let answer = served(profile, &account, token);
             self.remember(&account.id, std::mem::take(&mut record.access_tokens));
             return Ok(answer);
         }
-        self.refresh(&profile, account, record, lock, &scopes, &wanted)
+        self.refresh(profile, account, record, lock, scopes, wanted)
             .await
     }
 
@@ -198,6 +235,7 @@ impl<G: Grants> Broker<G> {
                     token,
                     profile: profile.name.clone(),
                     account: Some((&account).into()),
+                    rate_limited: false,
                 })
             }
             Err(Error::Provider { code, .. }) if TERMINAL_CODES.contains(&code.as_str()) => {
@@ -329,6 +367,7 @@ fn served(profile: &Profile, account: &Account, token: &CachedToken) -> Served {
         token: handed_out(token),
         profile: profile.name.clone(),
         account: Some(account.into()),
+        rate_limited: false,
     }
 }
 

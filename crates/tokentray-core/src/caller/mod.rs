@@ -160,6 +160,22 @@ fn read_process(pid: u32) -> Option<(Process, Option<u32>)> {
     Some((process, Some(parent)))
 }
 
+/// Whether `process` still runs under its pid: the start time read then
+/// is the start time now (false once the pid was reused or is gone).
+#[cfg(target_os = "linux")]
+pub fn still_running(process: &Process) -> bool {
+    std::fs::read_to_string(format!("/proc/{}/stat", process.pid))
+        .ok()
+        .and_then(|stat| parse_stat(&stat))
+        .is_some_and(|(_, _, started)| Some(started) == process.started)
+}
+
+/// Whether `process` still runs under its pid (unknown here: assumed).
+#[cfg(not(target_os = "linux"))]
+pub fn still_running(_process: &Process) -> bool {
+    true
+}
+
 #[cfg(not(target_os = "linux"))]
 fn read_process(pid: u32) -> Option<(Process, Option<u32>)> {
     Some((unknown(pid), None))

@@ -45,6 +45,9 @@ pub enum ErrorKind {
     LockTimeout,
     /// `timeout`: a request took longer than the agent allows for one.
     Timeout,
+    /// `denied`: the profile's access policy refused the caller (a program
+    /// it does not allow, a scope outside the profile's, a user's "Deny").
+    Denied,
     /// `internal`: Tokentray itself failed. Also what an unknown wire name
     /// becomes ([`ErrorKind::from_wire`]).
     Internal,
@@ -52,7 +55,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 17] = [
+    pub const ALL: [ErrorKind; 18] = [
         ErrorKind::Config,
         ErrorKind::InvalidInput,
         ErrorKind::VaultUnavailable,
@@ -69,6 +72,7 @@ impl ErrorKind {
         ErrorKind::Busy,
         ErrorKind::LockTimeout,
         ErrorKind::Timeout,
+        ErrorKind::Denied,
         ErrorKind::Internal,
     ];
 
@@ -91,6 +95,7 @@ impl ErrorKind {
             ErrorKind::Busy => "busy",
             ErrorKind::LockTimeout => "lock_timeout",
             ErrorKind::Timeout => "timeout",
+            ErrorKind::Denied => "denied",
             ErrorKind::Internal => "internal",
         }
     }

@@ -227,6 +227,15 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// The profile's access policy refused the caller.
+    #[error("profile `{profile}`: {reason}")]
+    Denied {
+        /// The profile.
+        profile: String,
+        /// Who was refused and why, and how to allow it.
+        reason: String,
+    },
+
     /// A file could not be read or written.
     #[error("{action} {}: {source}", path.display())]
     Io {
@@ -272,6 +281,7 @@ impl Error {
             Error::LockTimeout { .. } => ErrorKind::LockTimeout,
             Error::DeadlineExceeded { .. } => ErrorKind::Timeout,
             Error::Busy { .. } => ErrorKind::Busy,
+            Error::Denied { .. } => ErrorKind::Denied,
             Error::RotationNotStored { source, .. } => source.kind(),
         }
     }
@@ -364,6 +374,7 @@ mod tests {
                 "busy",
                 "lock_timeout",
                 "timeout",
+                "denied",
                 "internal",
             ]
         );

@@ -201,6 +201,7 @@ impl From<TokenParams> for TokenRequest {
             scopes: params.scopes,
             min_valid: params.min_valid.map(std::time::Duration::from_secs),
             force_refresh: params.force_refresh,
+            force_cooldown: None,
         }
     }
 }

@@ -10,9 +10,12 @@
 //! login = "embedded"
 //! refresh_margin = 300
 //! keep_fresh = true
+//! access = "confirm"            # see `access.rs`
+//! extra_scopes = ["Mail.Read"]  # scopes a caller may ask for besides `scopes`
+//! force_refresh_interval = 30   # least seconds between two forced refreshes
 //! ```
 
-use super::{FieldError, LoginMode, Preset, Profile, ProfileFields};
+use super::{AccessField, FieldError, LoginMode, Preset, Profile, ProfileFields};
 use crate::error::{Error, Location, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -38,6 +41,9 @@ struct RawProfile {
     login: Option<Spanned<LoginMode>>,
     refresh_margin: Option<Spanned<i64>>,
     keep_fresh: Option<Spanned<bool>>,
+    access: Option<Spanned<AccessField>>,
+    extra_scopes: Option<Spanned<Vec<String>>>,
+    force_refresh_interval: Option<Spanned<i64>>,
 }
 
 impl RawProfile {
@@ -52,6 +58,9 @@ impl RawProfile {
             "login" => self.login.as_ref().map(Spanned::span),
             "refresh_margin" => self.refresh_margin.as_ref().map(Spanned::span),
             "keep_fresh" => self.keep_fresh.as_ref().map(Spanned::span),
+            "access" => self.access.as_ref().map(Spanned::span),
+            "extra_scopes" => self.extra_scopes.as_ref().map(Spanned::span),
+            "force_refresh_interval" => self.force_refresh_interval.as_ref().map(Spanned::span),
             _ => None,
         }
     }
@@ -66,6 +75,9 @@ impl RawProfile {
             login: self.login.as_ref().map(|v| *v.get_ref()),
             refresh_margin: self.refresh_margin.as_ref().map(|v| *v.get_ref()),
             keep_fresh: self.keep_fresh.as_ref().map(|v| *v.get_ref()),
+            access: self.access.as_ref().map(|v| v.get_ref().clone()),
+            extra_scopes: self.extra_scopes.as_ref().map(|v| v.get_ref().clone()),
+            force_refresh_interval: self.force_refresh_interval.as_ref().map(|v| *v.get_ref()),
         }
     }
 }

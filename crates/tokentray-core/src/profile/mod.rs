@@ -7,12 +7,14 @@
 //! rules every profile must obey, whether it comes from the file
 //! ([`file`]) or from a command ([`Profile::from_fields`]).
 
+mod access;
 mod file;
 mod manage;
 #[cfg(test)]
 mod properties;
 mod store;
 
+pub use access::{Access, AccessField, Rule, RuleFields};
 pub use file::parse_toml;
 pub use manage::{add_profile, remove_profile, store_client_secret};
 pub use store::{config_dir, write_config_file, ProfileStore, CONFIG_DIR_ENV, FILE_NAME};
@@ -27,6 +29,12 @@ pub const DEFAULT_REFRESH_MARGIN_SECS: u64 = 300;
 pub const MAX_REFRESH_MARGIN_SECS: u64 = 86_400;
 /// Longest profile name.
 pub const MAX_NAME_LEN: usize = 64;
+/// Default least time between two forced refreshes that really reach the
+/// provider (`force_refresh_interval`); forced requests in between get the
+/// fresh token.
+pub const DEFAULT_FORCE_REFRESH_INTERVAL_SECS: u64 = 30;
+/// Largest `force_refresh_interval`.
+pub const MAX_FORCE_REFRESH_INTERVAL_SECS: u64 = 3600;
 
 /// The provider presets a profile can start from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,6 +215,14 @@ pub struct Profile {
     pub refresh_margin_secs: u64,
     /// Refresh proactively, before expiry, even when nobody asks.
     pub keep_fresh: bool,
+    /// Who may take its tokens.
+    pub access: Access,
+    /// Scopes a caller may ask for besides [`Profile::scopes`]; any other
+    /// is refused.
+    pub extra_scopes: Vec<String>,
+    /// Least seconds between two forced refreshes asked through the agent
+    /// or the CLI (the tray's "Refresh now" is the user's own).
+    pub force_refresh_interval_secs: u64,
 }
 
 /// A profile's fields before validation, as they come from the file or a
@@ -229,6 +245,12 @@ pub struct ProfileFields {
     pub refresh_margin: Option<i64>,
     /// Refresh proactively; `None` means no.
     pub keep_fresh: Option<bool>,
+    /// Who may take its tokens; `None` means `any`.
+    pub access: Option<AccessField>,
+    /// Scopes allowed besides `scopes`; `None` means none.
+    pub extra_scopes: Option<Vec<String>>,
+    /// Least seconds between forced refreshes; `None` means the default.
+    pub force_refresh_interval: Option<i64>,
 }
 
 /// A rule a profile broke: which field, and why.
@@ -316,6 +338,25 @@ impl Profile {
                     )
                 })?,
         };
+        let force_refresh_interval_secs = match fields.force_refresh_interval {
+            None => DEFAULT_FORCE_REFRESH_INTERVAL_SECS,
+            Some(secs) => u64::try_from(secs)
+                .ok()
+                .filter(|secs| *secs <= MAX_FORCE_REFRESH_INTERVAL_SECS)
+                .ok_or_else(|| {
+                    FieldError::new(
+                        "force_refresh_interval",
+                        format!("`force_refresh_interval` must be between 0 and {MAX_FORCE_REFRESH_INTERVAL_SECS} seconds, not {secs}"),
+                    )
+                })?,
+        };
+        let extra_scopes = match fields.extra_scopes {
+            None => Vec::new(),
+            Some(extra) if extra.is_empty() => Vec::new(),
+            Some(extra) => {
+                check_scopes(extra).map_err(|e| FieldError::new("extra_scopes", e.message))?
+            }
+        };
         Ok(Profile {
             name: name.to_string(),
             provider,
@@ -324,6 +365,13 @@ impl Profile {
             login,
             refresh_margin_secs,
             keep_fresh: fields.keep_fresh.unwrap_or(false),
+            access: fields
+                .access
+                .map(Access::try_from)
+                .transpose()?
+                .unwrap_or_default(),
+            extra_scopes,
+            force_refresh_interval_secs,
         })
     }
 }

@@ -4,7 +4,7 @@
 //! lock, so two commands never lose each other's change and a crash never
 //! leaves half a file.
 
-use super::{file, Profile, Provider};
+use super::{file, Access, Profile, Provider};
 use crate::error::{Error, Result};
 use std::fs;
 use std::io::Write;
@@ -159,6 +159,41 @@ impl ProfileStore {
         })
     }
 
+    /// Changes who may take a profile's tokens: `change` gets the access
+    /// the file says now (read under the file's lock, so two processes
+    /// adding rules keep both) and returns the new one, which replaces only
+    /// the profile's `access` key. Returns the new access.
+    pub fn change_access(
+        &self,
+        name: &str,
+        change: impl FnOnce(&Access) -> Result<Access>,
+    ) -> Result<Access> {
+        let mut changed = None;
+        self.edit(|doc, profiles| {
+            let profile = profiles
+                .into_iter()
+                .find(|p| p.name == name)
+                .ok_or_else(|| not_found(name))?;
+            let access = change(&profile.access)?;
+            let table = doc
+                .get_mut("profiles")
+                .and_then(|t| t.get_mut(name))
+                .and_then(|t| t.as_table_like_mut())
+                .ok_or_else(|| not_found(name))?;
+            match super::access::access_item(&access) {
+                Some(item) => {
+                    table.insert("access", item);
+                }
+                None => {
+                    table.remove("access");
+                }
+            }
+            changed = Some(access);
+            Ok(())
+        })?;
+        changed.ok_or_else(|| not_found(name))
+    }
+
     /// Removes a profile and returns it.
     pub fn remove(&self, name: &str) -> Result<Profile> {
         let mut removed = None;
@@ -256,6 +291,17 @@ fn to_table(profile: &Profile) -> toml_edit::Table {
     table.insert("refresh_margin", toml_edit::value(margin));
     if profile.keep_fresh {
         table.insert("keep_fresh", toml_edit::value(true));
+    }
+    if let Some(access) = super::access::access_item(&profile.access) {
+        table.insert("access", access);
+    }
+    if !profile.extra_scopes.is_empty() {
+        let extra: toml_edit::Array = profile.extra_scopes.iter().map(String::as_str).collect();
+        table.insert("extra_scopes", toml_edit::value(extra));
+    }
+    if profile.force_refresh_interval_secs != super::DEFAULT_FORCE_REFRESH_INTERVAL_SECS {
+        let secs = i64::try_from(profile.force_refresh_interval_secs).unwrap_or(i64::MAX);
+        table.insert("force_refresh_interval", toml_edit::value(secs));
     }
     table
 }

@@ -33,6 +33,10 @@ use zeroize::Zeroizing;
 /// for a refresh at the provider, so this is generous.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Least time allowed for the answer to a token or sign-out request: the
+/// agent may be asking the user first ([`crate::access::consent::TIMEOUT`]).
+pub const CONSENT_TIMEOUT: Duration = Duration::from_secs(90);
+
 /// A failed call: the agent's own error answer, or a local failure to talk
 /// to it.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +87,11 @@ impl Client {
         self
     }
 
+    /// This client, waiting long enough for the user to be asked.
+    fn for_consent(&self) -> Client {
+        self.clone().timeout(self.timeout.max(CONSENT_TIMEOUT))
+    }
+
     /// The socket path.
     pub fn path(&self) -> &Path {
         &self.path
@@ -98,10 +107,11 @@ impl Client {
 
     /// An access token from the agent.
     pub fn token(&self, params: TokenParams) -> Result<Option<TokenReply>, ClientError> {
-        self.expect(&Request::Token(params), |r| match r {
-            Response::Token(token) => Ok(token),
-            other => Err(other),
-        })
+        self.for_consent()
+            .expect(&Request::Token(params), |r| match r {
+                Response::Token(token) => Ok(token),
+                other => Err(other),
+            })
     }
 
     /// Every profile's state.
@@ -127,7 +137,7 @@ impl Client {
         let request = Request::Logout {
             profile: profile.to_string(),
         };
-        self.expect(&request, ok)
+        self.for_consent().expect(&request, ok)
     }
 
     fn expect<T>(

@@ -43,10 +43,10 @@ pub use unix::{bind, claim, Claimed, SocketLock};
 
 use super::client::Client;
 use super::protocol::{decode, encode, ErrorReply, Request, Response, MAX_FRAME};
-use crate::audit::{AuditLog, Decision, Entry};
+use crate::access::Gate;
+use crate::audit::AuditLog;
 use crate::broker::{Broker, Grants};
-use crate::caller::Caller;
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::login::LoginHandler;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -128,51 +128,56 @@ pub trait Listener: Send + 'static {
     }
 }
 
+/// What the server hands every request to besides the broker: the face's
+/// sign-in handler, the access decision and the audit trail.
+pub struct Faces {
+    /// What a `login` request does.
+    pub login: Arc<dyn LoginHandler>,
+    /// Who may take which token ([`crate::access`]).
+    pub gate: Gate,
+    /// Where every decision is recorded, when anywhere.
+    pub audit: Option<AuditLog>,
+}
+
+impl Faces {
+    /// What the headless agent has: no display to sign in on, nobody to
+    /// ask, no audit trail (tests).
+    pub fn headless(profiles: crate::profile::ProfileStore) -> Faces {
+        Faces {
+            login: Arc::new(crate::login::HeadlessLogin),
+            gate: Gate::new(profiles, Arc::new(crate::access::NoConsent)),
+            audit: None,
+        }
+    }
+}
+
 /// Serves `listener` with the default [`ServerConfig`] until `shutdown`
-/// completes, recording what it hands out in `audit`; then stops
-/// accepting, removes the socket file (if it is still ours), lets
-/// connections finish their request (a few seconds at most) and returns.
+/// completes; then stops accepting, removes the socket file (if it is
+/// still ours), lets connections finish their request (a few seconds at
+/// most) and returns.
 pub async fn run<L: Listener, G: Grants>(
     listener: L,
     broker: Broker<G>,
-    login: Arc<dyn LoginHandler>,
+    faces: Faces,
     shutdown: impl Future,
-    audit: Option<AuditLog>,
 ) {
-    serve_until(
-        listener,
-        broker,
-        login,
-        shutdown,
-        ServerConfig::default(),
-        audit,
-    )
-    .await;
+    run_with(listener, broker, faces, shutdown, ServerConfig::default()).await;
 }
 
-/// [`run`] with explicit limits and no audit trail.
+/// [`run`] with explicit limits.
 pub async fn run_with<L: Listener, G: Grants>(
-    listener: L,
-    broker: Broker<G>,
-    login: Arc<dyn LoginHandler>,
-    shutdown: impl Future,
-    config: ServerConfig,
-) {
-    serve_until(listener, broker, login, shutdown, config, None).await;
-}
-
-async fn serve_until<L: Listener, G: Grants>(
     mut listener: L,
     broker: Broker<G>,
-    login: Arc<dyn LoginHandler>,
+    faces: Faces,
     shutdown: impl Future,
     config: ServerConfig,
-    audit: Option<AuditLog>,
 ) {
+    let Faces { login, gate, audit } = faces;
     let close = listener.on_close();
     let shared = Arc::new(Shared {
         broker,
         login,
+        gate,
         config,
         stop: CancellationToken::new(),
         per_profile: Mutex::new(HashMap::new()),
@@ -244,49 +249,10 @@ fn admit<C: Connection, G: Grants>(
     }
 }
 
-/// The process at the other end of a connection, for the log: its own
-/// entry read when its first token or sign-out request arrives (it is
-/// alive then, waiting), its parents and the log line after it has its
-/// answer, off the hot path.
-struct Peer {
-    pid: Option<u32>,
-    read: Option<crate::caller::PeerProcess>,
-    caller: Option<Caller>,
-    /// What to log once the answer is sent: the profile, the account's
-    /// label and the token's scopes.
-    served: Option<(String, Option<String>, Vec<String>)>,
-}
-
-impl Peer {
-    fn new(pid: Option<u32>) -> Self {
-        Self {
-            pid,
-            read: None,
-            caller: None,
-            served: None,
-        }
-    }
-
-    /// Reads the peer's own process, once.
-    fn note_peer(&mut self) {
-        if self.read.is_none() && self.caller.is_none() {
-            self.read = self.pid.map(crate::caller::PeerProcess::read);
-        }
-    }
-
-    /// Who the peer is (see [`crate::caller`]), read once; `None` when
-    /// the OS did not give its pid.
-    fn caller(&mut self) -> Option<&Caller> {
-        if let Some(peer) = self.read.take() {
-            self.caller = Some(Caller::above(peer));
-        }
-        self.caller.as_ref()
-    }
-}
-
 struct Shared<G> {
     broker: Broker<G>,
     login: Arc<dyn LoginHandler>,
+    gate: Gate,
     config: ServerConfig,
     stop: CancellationToken,
     /// Requests in progress per profile (see [`ServerConfig::per_profile`]).
@@ -298,7 +264,7 @@ struct Shared<G> {
 }
 
 /// How many (profile, program) pairs are remembered for the log.
-const MAX_SEEN: usize = 1024;
+pub(super) const MAX_SEEN: usize = 1024;
 
 enum Frame {
     Line,
@@ -308,6 +274,9 @@ enum Frame {
 
 #[cfg(test)]
 mod properties;
+mod requests;
+
+use requests::Peer;
 
 /// Reads one frame into `frame` (cleared first), buffering at most
 /// [`MAX_FRAME`] bytes of it.
@@ -366,11 +335,7 @@ async fn serve<C: Connection, G: Grants>(
             },
         };
         let sent = send(&mut write, &response, shared.config.write_timeout).await;
-        if let Some((profile, account, scopes)) = peer.served.take() {
-            if let Some(caller) = peer.caller() {
-                shared.log_served(caller, profile, account, scopes);
-            }
-        }
+        shared.after_answer(&mut peer);
         if !sent || !go_on {
             break;
         }
@@ -406,133 +371,6 @@ async fn closed<R: AsyncBufRead + Unpin>(reader: &mut R) {
     match reader.fill_buf().await {
         Ok(buffer) if !buffer.is_empty() => std::future::pending().await,
         _ => {}
-    }
-}
-
-impl<G: Grants> Shared<G> {
-    async fn handle(&self, request: Request, peer: &mut Peer) -> Response {
-        let outcome = match request {
-            Request::Ping {} => Ok(Response::Pong(super::protocol::Pong {
-                version: env!("CARGO_PKG_VERSION").to_string(),
-                pid: std::process::id(),
-            })),
-            Request::Token(params) => {
-                peer.note_peer();
-                let what = format!("the token request for profile `{}`", params.profile);
-                match self.slot(&params.profile) {
-                    Err(busy) => Err(busy),
-                    Ok(slot) => {
-                        let broker = self.broker.clone();
-                        self.detached(what, async move {
-                            let _slot = slot;
-                            broker.token(&params.into()).await
-                        })
-                        .await
-                        .map(|served| {
-                            peer.served = Some((
-                                served.profile.clone(),
-                                served.account.as_ref().map(|a| a.label.clone()),
-                                served.token.scopes.clone(),
-                            ));
-                            Response::Token(served.into())
-                        })
-                    }
-                }
-            }
-            Request::Status {} => crate::status::collect(&self.broker).map(Response::Status),
-            Request::Login { profile, mode } => tokio::select! {
-                done = self.login.login(&profile, mode) => done.map(|()| Response::Ok {}),
-                _ = self.stop.cancelled() => Err(Error::Cancelled {
-                    reason: "the agent is shutting down".into(),
-                }),
-            },
-            Request::Logout { profile } => {
-                let broker = self.broker.clone();
-                let what = format!("signing out of profile `{profile}`");
-                peer.note_peer();
-                if let Some(caller) = peer.caller() {
-                    tracing::info!(%profile, %caller, "agent: signing out, as asked");
-                    self.audit(&Entry::new(caller, &profile, Decision::SignedOut));
-                }
-                self.detached(what, async move { broker.sign_out(&profile).await })
-                    .await
-                    .map(|_| Response::Ok {})
-            }
-        };
-        outcome.unwrap_or_else(|error| Response::Error(ErrorReply::from(&error)))
-    }
-
-    /// Logs who took a token: at `info` the first time a program takes
-    /// one of a profile while this agent runs, at `debug` afterwards (so a
-    /// script asking every second does not grow the log).
-    fn log_served(
-        &self,
-        caller: &Caller,
-        profile: String,
-        account: Option<String>,
-        scopes: Vec<String>,
-    ) {
-        let first = {
-            let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-            seen.len() < MAX_SEEN && seen.insert((profile.clone(), caller.to_string()))
-        };
-        if first {
-            tracing::info!(%profile, %caller, "agent: a program took its first token of this profile");
-        } else {
-            tracing::debug!(%profile, %caller, "agent: served a token");
-        }
-        let mut entry = Entry::new(caller, &profile, Decision::Allowed);
-        entry.account = account;
-        entry.scopes = scopes;
-        self.audit(&entry);
-    }
-
-    /// Appends to the audit trail, when this server keeps one.
-    fn audit(&self, entry: &Entry) {
-        if let Some(audit) = &self.audit {
-            audit.append(entry);
-        }
-    }
-
-    /// Runs `work` in a task of its own, so that it finishes (a refresh
-    /// stores the rotated token) even when the client goes away or the
-    /// deadline passes; the answer waits at most the request deadline.
-    async fn detached<T: Send + 'static>(
-        &self,
-        what: String,
-        work: impl Future<Output = Result<T>> + Send + 'static,
-    ) -> Result<T> {
-        let deadline = self.config.request_deadline;
-        match tokio::time::timeout(deadline, tokio::spawn(work)).await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(join)) => Err(Error::internal(format!(
-                "{what} failed inside the agent ({join})"
-            ))),
-            Err(_) => Err(Error::DeadlineExceeded {
-                what,
-                secs: deadline.as_secs(),
-            }),
-        }
-    }
-
-    /// A place among the profile's requests in progress, or "busy" when a
-    /// stuck profile already has [`ServerConfig::per_profile`] of them (so
-    /// it never fills the agent's connection slots).
-    fn slot(&self, profile: &str) -> Result<OwnedSemaphorePermit> {
-        let limit = self.config.per_profile.max(1);
-        let semaphore = {
-            let mut map = self.per_profile.lock().unwrap_or_else(|p| p.into_inner());
-            Arc::clone(
-                map.entry(profile.to_string())
-                    .or_insert_with(|| Arc::new(Semaphore::new(limit))),
-            )
-        };
-        semaphore
-            .try_acquire_owned()
-            .map_err(|_| Error::DeadlineExceeded {
-                what: format!("profile `{profile}` has {limit} requests waiting already; this one"),
-                secs: 0,
-            })
     }
 }
 
