@@ -33,6 +33,8 @@ fn main() {
         "save_settings",
         "import_msal",
         "start_demo",
+        "list_activity",
+        "revoke_rule",
     ]);
     if let Err(error) =
         tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))

@@ -15,6 +15,7 @@ use tauri_plugin_autostart::ManagerExt as _;
 use tokentray_core::token::{now, EpochSecs};
 use tokentray_core::ClientSecret;
 
+use crate::activity::{self, ActivityView, RuleRow};
 use crate::dto::{
     AccountRow, AccountStatus, AccountsView, ActionButton, AppInfo, ButtonAction, Claims,
     ImportReport, ProfileForm, ProfilesView, SettingsForm, SettingsView, SignInRow, View,
@@ -66,6 +67,24 @@ pub async fn account_action(
 ) -> Result<(), CommandError> {
     actions::run(&desktop.0, action, &profile).await?;
     Ok(())
+}
+
+/// Who took which token and who may: the Activity view.
+#[tauri::command]
+pub async fn list_activity(desktop: State<'_, Desktop>) -> Result<ActivityView, CommandError> {
+    let broker = desktop.0.state::<Host>().broker.clone();
+    Ok(activity::view(broker.profiles(), now())?)
+}
+
+/// Removes one rule of a profile's access.
+#[tauri::command]
+pub async fn revoke_rule(
+    desktop: State<'_, Desktop>,
+    profile: String,
+    rule: RuleRow,
+) -> Result<(), CommandError> {
+    let broker = desktop.0.state::<Host>().broker.clone();
+    Ok(activity::revoke(broker.profiles(), &profile, &rule)?)
 }
 
 /// Starts a sign-in to `profile` (the sign-in window or the browser

@@ -245,6 +245,9 @@ pub struct SettingsForm {
     pub clipboard_clear_secs: i64,
     pub reminder_lead_secs: i64,
     pub default_refresh_margin_secs: i64,
+    /// Notify when a program takes a token of an `any` profile for the
+    /// first time.
+    pub notify_new_programs: bool,
     pub start_at_login: bool,
 }
 
@@ -290,6 +293,7 @@ pub enum View {
     EditProfile { name: String },
     Settings,
     Import,
+    Activity,
 }
 
 #[cfg(test)]
@@ -318,6 +322,10 @@ mod tests {
             Registration::decl(&config),
             ProfilesView::decl(&config),
             SettingsView::decl(&config),
+            crate::activity::ActivityView::decl(&config),
+            crate::activity::ProfileAccess::decl(&config),
+            crate::activity::RuleRow::decl(&config),
+            crate::activity::ActivityRow::decl(&config),
             SettingsForm::decl(&config),
             ImportReport::decl(&config),
             ImportedAccount::decl(&config),

@@ -35,6 +35,9 @@ pub fn init(app: &AppHandle) {
 }
 
 fn on_event(app: &AppHandle, event: &Event) {
+    if matches!(event, Event::NewProgram { .. }) && !crate::settings::get(app).notify_new_programs {
+        return;
+    }
     if let Some(note) = notify::for_event(event, now()) {
         notify::show_with_click(note, on_click(app, event));
     }

@@ -13,6 +13,7 @@
 mod account_view;
 mod accounts_window;
 mod actions;
+mod activity;
 mod claims;
 mod clipboard;
 mod commands;
@@ -111,7 +112,9 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::get_settings,
         commands::save_settings,
         commands::import_msal,
-        commands::start_demo
+        commands::start_demo,
+        commands::list_activity,
+        commands::revoke_rule
     ])
 }
 

@@ -62,6 +62,12 @@ pub fn for_event(event: &Event, now: EpochSecs) -> Option<Note> {
             format!("Could not store the new token for {profile}"),
             &format!("{message}. If Tokentray quits before the vault takes it, sign in to {profile} again."),
         )),
+        Event::NewProgram { profile, program } => Some(Note::new(
+            format!("A new program took a token of {profile}"),
+            &format!(
+                "{program}. Any program of yours may (access = any); to be asked first, set the profile to “Programs I allow” or run `tokentray access set {profile} confirm`."
+            ),
+        )),
         Event::AccountsChanged
         | Event::ProfilesChanged
         | Event::Refreshing { .. }
@@ -219,6 +225,22 @@ mod tests {
         assert_eq!(
             for_event(&expiring, NOW + 1).map(|n| n.summary).as_deref(),
             Some("The token you copied for graph expires in 4 min")
+        );
+        let new_program = Event::NewProgram {
+            profile: "graph".into(),
+            program: "python3 /home/a/sync.py ← bash".into(),
+        };
+        let note = for_event(&new_program, NOW).unwrap();
+        assert_eq!(note.summary, "A new program took a token of graph");
+        assert!(
+            note.body.starts_with("python3 /home/a/sync.py ← bash."),
+            "{}",
+            note.body
+        );
+        assert!(
+            note.body.contains("tokentray access set graph confirm"),
+            "{}",
+            note.body
         );
     }
 }

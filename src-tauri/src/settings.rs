@@ -28,6 +28,7 @@ const DEFAULT_REMINDER_LEAD_SECS: EpochSecs = 5 * 60;
 pub const CLIPBOARD_CLEAR_KEY: &str = "clipboard_clear_secs";
 pub const REMINDER_LEAD_KEY: &str = "reminder_lead_secs";
 pub const REFRESH_MARGIN_KEY: &str = "default_refresh_margin_secs";
+pub const NOTIFY_NEW_PROGRAMS_KEY: &str = "notify_new_programs";
 pub type ClipboardClearSecs = Bounded<1, 3_600>;
 pub type ReminderLeadSecs = Bounded<1, 86_400>;
 pub type RefreshMarginSecs = Bounded<0, MAX_REFRESH_MARGIN_SECS>;
@@ -38,6 +39,9 @@ pub struct Settings {
     pub reminder_lead_secs: EpochSecs,
     /// The refresh margin a new profile starts with in the editor.
     pub default_refresh_margin_secs: u64,
+    /// Tell the user when a program takes a token of an `access = "any"`
+    /// profile for the first time.
+    pub notify_new_programs: bool,
 }
 
 impl Default for Settings {
@@ -46,6 +50,7 @@ impl Default for Settings {
             clipboard_clear: DEFAULT_CLIPBOARD_CLEAR,
             reminder_lead_secs: DEFAULT_REMINDER_LEAD_SECS,
             default_refresh_margin_secs: DEFAULT_REFRESH_MARGIN_SECS,
+            notify_new_programs: true,
         }
     }
 }
@@ -57,6 +62,7 @@ pub struct SettingsFile {
     clipboard_clear_secs: Option<ClipboardClearSecs>,
     reminder_lead_secs: Option<ReminderLeadSecs>,
     default_refresh_margin_secs: Option<RefreshMarginSecs>,
+    notify_new_programs: Option<bool>,
 }
 
 /// A number of seconds in `MIN..=MAX`, refused (with its location) when
@@ -101,6 +107,9 @@ impl Settings {
         if let Some(Bounded(secs)) = file.default_refresh_margin_secs {
             self.default_refresh_margin_secs = secs;
         }
+        if let Some(notify) = file.notify_new_programs {
+            self.notify_new_programs = notify;
+        }
         self
     }
 
@@ -119,10 +128,12 @@ impl Settings {
     pub fn to_toml(self) -> String {
         format!(
             "# Tokentray tray app settings (the accounts window writes this file).\n\
-             {CLIPBOARD_CLEAR_KEY} = {}\n{REMINDER_LEAD_KEY} = {}\n{REFRESH_MARGIN_KEY} = {}\n",
+             {CLIPBOARD_CLEAR_KEY} = {}\n{REMINDER_LEAD_KEY} = {}\n{REFRESH_MARGIN_KEY} = {}\n\
+             {NOTIFY_NEW_PROGRAMS_KEY} = {}\n",
             self.clipboard_clear.as_secs(),
             self.reminder_lead_secs,
-            self.default_refresh_margin_secs
+            self.default_refresh_margin_secs,
+            self.notify_new_programs
         )
     }
 }
@@ -256,6 +267,7 @@ mod tests {
             clipboard_clear: Duration::from_secs(10),
             reminder_lead_secs: 120,
             default_refresh_margin_secs: 600,
+            notify_new_programs: false,
         };
         profile::write_config_file(&path, saved.to_toml().as_bytes()).unwrap();
         let file = read_file(&path).unwrap().unwrap();

@@ -19,6 +19,7 @@ pub fn form(settings: Settings, start_at_login: bool) -> SettingsForm {
         clipboard_clear_secs: secs(settings.clipboard_clear.as_secs()),
         reminder_lead_secs: settings.reminder_lead_secs,
         default_refresh_margin_secs: secs(settings.default_refresh_margin_secs),
+        notify_new_programs: settings.notify_new_programs,
         start_at_login,
     }
 }
@@ -34,6 +35,7 @@ pub fn settings(form: &SettingsForm) -> Result<Settings, CommandError> {
         clipboard_clear: Duration::from_secs(clipboard),
         reminder_lead_secs: EpochSecs::try_from(lead).unwrap_or(EpochSecs::MAX),
         default_refresh_margin_secs: margin,
+        notify_new_programs: form.notify_new_programs,
     })
 }
 
@@ -51,6 +53,7 @@ mod tests {
             clipboard_clear: Duration::from_secs(12),
             reminder_lead_secs: 240,
             default_refresh_margin_secs: 0,
+            notify_new_programs: false,
         };
         let form = form(settings, true);
         assert!(form.start_at_login);

@@ -3,6 +3,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import type {
   AccountAction,
+  ActivityView,
   AccountsView,
   AppInfo,
   Claims,
@@ -10,6 +11,7 @@ import type {
   ImportReport,
   ProfileForm,
   ProfilesView,
+  RuleRow,
   SettingsForm,
   SettingsView,
   View,
@@ -50,3 +52,5 @@ export const saveSettings = (form: SettingsForm): Promise<void> => invoke<void>(
 export const importMsal = (path: string, issuer: string | null, dryRun: boolean, shred: boolean): Promise<ImportReport> =>
   invoke<ImportReport>("import_msal", { path, issuer, dryRun, shred });
 export const startDemo = (): Promise<string> => invoke<string>("start_demo");
+export const listActivity = (): Promise<ActivityView> => invoke<ActivityView>("list_activity");
+export const revokeRule = (profile: string, rule: RuleRow): Promise<void> => invoke<void>("revoke_rule", { profile, rule });

@@ -6,6 +6,7 @@ import { appInfo, describe, takeView } from "./api";
 import { byId } from "./dom";
 import { ACCOUNTS_CHANGED, NAVIGATE, type View } from "./generated/dto";
 import * as accounts from "./views/accounts";
+import * as activity from "./views/activity";
 import * as claims from "./views/claims";
 import * as importView from "./views/import";
 import * as profiles from "./views/profiles";
@@ -47,6 +48,9 @@ async function show(view: View, again = false): Promise<void> {
         break;
       case "import":
         cleanup = importView.render(root);
+        break;
+      case "activity":
+        cleanup = await activity.render(root);
         break;
     }
     if (!again) window.scrollTo(0, 0);

@@ -81,7 +81,9 @@ fn approve_json_login(idp: &tokentray_testkit::Idp, mut login: std::process::Chi
 /// real one: no interval).
 fn signed_in(idp: &tokentray_testkit::Idp) -> FileEnv {
     let files = FileEnv::new();
-    files.env.add_profile(idp, "corp", &["--force-refresh-interval", "0"]);
+    files
+        .env
+        .add_profile(idp, "corp", &["--force-refresh-interval", "0"]);
     let login = files
         .command_with(PASSPHRASE, &["login", "corp", "--device", "--json"])
         .stdout(Stdio::piped())

@@ -718,3 +718,67 @@ fn a_second_agent_is_refused_and_a_stale_socket_replaced() {
     );
     assert_pings_within_a_second(&agent.path);
 }
+
+/// The `NewProgram` events a server over `audit` announces while this
+/// test process takes three tokens of `p` from it.
+fn new_programs_announced(dir: &Path, audit: &Path) -> Vec<(String, String)> {
+    let path = dir.join("run/agent.sock");
+    let rt = runtime();
+    let (listener, _lock) = {
+        let _entered = rt.enter();
+        bind(&path).unwrap()
+    };
+    let (broker, _grants) = broker(dir, 3600);
+    let mut events = broker.subscribe();
+    let mut faces = Faces::headless(broker.profiles().clone());
+    faces.audit = Some(tokentray_core::audit::AuditLog::at(audit));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = rt.spawn(run_with(
+        listener,
+        broker,
+        faces,
+        async move {
+            let _ = stopped.await;
+        },
+        ServerConfig::default(),
+    ));
+    let client = Client::new(&path).timeout(Duration::from_secs(10));
+    for _ in 0..3 {
+        client
+            .token(TokenParams::for_profile("p"))
+            .unwrap()
+            .unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = stop.send(());
+    rt.block_on(server).unwrap();
+    let mut announced = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        if let tokentray_core::broker::Event::NewProgram { profile, program } = event {
+            announced.push((profile, program));
+        }
+    }
+    announced
+}
+
+#[test]
+fn a_program_new_to_the_audit_trail_is_announced_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("state/audit.jsonl");
+    let first = new_programs_announced(&dir.path().join("one"), &audit);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].0, "p");
+    let me = std::env::current_exe().unwrap();
+    let me = std::fs::canonicalize(me).unwrap();
+    assert!(
+        first[0].1.starts_with(&me.display().to_string()),
+        "{first:?}"
+    );
+    assert_eq!(
+        tokentray_core::audit::read(&audit).unwrap().len(),
+        3,
+        "every token is in the trail"
+    );
+    // another agent over the same trail: the program is not new
+    assert!(new_programs_announced(&dir.path().join("two"), &audit).is_empty());
+}

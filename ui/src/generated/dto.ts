@@ -142,7 +142,52 @@ file: string,
  */
 problem: string | null, };
 
-export type SettingsForm = { clipboardClearSecs: number, reminderLeadSecs: number, defaultRefreshMarginSecs: number, startAtLogin: boolean, };
+export type ActivityView = { 
+/**
+ * Each profile's access.
+ */
+access: Array<ProfileAccess>, 
+/**
+ * The trail's latest entries, newest first.
+ */
+entries: Array<ActivityRow>, 
+/**
+ * The trail's file.
+ */
+file: string, };
+
+export type ProfileAccess = { profile: string, 
+/**
+ * "Any program of yours", or "Programs you allowed".
+ */
+summary: string, rules: Array<RuleRow>, };
+
+export type RuleRow = { program: string, script: string | null, ssh: string | null, 
+/**
+ * `python3 /home/a/sync.py, until …`, the binary's hash abbreviated.
+ */
+text: string, expired: boolean, };
+
+export type ActivityRow = { time: string, profile: string, account: string | null, 
+/**
+ * `token api.read`, `sign-out`.
+ */
+what: string, 
+/**
+ * `allowed by rule`, `denied`, …
+ */
+decision: string, served: boolean, 
+/**
+ * The program, then its parents: `python3 /home/a/sync.py ← bash`.
+ */
+program: string, rule: string, };
+
+export type SettingsForm = { clipboardClearSecs: number, reminderLeadSecs: number, defaultRefreshMarginSecs: number, 
+/**
+ * Notify when a program takes a token of an `any` profile for the
+ * first time.
+ */
+notifyNewPrograms: boolean, startAtLogin: boolean, };
 
 export type ImportReport = { file: string, dryRun: boolean, accounts: Array<ImportedAccount>, shredded: boolean, plaintextRemains: boolean, note: string, };
 
@@ -153,7 +198,7 @@ export type ImportedAccount = { account: string, clientId: string, environment: 
  */
 status: string, verified: boolean, accessTokens: number, reason: string | null, };
 
-export type View = { "view": "accounts" } | { "view": "claims", profile: string, } | { "view": "profiles" } | { "view": "addProfile" } | { "view": "editProfile", name: string, } | { "view": "settings" } | { "view": "import" };
+export type View = { "view": "accounts" } | { "view": "claims", profile: string, } | { "view": "profiles" } | { "view": "addProfile" } | { "view": "editProfile", name: string, } | { "view": "settings" } | { "view": "import" } | { "view": "activity" };
 
 export type CommandError = { kind: string, message: string, field?: string, };
 

@@ -36,11 +36,14 @@ export async function render(root: HTMLElement): Promise<() => void> {
   );
   const autostart = el("input", { id: "s-start_at_login", type: "checkbox" });
   autostart.checked = view.values.startAtLogin;
+  const newPrograms = el("input", { id: "s-notify_new_programs", type: "checkbox" });
+  newPrograms.checked = view.values.notifyNewPrograms;
   const saved = el("p", { class: "status", role: "status" });
   const form = el(
     "form",
     { id: "settings-form", novalidate: "" },
     ...numberRows,
+    field("notify_new_programs", "Tell me when a new program takes a token", newPrograms, "for profiles that let any program take tokens; the Activity view lists every one"),
     field("start_at_login", "Start at login", autostart, ""),
     saved,
     el("div", { class: "actions" }, el("button", { type: "submit", class: "primary" }, "Save")),
@@ -54,6 +57,7 @@ export async function render(root: HTMLElement): Promise<() => void> {
       clipboardClearSecs: number("clipboard_clear_secs"),
       reminderLeadSecs: number("reminder_lead_secs"),
       defaultRefreshMarginSecs: number("default_refresh_margin_secs"),
+      notifyNewPrograms: newPrograms.checked,
       startAtLogin: autostart.checked,
     };
     try {

@@ -139,6 +139,14 @@ pub enum Event {
         /// Why, e.g. the provider's `invalid_grant`.
         reason: String,
     },
+    /// A program took a token of an `access = "any"` profile for the
+    /// first time (first in the audit trail): the user may want to know.
+    NewProgram {
+        /// The profile.
+        profile: String,
+        /// The program and its parents (`python3 /home/a/sync.py ← bash`).
+        program: String,
+    },
 }
 
 /// How network failures are retried.

@@ -181,7 +181,7 @@ pub async fn run_with<L: Listener, G: Grants>(
         config,
         stop: CancellationToken::new(),
         per_profile: Mutex::new(HashMap::new()),
-        seen: Mutex::new(HashSet::new()),
+        seen: Mutex::new(audit.as_ref().map(served_before).unwrap_or_default()),
         audit,
     });
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
@@ -257,14 +257,26 @@ struct Shared<G> {
     stop: CancellationToken,
     /// Requests in progress per profile (see [`ServerConfig::per_profile`]).
     per_profile: Mutex<HashMap<String, Arc<Semaphore>>>,
-    /// (profile, program) pairs served since the agent started.
+    /// (profile, program) pairs served before: read from the audit trail
+    /// at the start, then added to.
     seen: Mutex<HashSet<(String, String)>>,
     /// Where every token handed out and every sign-out is recorded.
     audit: Option<AuditLog>,
 }
 
-/// How many (profile, program) pairs are remembered for the log.
-pub(super) const MAX_SEEN: usize = 1024;
+/// How many (profile, program) pairs are remembered.
+pub(super) const MAX_SEEN: usize = 4096;
+
+/// The (profile, program) pairs the audit trail has seen served.
+fn served_before(audit: &AuditLog) -> HashSet<(String, String)> {
+    crate::audit::read(audit.path())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|entry| entry.decision.served())
+        .map(|entry| (entry.profile, entry.program))
+        .take(MAX_SEEN)
+        .collect()
+}
 
 enum Frame {
     Line,

@@ -4,8 +4,8 @@
 
 use super::{Shared, MAX_SEEN};
 use crate::access::{Action, Outcome, Request as Asked, Verdict};
-use crate::audit::Entry;
-use crate::broker::{Grants, TokenRequest};
+use crate::audit::{Decision, Entry};
+use crate::broker::{Event, Grants, TokenRequest};
 use crate::caller::Caller;
 use crate::error::{Error, Result};
 use crate::ipc::protocol::{self, ErrorReply, Request, Response, TokenParams};
@@ -208,10 +208,17 @@ impl<G: Grants> Shared<G> {
     fn log_served(&self, caller: &Caller, record: Outcome) {
         let first = {
             let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-            seen.len() < MAX_SEEN && seen.insert((record.profile.clone(), caller.to_string()))
+            let program = caller.program().display_name();
+            seen.len() < MAX_SEEN && seen.insert((record.profile.clone(), program))
         };
         if first {
             tracing::info!(profile = %record.profile, %caller, "agent: a program took its first token of this profile");
+            if record.action == Action::Token && record.verdict.decision == Decision::Allowed {
+                self.broker.announce(Event::NewProgram {
+                    profile: record.profile.clone(),
+                    program: caller.to_string(),
+                });
+            }
         } else {
             tracing::debug!(profile = %record.profile, %caller, "agent: served a token");
         }
