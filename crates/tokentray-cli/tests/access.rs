@@ -1,8 +1,9 @@
 //! Who may take a profile's tokens, decided by the real agent for real
 //! processes: a `confirm` profile refuses programs nobody allowed (exit 7,
 //! with the command that allows them), serves the one `tokentray access
-//! allow` named, refuses it again once its binary is replaced, and the
-//! audit trail shows every decision; scopes outside the profile are
+//! allow` named, refuses it again once its binary is replaced, refuses a
+//! sign-out from a program it does not allow, and the audit trail shows
+//! every decision; scopes outside the profile are
 //! refused and a burst of forced refreshes reaches the provider once.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed test helper should panic
@@ -169,6 +170,18 @@ fn a_confirm_profile_serves_only_the_program_allowed() {
     assert_eq!(
         through(&env, &python, &py_script).status.code(),
         Some(DENIED)
+    );
+
+    // a sign-out over the socket passes the same policy: this test's own
+    // binary is no allowed program, and the account stays
+    let out = env.tokentray().args(["logout", "corp"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(DENIED), "{}", stderr(&out));
+    let status = stdout(&env.tokentray().args(["status", "--json"]).output().unwrap());
+    assert!(status.contains("alice"), "still signed in: {status}");
+    let last = audit(&env).pop().unwrap();
+    assert_eq!(
+        (last["action"].as_str(), last["decision"].as_str()),
+        (Some("sign-out"), Some("denied"))
     );
     drop(agent);
 }
