@@ -19,6 +19,7 @@ mod import_cmd;
 mod login_cmd;
 mod output;
 mod profile_cmd;
+mod ssh_cmd;
 mod status_cmd;
 mod store;
 mod token_cmd;
@@ -52,6 +53,7 @@ fn run(cli: cli::Cli) -> Result<ExitCode, Failure> {
         Command::Status(args) => status_cmd::run(&args, &store),
         Command::Decode(args) => decode::run(&args),
         Command::Agent => agent::run(&store),
+        Command::Ssh(args) => ssh_cmd::run(&args),
         Command::Audit(args) => Ok(audit_cmd::run(&args)?),
         Command::Profile(command) => Ok(profile_cmd::run(command, &store)?),
         Command::Doctor(args) => Ok(doctor::run(&args, &store)?),
