@@ -166,10 +166,8 @@ fn apply(letter: char, value: &str, user: &mut Option<String>, port: &mut Option
         'l' => {
             user.get_or_insert_with(|| value.to_string());
         }
-        'p' => {
-            if port.is_none() {
-                *port = value.parse().ok();
-            }
+        'p' if port.is_none() => {
+            *port = value.parse().ok();
         }
         'o' => {
             let Some((key, value)) = config_line(value) else {

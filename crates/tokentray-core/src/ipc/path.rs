@@ -202,7 +202,7 @@ pub fn forwarded_sockets(dir: &Path) -> Vec<(PathBuf, Duration)> {
                 .flatten()
         })
         .collect();
-    found.sort_by(|a, b| b.1.cmp(&a.1));
+    found.sort_by_key(|(_, modified)| std::cmp::Reverse(*modified));
     found
         .into_iter()
         .take(MAX_FORWARDS)
