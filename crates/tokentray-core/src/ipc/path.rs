@@ -93,6 +93,15 @@ pub fn new_forward_path() -> PathBuf {
     Path::new(FORWARD_DIR).join(format!("{FORWARD_PREFIX}{bits:032x}{FORWARD_SUFFIX}"))
 }
 
+/// Whether `path` is a forwarded socket's: `/tmp/tokentray-ssh-….sock`.
+pub fn is_forward_path(path: &Path) -> bool {
+    let named = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(FORWARD_PREFIX) && n.ends_with(FORWARD_SUFFIX));
+    named && path.parent() == Some(Path::new(FORWARD_DIR))
+}
+
 /// What a connection attempt tells about a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Probe {
@@ -212,8 +221,16 @@ pub fn forwarded_sockets(dir: &Path) -> Vec<(PathBuf, Duration)> {
 
 /// Creates the socket's directory (`0700`) when missing, then checks it:
 /// not a symlink, a directory, owned by us, nothing for group or others.
-/// Each refusal names the directory and the fix.
+/// Each refusal names the directory and the fix. A forwarded socket's
+/// path ([`is_forward_path`]) is refused first: it is another agent's,
+/// reached over SSH, never a place for one of this machine's own.
 pub fn ensure_private_dir(socket: &Path) -> Result<PathBuf> {
+    if is_forward_path(socket) {
+        return Err(Error::InvalidInput(format!(
+            "{} is an agent forwarded over SSH (by `tokentray ssh`), serving this session already; to run an agent of this machine's own, set {SOCKET_ENV} to the path it should listen on (e.g. $XDG_RUNTIME_DIR/tokentray/agent.sock), or start it outside the SSH session",
+            socket.display()
+        )));
+    }
     let dir = socket
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -397,6 +414,23 @@ mod tests {
             choose(usual, true, dir.path(), probe);
             assert!(foreign.exists(), "never removed: not ours");
         }
+    }
+
+    #[test]
+    fn an_agent_never_serves_a_forwarded_socket() {
+        let forwarded = new_forward_path();
+        assert!(is_forward_path(&forwarded));
+        let refused = ensure_private_dir(&forwarded).unwrap_err().to_string();
+        assert!(
+            refused.contains("forwarded over SSH") && refused.contains(SOCKET_ENV),
+            "{refused}"
+        );
+        assert!(!is_forward_path(Path::new(
+            "/run/user/1/tokentray/agent.sock"
+        )));
+        assert!(!is_forward_path(
+            &Path::new("/home/a").join(forwarded.file_name().unwrap())
+        ));
     }
 
     // S25: socket location and modes
