@@ -20,6 +20,7 @@ mod import_cmd;
 mod login_cmd;
 mod output;
 mod profile_cmd;
+mod ssh_cmd;
 mod status_cmd;
 mod store;
 mod token_cmd;
@@ -53,6 +54,7 @@ fn run(cli: cli::Cli) -> Result<ExitCode, Failure> {
         Command::Status(args) => status_cmd::run(&args, &store),
         Command::Decode(args) => decode::run(&args),
         Command::Agent => agent::run(&store),
+        Command::Ssh(args) => ssh_cmd::run(&args),
         Command::Audit(args) => Ok(audit_cmd::run(&args)?),
         Command::Access(command) => Ok(access_cmd::run(command)?),
         Command::Profile(command) => Ok(profile_cmd::run(command, &store)?),

@@ -26,6 +26,7 @@ mod help;
 mod import;
 mod profile;
 mod soak;
+mod ssh;
 mod store;
 mod token;
 mod vault_states;

@@ -8,6 +8,7 @@ mod audit_args;
 mod import_args;
 mod profile_args;
 mod session_args;
+mod ssh_args;
 mod token_args;
 mod utility_args;
 
@@ -24,6 +25,8 @@ pub use import_args::{ImportCommand, ImportMsalArgs};
 pub use profile_args::{AccessMode, AddArgs, ProfileCommand};
 pub use session_args::{LoginArgs, LogoutArgs, StatusArgs};
 use session_args::{LOGIN_EXAMPLES, LOGOUT_EXAMPLES, STATUS_EXAMPLES};
+pub use ssh_args::SshArgs;
+use ssh_args::SSH_EXAMPLES;
 pub use token_args::{ExecArgs, Format, GitCredentialArgs, GitOperation, TokenArgs, TokenOptions};
 use token_args::{EXEC_EXAMPLES, GIT_CREDENTIAL_EXAMPLES, TOKEN_EXAMPLES};
 pub use utility_args::{CompletionsArgs, DecodeArgs, DoctorArgs};
@@ -65,6 +68,7 @@ impl Cli {
             | Command::GitCredential(_)
             | Command::Logout(_)
             | Command::Exec(_)
+            | Command::Ssh(_)
             | Command::Completions(_) => false,
         }
     }
@@ -101,6 +105,10 @@ pub enum Command {
     /// tokens in memory and serves them on a private local socket.
     #[command(after_help = AGENT_EXAMPLES)]
     Agent,
+    /// Run OpenSSH's ssh with this machine's agent forwarded, so that
+    /// `tokentray token` on the remote side is served from here.
+    #[command(after_help = SSH_EXAMPLES)]
+    Ssh(SshArgs),
     /// Show who took which token: the agent's audit trail.
     #[command(after_help = AUDIT_EXAMPLES)]
     Audit(AuditArgs),

@@ -5,13 +5,21 @@
 //!
 //! Linux reads `/proc/PID/{stat,exe,cmdline}`: the parent, the start time
 //! (so a reused pid is told apart), the executable's real path and, for an
-//! interpreter, its script (no other argument is kept). Elsewhere only the
-//! pid is known for now.
+//! interpreter, its script; for an ssh client, its destination (no other
+//! argument is kept). Elsewhere only the pid is known for now.
+//!
+//! A peer that is an ssh client carries requests from the other end of an
+//! SSH connection (`tokentray ssh`, or any `ssh -R` onto the agent's
+//! socket): such a caller is [`Caller::forwarded`], with the destination
+//! the agent read from that `ssh` process ([`ssh`]).
 
 pub mod requester;
+pub mod ssh;
 
 pub use requester::Process;
+pub use ssh::Forward;
 use std::fmt;
+use std::path::PathBuf;
 
 /// How many parents are read at most.
 const MAX_DEPTH: usize = 32;
@@ -23,6 +31,9 @@ pub struct Caller {
     chain: Vec<Process>,
     /// Index of the requesting program in `chain`.
     requester: usize,
+    /// Set when the peer is an ssh client: the request came through an
+    /// SSH forward.
+    forward: Option<Forward>,
 }
 
 /// A peer's own process, read while it is surely alive (before it has its
@@ -58,13 +69,32 @@ impl Caller {
             chain.extend(chain_of(parent));
         }
         let requester = requester::requester(&chain).unwrap_or(0);
-        Caller { chain, requester }
+        let forward = forward_of(&chain);
+        Caller {
+            chain,
+            requester,
+            forward,
+        }
     }
 
     /// A caller from a recorded chain (peer first); `None` when empty.
     pub fn from_chain(chain: Vec<Process>) -> Option<Caller> {
         let requester = requester::requester(&chain)?;
-        Some(Caller { chain, requester })
+        let forward = forward_of(&chain);
+        Some(Caller {
+            chain,
+            requester,
+            forward,
+        })
+    }
+
+    /// Where the request came from when it came through an SSH forward:
+    /// the peer is an ssh client, and this is its destination (as the
+    /// agent read it from that process, never as a client told it). The
+    /// program on the remote machine is not known; the ssh client is the
+    /// requester.
+    pub fn forwarded(&self) -> Option<&Forward> {
+        self.forward.as_ref()
     }
 
     /// The requesting program.
@@ -91,8 +121,8 @@ impl Caller {
 /// How many parents are shown.
 const SHOWN_PARENTS: usize = 4;
 
-/// `python3 /home/alice/sync.py ← bash ← tmux` (at most four parents, then
-/// `← …`).
+/// `python3 /home/alice/sync.py ← bash ← tmux`, `ssh alice@build-box ←
+/// bash` (at most four parents, then `← …`).
 impl fmt::Display for Caller {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.program().display_name())?;
@@ -105,6 +135,23 @@ impl fmt::Display for Caller {
         }
         Ok(())
     }
+}
+
+/// The forward a chain's peer carries, when it is an ssh client.
+fn forward_of(chain: &[Process]) -> Option<Forward> {
+    let peer = chain.first()?;
+    (requester::program_kind(peer) == ssh::SSH_CLIENT)
+        .then(|| Forward::from_shown(peer.script.as_deref().and_then(|s| s.to_str())))
+}
+
+/// What tells a program apart beyond its executable: an interpreter's
+/// script, an ssh client's destination.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn what_it_runs(kind: &str, args: &[String]) -> Option<PathBuf> {
+    if kind == ssh::SSH_CLIENT {
+        return ssh::destination(args).map(|forward| PathBuf::from(forward.to_string()));
+    }
+    requester::script_of(kind, args)
 }
 
 fn unknown(pid: u32) -> Process {
@@ -156,7 +203,7 @@ fn read_process(pid: u32) -> Option<(Process, Option<u32>)> {
         script: None,
         started: Some(started),
     };
-    process.script = requester::script_of(&requester::program_kind(&process), &args);
+    process.script = what_it_runs(&requester::program_kind(&process), &args);
     Some((process, Some(parent)))
 }
 
@@ -247,6 +294,142 @@ mod tests {
         assert_eq!(
             caller.to_string(),
             "/usr/bin/fetcher ← make ← bash ← tmux ← sshd ← …"
+        );
+    }
+
+    /// A recorded process: `exe` run with `args`, read as the OS would.
+    fn ran(pid: u32, exe: &str, args: &[&str]) -> Process {
+        let args: Vec<String> = std::iter::once(exe)
+            .chain(args.iter().copied())
+            .map(str::to_string)
+            .collect();
+        let mut process = Process {
+            pid,
+            exe: Some(exe.into()),
+            name: exe.rsplit('/').next().unwrap_or(exe).into(),
+            script: None,
+            started: Some(u64::from(pid)),
+        };
+        process.script = what_it_runs(&requester::program_kind(&process), &args);
+        process
+    }
+
+    #[test]
+    fn a_request_through_an_ssh_forward_names_the_connection() {
+        // `tokentray ssh alice@build-box` became this ssh (it execs), run
+        // from bash in tmux
+        let ssh = ran(
+            40,
+            "/usr/bin/ssh",
+            &[
+                "-R",
+                "/tmp/tokentray-ssh-0f.sock:/run/user/1000/tokentray/agent.sock",
+                "alice@build-box",
+                "-p",
+                "2222",
+                "--",
+                "deploy",
+                "--token-file",
+                "/secret/path",
+            ],
+        );
+        let chain = vec![
+            ssh,
+            ran(30, "/usr/bin/bash", &[]),
+            ran(20, "/usr/bin/tmux", &[]),
+        ];
+        let caller = Caller::from_chain(chain).unwrap();
+        let forward = caller.forwarded().expect("an ssh peer is a forward");
+        assert_eq!(forward.user.as_deref(), Some("alice"));
+        assert_eq!(forward.host.as_deref(), Some("build-box"));
+        assert_eq!(forward.port, Some(2222));
+        assert_eq!(caller.to_string(), "ssh alice@build-box:2222 ← bash ← tmux");
+        // the audit trail's program field
+        assert_eq!(caller.program().display_name(), "ssh alice@build-box:2222");
+        assert_eq!(
+            caller.program().exe.as_deref(),
+            Some(std::path::Path::new("/usr/bin/ssh"))
+        );
+        // only the destination is kept
+        let kept = format!("{caller:?}");
+        assert!(
+            !kept.contains("secret") && !kept.contains("deploy"),
+            "{kept}"
+        );
+
+        // the tokentray process stays when ssh is spawned, not exec'd
+        let spawned = Caller::from_chain(vec![
+            ran(41, "/usr/bin/ssh", &["build-box"]),
+            ran(40, "/usr/local/bin/tokentray", &["ssh", "build-box"]),
+            ran(30, "/bin/bash", &[]),
+        ])
+        .unwrap();
+        assert_eq!(spawned.to_string(), "ssh build-box ← tokentray ← bash");
+        assert!(spawned.forwarded().is_some());
+    }
+
+    #[test]
+    fn an_ssh_above_the_cli_is_no_forward() {
+        // `ssh -o ProxyCommand='tokentray …' build-box`: the CLI runs under
+        // ssh on this machine; ssh is the requester, nothing is forwarded
+        let chain = vec![
+            ran(50, "/usr/bin/tokentray", &["token", "proxy"]),
+            ran(40, "/usr/bin/ssh", &["-o", "ProxyCommand=x", "build-box"]),
+            ran(30, "/usr/bin/bash", &[]),
+        ];
+        let caller = Caller::from_chain(chain).unwrap();
+        assert_eq!(caller.forwarded(), None);
+        assert_eq!(caller.to_string(), "ssh build-box ← bash");
+        // a program of the user's on the socket is no forward either
+        let local = Caller::from_chain(vec![ran(5, "/usr/bin/python3", &["x.py"])]).unwrap();
+        assert_eq!(local.forwarded(), None);
+    }
+
+    #[test]
+    fn an_ssh_peer_whose_command_line_is_unreadable_is_still_a_forward() {
+        let mut ssh = ran(40, "/usr/bin/ssh", &["build-box"]);
+        ssh.script = None;
+        let caller = Caller::from_chain(vec![ssh, ran(30, "/usr/bin/bash", &[])]).unwrap();
+        let forward = caller.forwarded().expect("still a forward");
+        assert_eq!(forward.host, None);
+        assert_eq!(forward.to_string(), "an unknown destination");
+        assert_eq!(caller.to_string(), "/usr/bin/ssh ← bash");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_live_ssh_process_is_read_from_proc() {
+        use std::io::Write;
+        // a shell under the name `ssh`, its arguments shaped like ssh's:
+        // `-c` takes a value for both
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("ssh");
+        std::fs::copy("/bin/sh", &fake).unwrap();
+        let mut child = std::process::Command::new(&fake)
+            .args(["-c", "read line", "carol@db-host", "-p", "2200"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let fake = fake.canonicalize().unwrap();
+        // until the fork has become the program
+        let exe = format!("/proc/{}/exe", child.id());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::fs::read_link(&exe).ok().as_deref() != Some(fake.as_path()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the fake ssh never ran"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let caller = Caller::of_pid(child.id());
+        let _ = child.stdin.take().unwrap().write_all(b"\n");
+        child.wait().unwrap();
+        let forward = caller.forwarded().expect("the peer is an ssh client");
+        assert_eq!(forward.to_string(), "carol@db-host:2200");
+        assert_eq!(caller.program().exe.as_deref(), Some(fake.as_path()));
+        assert!(
+            caller.to_string().starts_with("ssh carol@db-host:2200 ← "),
+            "{caller}"
         );
     }
 

@@ -25,7 +25,9 @@ pub struct Process {
     /// name).
     pub name: String,
     /// The script it runs, for an interpreter (`python3 /home/a/sync.py`);
-    /// never the other arguments, which may carry anything.
+    /// for an ssh client, the destination it connects to, in the shown
+    /// form of [`super::ssh::Forward`] (`ssh alice@build-box`). Never the
+    /// other arguments, which may carry anything.
     pub script: Option<PathBuf>,
     /// When it started, in the OS's own unit (clock ticks since boot on
     /// Linux), so a reused pid is told apart.
@@ -33,7 +35,8 @@ pub struct Process {
 }
 
 impl Process {
-    /// How it is shown: `python3 /home/a/sync.py`, or the executable.
+    /// How it is shown: `python3 /home/a/sync.py`, `ssh alice@build-box`,
+    /// or the executable.
     pub fn display_name(&self) -> String {
         let program = self
             .exe

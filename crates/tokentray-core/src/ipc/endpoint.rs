@@ -1,6 +1,49 @@
 //! Where the agent listens, on every platform: a Unix socket path
 //! ([`super::path`]) or a Windows named pipe, `\\.\pipe\tokentray-<SID>`.
 //! `$TOKENTRAY_SOCKET` overrides either (on Windows it must name a pipe).
+//! An agent serves [`own`]; a client looks for an agent with [`from_env`],
+//! which on Unix also finds one forwarded over SSH.
+//!
+//! ## Finding an agent forwarded over SSH (Unix)
+//!
+//! `tokentray ssh HOST` runs `ssh -R REMOTE:LOCAL HOST`, so the remote
+//! sshd listens on a socket whose connections reach this machine's agent.
+//! The CLI on the remote side must find that socket with no flag and no
+//! variable set by hand. What was weighed:
+//!
+//! - *A variable in the remote session* (`TOKENTRAY_SOCKET=…`): ssh sends
+//!   one only where the server's `AcceptEnv` lets it in (a change to
+//!   sshd_config), and a variable goes stale in a tmux or screen that
+//!   outlives the session it came from.
+//! - *One fixed path*: the local side knows neither the remote uid (for
+//!   `/run/user/UID`) nor the home (sshd binds a relative path relative to
+//!   `/`, not the home, and expands no `~`). And sshd leaves the socket
+//!   file behind when the session ends and refuses to bind over it unless
+//!   its own `StreamLocalBindUnlink` is on (the client's option of that
+//!   name only applies to `-L`): a fixed name works once per host.
+//!
+//! So each connection gets a fresh name in `/tmp`
+//! ([`super::path::new_forward_path`]: `/tmp/tokentray-ssh-<128 random
+//! bits>.sock`; `/tmp` is everywhere and sticky, and a random name cannot
+//! be taken first), and a client finds it by this rule:
+//!
+//! 1. `$TOKENTRAY_SOCKET` when set;
+//! 2. outside an SSH session (no `$SSH_CONNECTION`, which sshd sets in
+//!    every session): the usual socket, with no probe and no scan, so the
+//!    desktop's path costs nothing more;
+//! 3. inside one: the usual socket when an agent answers there (an agent
+//!    of the remote machine's own wins); else the newest
+//!    `/tmp/tokentray-ssh-*.sock` that is a socket, ours, `0600` (sshd's
+//!    default `StreamLocalBindMask`), and answers; dead ones older than a
+//!    minute are removed on the way; else the usual socket (so "no agent"
+//!    and the direct fallback are as before).
+//!
+//! The newest live forward serves: after a reconnect, a shell in a tmux
+//! of the old session finds the new one. Two desktops forwarding to one
+//! user at once: the newest wins; `TOKENTRAY_SOCKET` picks another. The
+//! client still checks the listener's uid before sending (S26): the sshd
+//! session process runs as us. Whoever is root on the remote machine can
+//! use a forwarded socket, as with ssh-agent forwarding.
 //!
 //! The Windows rules are plain functions here — the pipe's name from the
 //! user's SID, the security descriptor that lets only that user open it,
@@ -16,9 +59,24 @@ pub const ENDPOINT_ENV: &str = "TOKENTRAY_SOCKET";
 /// The prefix of every local named pipe.
 pub const PIPE_PREFIX: &str = r"\\.\pipe\";
 
-/// The agent's endpoint from the environment: the socket path on Unix, the
-/// pipe name on Windows.
+/// Where a client finds the agent, from the environment: the socket path
+/// on Unix (in an SSH session possibly one forwarded by `tokentray ssh`:
+/// the rule is in this module's documentation), the pipe name on Windows.
 pub fn from_env() -> Result<PathBuf> {
+    #[cfg(unix)]
+    {
+        super::path::discover()
+    }
+    #[cfg(windows)]
+    {
+        own()
+    }
+}
+
+/// The endpoint an agent of this user serves, from the environment
+/// (`$TOKENTRAY_SOCKET`, else the runtime directory's socket or the
+/// user's pipe): never a forwarded one.
+pub fn own() -> Result<PathBuf> {
     #[cfg(unix)]
     {
         super::path::socket_path()
