@@ -68,7 +68,7 @@ pub fn token(params: TokenParams, store: &Store) -> std::result::Result<TokenRep
     let audit = AuditLog::from_env().ok();
     let record = |outcome: Outcome| {
         if let Some(audit) = &audit {
-            audit.append(&outcome.entry(&caller(), TRANSPORT));
+            audit.append(&outcome.entry(&caller(), Some(TRANSPORT)));
         }
     };
     let outcome = |verdict, scopes| Outcome {
@@ -78,7 +78,7 @@ pub fn token(params: TokenParams, store: &Store) -> std::result::Result<TokenRep
         action: Action::Token,
         verdict,
     };
-    let verdict = match runtime.block_on(gate.decide(asked, || Some(caller()))) {
+    let verdict = match runtime.block_on(gate.decide(asked, false, || Some(caller()))) {
         Ok(verdict) => verdict,
         Err(refused) => {
             record(outcome(refused.verdict, scopes.clone()));

@@ -231,6 +231,7 @@ fn remote_token_command(runtime: &Path, config: &Path) -> String {
 }
 
 // the agent forwarded over SSH names the connection in its log and trail
+// S42: a forwarded request needs a rule naming the connection, never `any`
 #[test]
 fn the_remote_cli_gets_the_agents_token_through_the_forwarded_socket() {
     let Some(sshd) = Sshd::start() else { return };
@@ -243,6 +244,44 @@ fn the_remote_cli_gets_the_agents_token_through_the_forwarded_socket() {
     let user = user_name();
     let remote_runtime = tempfile::tempdir().unwrap();
     let remote_config = tempfile::tempdir().unwrap();
+    let shown = format!("ssh {user}@127.0.0.1:{}", sshd.port);
+
+    // a forwarded request needs a rule, even for an `access = "any"`
+    // profile: refused, with the way to allow it (exit 7 through ssh)
+    let refused = sshd
+        .tokentray_ssh(
+            &env,
+            &format!("{user}@127.0.0.1"),
+            &remote_token_command(remote_runtime.path(), remote_config.path()),
+        )
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(7), "{}", stderr(&refused));
+    assert!(stdout(&refused).is_empty());
+    let ssh = std::fs::canonicalize("/usr/bin/ssh").unwrap();
+    let allow = format!(
+        "tokentray access allow corp --program {} --ssh {user}@127.0.0.1:{}",
+        ssh.display(),
+        sshd.port
+    );
+    assert!(stderr(&refused).contains(&allow), "{}", stderr(&refused));
+    env.tokentray()
+        .args(["access", "set", "corp", "confirm"])
+        .assert()
+        .success();
+    env.tokentray()
+        .args(["access", "allow", "corp", "--program"])
+        .arg(&ssh)
+        .args(["--ssh", &format!("{user}@127.0.0.1:{}", sshd.port)])
+        .assert()
+        .success();
+    // and this test, which asks the agent here for the same token
+    env.tokentray()
+        .args(["access", "allow", "corp", "--program"])
+        .arg(std::env::current_exe().unwrap())
+        .assert()
+        .success();
     // the session stays until the test has looked at the forwarded socket
     let remote = format!(
         "{} && read done",
@@ -327,7 +366,6 @@ fn the_remote_cli_gets_the_agents_token_through_the_forwarded_socket() {
     );
 
     // the agent names the connection: ssh and its destination, from the OS
-    let shown = format!("ssh {user}@127.0.0.1:{}", sshd.port);
     let named = agent.wait_for_line(&[FIRST, &shown]);
     eprintln!("the agent logged: {named}");
     let trail = env
@@ -343,15 +381,17 @@ fn the_remote_cli_gets_the_agents_token_through_the_forwarded_socket() {
         .iter()
         .filter(|e| e["program"] == shown.as_str())
         .collect();
-    assert_eq!(through_ssh.len(), 1, "{entries:#}");
-    let entry = through_ssh[0];
+    assert_eq!(through_ssh.len(), 2, "{entries:#}");
+    assert_eq!(through_ssh[0]["decision"], "denied");
+    let entry = through_ssh[1];
     assert_eq!(
         entry["pid"], ssh_pid,
         "the peer was the ssh `tokentray ssh` became"
     );
     assert_eq!(entry["profile"], "corp");
     assert_eq!(entry["account"], "alice");
-    assert_eq!(entry["decision"], "allowed");
+    assert_eq!(entry["decision"], "allowed_by_rule");
+    assert_eq!(entry["transport"], "unix socket, ssh forward");
     let file = std::fs::read_to_string(env.state.path().join("tokentray/audit.jsonl")).unwrap();
     assert!(!file.contains(&remote_token), "no token in the trail");
 
@@ -379,7 +419,7 @@ fn the_remote_cli_gets_the_agents_token_through_the_forwarded_socket() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["program"] == shown.as_str())
+        .filter(|e| e["program"] == shown.as_str() && e["decision"] == "allowed_by_rule")
         .count();
     assert_eq!(count, 2, "{entries:#}");
 

@@ -57,7 +57,7 @@ fn access(c: &mut Criterion) {
             account: None,
         };
         runtime
-            .block_on(gate.decide(request, || Some(me.clone())))
+            .block_on(gate.decide(request, false, || Some(me.clone())))
             .unwrap()
     };
     let gate = Gate::new(store.clone(), Arc::new(NoConsent));

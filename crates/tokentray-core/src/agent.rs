@@ -52,12 +52,12 @@ impl Socket {
     /// The default endpoint (`$TOKENTRAY_SOCKET`, else the runtime
     /// directory's socket or the user's pipe), as [`Socket::Required`].
     pub fn required() -> Result<Self> {
-        crate::ipc::endpoint::from_env().map(Socket::Required)
+        crate::ipc::endpoint::own().map(Socket::Required)
     }
 
     /// The default endpoint, as [`Socket::IfFree`].
     pub fn if_free() -> Result<Self> {
-        crate::ipc::endpoint::from_env().map(Socket::IfFree)
+        crate::ipc::endpoint::own().map(Socket::IfFree)
     }
 }
 

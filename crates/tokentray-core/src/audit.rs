@@ -106,7 +106,10 @@ impl Entry {
             program: caller.program().display_name(),
             pid: caller.pid(),
             parents: caller.parent_names(),
-            transport: TRANSPORT.into(),
+            transport: match caller.forwarded() {
+                Some(_) => format!("{TRANSPORT}, ssh forward"),
+                None => TRANSPORT.into(),
+            },
         }
     }
 }

@@ -65,9 +65,9 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The audit trail's line for it, about `caller`, which came by
-    /// `transport`.
-    pub fn entry(self, caller: &Caller, transport: &str) -> Entry {
+    /// The audit trail's line for it, about `caller`; `transport`, when
+    /// given, names how it came instead of this platform's agent endpoint.
+    pub fn entry(self, caller: &Caller, transport: Option<&str>) -> Entry {
         let decision = match (self.action, self.verdict.decision) {
             (Action::SignOut, Decision::Allowed) => Decision::SignedOut,
             (_, decision) => decision,
@@ -77,7 +77,9 @@ impl Outcome {
         entry.scopes = self.scopes;
         entry.action = self.action.as_str().into();
         entry.rule = self.verdict.rule;
-        entry.transport = transport.into();
+        if let Some(transport) = transport {
+            entry.transport = transport.into();
+        }
         entry
     }
 }

@@ -108,11 +108,12 @@ impl Gate {
     pub async fn decide(
         &self,
         request: Request<'_>,
+        forwarded: bool,
         caller: impl FnOnce() -> Option<Caller>,
     ) -> Result<Verdict, Refused> {
         let profile = request.profile;
         Gate::check_scopes(profile, request.asked)?;
-        if Gate::open(profile, false) {
+        if Gate::open(profile, forwarded) {
             return Ok(Verdict::open());
         }
         let Some(caller) = caller() else {
@@ -159,7 +160,8 @@ impl Gate {
             action: ask.action.as_str(),
             name: crate::caller::requester::program_kind(program),
             path: program.exe.as_ref().map(|p| p.display().to_string()),
-            script: program.script.as_ref().map(|p| p.display().to_string()),
+            // an ssh client's "script" is its destination, named by `ssh`
+            script: script_of(program, ssh.is_some()),
             ssh: ssh.clone(),
             parents: ask.caller.parent_names(),
             pid: program.pid,
@@ -292,17 +294,26 @@ pub fn with_rule(rules: &[Rule], rule: Rule) -> Vec<Rule> {
 
 /// Whether `rule` names `program` (its hash aside).
 fn matches(rule: &Rule, program: &Process, ssh: Option<&str>) -> bool {
+    let script = script_of(program, ssh.is_some());
     program.exe.as_deref() == Some(rule.program.as_path())
         && rule
             .script
-            .as_deref()
-            .is_none_or(|script| program.script.as_deref() == Some(script))
+            .as_ref()
+            .is_none_or(|wanted| script.as_deref() == Some(wanted.display().to_string().as_str()))
         && rule.ssh.as_deref() == ssh
 }
 
+/// The script a program runs; none for an ssh client, whose `script` is
+/// the destination it connects to.
+fn script_of(program: &Process, forwarded: bool) -> Option<String> {
+    (!forwarded)
+        .then(|| program.script.as_ref().map(|p| p.display().to_string()))
+        .flatten()
+}
+
 /// The SSH connection a request came through, when it did.
-fn forwarded(_caller: &Caller) -> Option<String> {
-    None
+fn forwarded(caller: &Caller) -> Option<String> {
+    caller.forwarded().map(ToString::to_string)
 }
 
 /// Why an unknown program is refused, and how to allow it.
@@ -318,14 +329,23 @@ fn unknown_program(profile: &Profile, program: &Process, ssh: Option<&str>) -> S
         profile.name,
         exe.display()
     );
-    if let Some(script) = &program.script {
-        allow.push_str(&format!(" --script {}", script.display()));
+    if let Some(script) = script_of(program, ssh.is_some()) {
+        allow.push_str(&format!(" --script {script}"));
     }
     if let Some(ssh) = ssh {
         allow.push_str(&format!(" --ssh {ssh}"));
     }
+    let first = match (&profile.access, ssh) {
+        (Access::Any, Some(_)) => format!(
+            "requests through an SSH forward need a rule, even where any local program may take tokens (access = \"any\"). Allow this connection with `tokentray access set {} confirm` and then `{allow}`",
+            profile.name
+        ),
+        _ => format!(
+            "the profile allows only the programs its rules name (access = \"confirm\"), and no tray app runs to ask you. Allow it with `{allow}`"
+        ),
+    };
     format!(
-        "`{}` may not take its tokens: the profile allows only the programs its rules name (access = \"confirm\"), and no tray app runs to ask you. Allow it with `{allow}`, or start the tray app to be asked",
+        "`{}` may not take its tokens: {first}, or start the tray app to be asked",
         program.display_name()
     )
 }

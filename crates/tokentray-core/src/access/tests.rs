@@ -80,6 +80,7 @@ impl Fixture {
                     scopes: &scopes,
                     account: Some("alice".into()),
                 },
+                caller.forwarded().is_some(),
                 || Some(caller.clone()),
             )
             .await

@@ -45,6 +45,12 @@ pub struct PeerProcess {
 }
 
 impl PeerProcess {
+    /// Whether the peer is an ssh client: its requests came through an
+    /// SSH forward ([`Caller::forwarded`]).
+    pub fn is_forward(&self) -> bool {
+        requester::program_kind(&self.process) == ssh::SSH_CLIENT
+    }
+
     /// Process `pid` as the OS describes it now (only its pid when it is
     /// gone or unreadable).
     pub fn read(pid: u32) -> PeerProcess {

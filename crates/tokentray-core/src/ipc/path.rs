@@ -387,6 +387,7 @@ mod tests {
         assert!(dead.exists(), "a young dead one is not");
     }
 
+    // S42: only a private, live socket of ours counts as a forward
     #[test]
     fn only_private_sockets_of_ours_with_the_forward_name_count() {
         let dir = tempfile::tempdir().unwrap();

@@ -37,6 +37,15 @@ impl Peer {
         }
     }
 
+    /// Whether the peer is an ssh client carrying a forwarded request.
+    fn is_forward(&self) -> bool {
+        self.read.as_ref().is_some_and(|p| p.is_forward())
+            || self
+                .caller
+                .as_ref()
+                .is_some_and(|c| c.forwarded().is_some())
+    }
+
     /// Reads the peer's own process, once.
     fn note_peer(&mut self) {
         if self.read.is_none() && self.caller.is_none() {
@@ -164,7 +173,12 @@ impl<G: Grants> Shared<G> {
             scopes,
             account: self.account_label(&profile.name),
         };
-        let refused = match self.gate.decide(request, || peer.caller().cloned()).await {
+        let forwarded = peer.is_forward();
+        let refused = match self
+            .gate
+            .decide(request, forwarded, || peer.caller().cloned())
+            .await
+        {
             Ok(verdict) => return Ok(verdict),
             Err(refused) => refused,
         };
@@ -177,7 +191,7 @@ impl<G: Grants> Shared<G> {
                 action,
                 verdict: refused.verdict,
             };
-            self.audit(&outcome.entry(caller, crate::audit::TRANSPORT));
+            self.audit(&outcome.entry(caller, None));
         }
         Err(refused.error)
     }
@@ -222,7 +236,7 @@ impl<G: Grants> Shared<G> {
         } else {
             tracing::debug!(profile = %record.profile, %caller, "agent: served a token");
         }
-        self.audit(&record.entry(caller, crate::audit::TRANSPORT));
+        self.audit(&record.entry(caller, None));
     }
 
     /// Appends to the audit trail, when this server keeps one.
