@@ -28,6 +28,10 @@
 //!   (another process holding its lock) never fills the connection slots
 //!   or delays the other profiles.
 //!
+//! Each token and sign-out request passes the profile's access policy first
+//! ([`crate::access`], in `requests.rs`), and every decision goes to the
+//! audit trail once the answer is sent.
+//!
 //! [`claim`] takes the endpoint for one agent and names the live owner (by
 //! the pid in its `pong`) when another agent has it.
 
