@@ -6,7 +6,8 @@
 //! the profile lands in `profiles.toml` and in the tray menu. Then the
 //! Import view's dry run reports what an MSAL cache holds and changes
 //! nothing; the Settings view refuses a clear delay of 0 and saves 7 s to
-//! `settings.toml`. Screenshots go to `target/tmp/tokentray-app-e2e/`.
+//! `settings.toml`; the Activity view lists the profile as asking about
+//! programs. Screenshots go to `target/tmp/tokentray-app-e2e/`.
 
 // test helpers: a failed step is a failed test
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -46,7 +47,8 @@ fn first_run_panel_then_a_profile_added_in_the_window() {
     let form = wait_for(
         "the new-profile form",
         STEP,
-        || window_text(window).filter(|text| text.contains("Add a profile")),
+        // the form's own field, not the first-run panel's "Add a profile…"
+        || window_text(window).filter(|text| text.contains("Profile name")),
         || app.output(),
     );
     // it says what to register at Entra for the default (embedded) sign-in
@@ -88,6 +90,10 @@ fn first_run_panel_then_a_profile_added_in_the_window() {
         "{file}"
     );
     assert!(file.contains(CLIENT_ID), "{file}");
+    assert!(
+        file.contains("access = \"confirm\""),
+        "a profile made in the app asks about programs: {file}"
+    );
     let list = wait_for(
         "the profile list",
         STEP,
@@ -153,7 +159,24 @@ fn first_run_panel_then_a_profile_added_in_the_window() {
     );
     assert!(saved.contains("clipboard_clear_secs = 7\n"), "{saved}");
     assert!(saved.contains("reminder_lead_secs = 300\n"), "{saved}");
+    assert!(saved.contains("notify_new_programs = true\n"), "{saved}");
     screenshot_window("15-settings", window);
+
+    // Activity (Alt+V): who may take graph's tokens, and who took any
+    xdotool(&["key", "alt+v"]);
+    let activity = wait_for(
+        "the Activity view",
+        STEP,
+        || window_text(window).filter(|text| text.contains("Who may take tokens")),
+        || app.output(),
+    );
+    assert!(
+        activity.contains("graph · Programs you allowed"),
+        "{activity}"
+    );
+    assert!(activity.contains("No program allowed yet."), "{activity}");
+    assert!(activity.contains("Who took tokens"), "{activity}");
+    screenshot_window("16-activity", window);
 
     // the menu offers the sign-in: it is the first item now
     app.open_tray_menu(icon);

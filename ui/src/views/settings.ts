@@ -43,7 +43,7 @@ export async function render(root: HTMLElement): Promise<() => void> {
     "form",
     { id: "settings-form", novalidate: "" },
     ...numberRows,
-    field("notify_new_programs", "Tell me when a new program takes a token", newPrograms, "for profiles that let any program take tokens; the Activity view lists every one"),
+    el("div", { class: "field" }, el("label", { for: "s-notify_new_programs" }, newPrograms, " Tell me when a new program takes a token of a profile open to any program")),
     field("start_at_login", "Start at login", autostart, ""),
     saved,
     el("div", { class: "actions" }, el("button", { type: "submit", class: "primary" }, "Save")),
