@@ -18,13 +18,14 @@ mod format;
 mod import_cmd;
 mod login_cmd;
 mod output;
+mod parse;
 mod profile_cmd;
 mod status_cmd;
 mod store;
 mod token_cmd;
 mod tokens;
 
-use clap::{CommandFactory, Parser};
+use clap::CommandFactory;
 use output::Failure;
 use std::process::ExitCode;
 
@@ -32,7 +33,7 @@ fn main() -> ExitCode {
     take_passphrase();
     harden();
     init_logging();
-    let cli = cli::Cli::parse();
+    let cli = parse::parse();
     let json = cli.wants_json();
     match run(cli) {
         Ok(code) => code,
