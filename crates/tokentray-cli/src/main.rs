@@ -19,6 +19,7 @@ mod format;
 mod import_cmd;
 mod login_cmd;
 mod output;
+mod parse;
 mod profile_cmd;
 mod ssh_cmd;
 mod status_cmd;
@@ -26,7 +27,7 @@ mod store;
 mod token_cmd;
 mod tokens;
 
-use clap::{CommandFactory, Parser};
+use clap::CommandFactory;
 use output::Failure;
 use std::process::ExitCode;
 
@@ -34,7 +35,7 @@ fn main() -> ExitCode {
     take_passphrase();
     harden();
     init_logging();
-    let cli = cli::Cli::parse();
+    let cli = parse::parse();
     let json = cli.wants_json();
     match run(cli) {
         Ok(code) => code,
@@ -92,8 +93,15 @@ fn harden() {
     }
 }
 
-/// Logs go to stderr, off unless `RUST_LOG` asks for them.
+/// Logs go to stderr, off unless `RUST_LOG` asks for them. Without
+/// `RUST_LOG` no subscriber is installed at all: with none, every `tracing`
+/// call site is disabled, as an `off` filter would have it, and a fresh
+/// `tokentray token` does not build a registry and filter it never uses
+/// (36 KB of allocations, a dozen page faults).
 fn init_logging() {
+    if std::env::var_os(tracing_subscriber::EnvFilter::DEFAULT_ENV).is_none() {
+        return;
+    }
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
     // colours only for a terminal, never escape codes in a log file
