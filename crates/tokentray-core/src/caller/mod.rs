@@ -8,6 +8,9 @@
 //! the OS shows another process's arguments, an interpreter's script or an
 //! ssh client's destination (no other argument is kept):
 //! - Linux (`linux`): `/proc/PID/{stat,exe,cmdline}`;
+//! - macOS (`macos`): `proc_pidpath`, `proc_pidinfo(PROC_PIDTBSDINFO)` and
+//!   the arguments from `sysctl(KERN_PROCARGS2)` (the user's own processes
+//!   only; bounded in size);
 //! - Windows (`windows`): `QueryFullProcessImageNameW` and
 //!   `GetProcessTimes` through a query handle, the parent from a Toolhelp
 //!   snapshot. No script or destination: another process's command line is
@@ -30,11 +33,17 @@ pub mod ssh;
 mod linux;
 #[cfg(target_os = "linux")]
 use linux as os;
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(any(target_os = "macos", test))]
+mod procargs;
+#[cfg(target_os = "macos")]
+use macos as os;
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]
 use windows as os;
-#[cfg(not(any(target_os = "linux", windows)))]
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 mod os {
     //! Elsewhere only the pid is known.
     use super::Process;
@@ -197,7 +206,7 @@ fn forward_of(chain: &[Process]) -> Option<Forward> {
 
 /// What tells a program apart beyond its executable: an interpreter's
 /// script, an ssh client's destination.
-#[cfg(any(target_os = "linux", test))]
+#[cfg(any(target_os = "linux", target_os = "macos", test))]
 fn what_it_runs(kind: &str, args: &[String]) -> Option<std::path::PathBuf> {
     if kind == ssh::SSH_CLIENT {
         return ssh::destination(args).map(|forward| forward.to_string().into());
@@ -207,7 +216,7 @@ fn what_it_runs(kind: &str, args: &[String]) -> Option<std::path::PathBuf> {
 
 /// The first `count` NUL-terminated arguments in `raw`, empty ones left
 /// out (`/proc/PID/cmdline`, the arguments of `KERN_PROCARGS2`).
-#[cfg(any(target_os = "linux", test))]
+#[cfg(any(target_os = "linux", target_os = "macos", test))]
 fn args_of(raw: &[u8], count: usize) -> Vec<String> {
     raw.split(|&b| b == 0)
         .take(count)
