@@ -3,10 +3,23 @@
 //! program among them ([`requester`]). The agent names it in its log for
 //! every token it serves and every sign-out it runs.
 //!
-//! Linux reads `/proc/PID/{stat,exe,cmdline}`: the parent, the start time
-//! (so a reused pid is told apart), the executable's real path and, for an
-//! interpreter, its script; for an ssh client, its destination (no other
-//! argument is kept). Elsewhere only the pid is known for now.
+//! Each platform's module reads one process: its parent, its start time
+//! (so a reused pid is told apart), its executable's real path and, where
+//! the OS shows another process's arguments, an interpreter's script or an
+//! ssh client's destination (no other argument is kept):
+//! - Linux (`linux`): `/proc/PID/{stat,exe,cmdline}`;
+//! - macOS (`macos`): `proc_pidpath`, `proc_pidinfo(PROC_PIDTBSDINFO)` and
+//!   the arguments from `sysctl(KERN_PROCARGS2)` (the user's own processes
+//!   only; bounded in size);
+//! - Windows (`windows`): `QueryFullProcessImageNameW` and
+//!   `GetProcessTimes` through a query handle, the parent from a Toolhelp
+//!   snapshot. No script or destination: another process's command line is
+//!   in its own memory (its PEB), which the agent does not read, so `python
+//!   sync.py` is named by `python.exe`.
+//!
+//! The chain is built here, the same on every platform: it stops at a
+//! parent that started after its child (its pid was reused after the real
+//! parent ended, as Windows keeps the creator's pid and never reparents).
 //!
 //! A peer that is an ssh client carries requests from the other end of an
 //! SSH connection (`tokentray ssh`, or any `ssh -R` onto the agent's
@@ -16,10 +29,48 @@
 pub mod requester;
 pub mod ssh;
 
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+use linux as os;
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(any(target_os = "macos", test))]
+mod procargs;
+#[cfg(target_os = "macos")]
+use macos as os;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows as os;
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+mod os {
+    //! Elsewhere only the pid is known.
+    use super::Process;
+
+    pub(super) struct Reader;
+
+    impl Reader {
+        pub(super) fn new() -> Reader {
+            Reader
+        }
+
+        pub(super) fn read(&self, pid: u32) -> Option<(Process, Option<u32>)> {
+            Some((super::unknown(pid), None))
+        }
+    }
+
+    /// Whether `process` still runs under its pid (unknown here: assumed).
+    pub fn still_running(_process: &Process) -> bool {
+        true
+    }
+}
+
+pub use os::still_running;
+
 pub use requester::Process;
 pub use ssh::Forward;
 use std::fmt;
-use std::path::PathBuf;
 
 /// How many parents are read at most.
 const MAX_DEPTH: usize = 32;
@@ -54,7 +105,9 @@ impl PeerProcess {
     /// Process `pid` as the OS describes it now (only its pid when it is
     /// gone or unreadable).
     pub fn read(pid: u32) -> PeerProcess {
-        let (process, parent) = read_process(pid).unwrap_or_else(|| (unknown(pid), None));
+        let (process, parent) = os::Reader::new()
+            .read(pid)
+            .unwrap_or_else(|| (unknown(pid), None));
         PeerProcess { process, parent }
     }
 }
@@ -72,7 +125,8 @@ impl Caller {
             .parent
             .filter(|&p| p != chain[0].pid && chain[0].pid != 1)
         {
-            chain.extend(chain_of(parent));
+            let started = chain[0].started;
+            chain.extend(chain_of(parent, started));
         }
         let requester = requester::requester(&chain).unwrap_or(0);
         let forward = forward_of(&chain);
@@ -152,12 +206,23 @@ fn forward_of(chain: &[Process]) -> Option<Forward> {
 
 /// What tells a program apart beyond its executable: an interpreter's
 /// script, an ssh client's destination.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-fn what_it_runs(kind: &str, args: &[String]) -> Option<PathBuf> {
+#[cfg(any(target_os = "linux", target_os = "macos", test))]
+fn what_it_runs(kind: &str, args: &[String]) -> Option<std::path::PathBuf> {
     if kind == ssh::SSH_CLIENT {
-        return ssh::destination(args).map(|forward| PathBuf::from(forward.to_string()));
+        return ssh::destination(args).map(|forward| forward.to_string().into());
     }
     requester::script_of(kind, args)
+}
+
+/// The first `count` NUL-terminated arguments in `raw`, empty ones left
+/// out (`/proc/PID/cmdline`, the arguments of `KERN_PROCARGS2`).
+#[cfg(any(target_os = "linux", target_os = "macos", test))]
+fn args_of(raw: &[u8], count: usize) -> Vec<String> {
+    raw.split(|&b| b == 0)
+        .take(count)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect()
 }
 
 fn unknown(pid: u32) -> Process {
@@ -170,83 +235,35 @@ fn unknown(pid: u32) -> Process {
     }
 }
 
-/// The process `pid` and its parents, up to the first that cannot be read
-/// or the init process.
-fn chain_of(pid: u32) -> Vec<Process> {
+/// The process `pid` and its parents, up to the first that cannot be read,
+/// the init process, or one that started after the child it was read for
+/// (`child_started`): then the pid is another process's now.
+fn chain_of(pid: u32, child_started: Option<u64>) -> Vec<Process> {
+    let reader = os::Reader::new();
     let mut chain = Vec::new();
     let mut next = Some(pid);
+    let mut child_started = child_started;
     while let Some(pid) = next.filter(|&p| p != 0) {
         if chain.len() + 1 >= MAX_DEPTH {
             break;
         }
-        let Some((process, parent)) = read_process(pid) else {
+        let Some((process, parent)) = reader.read(pid) else {
             break;
         };
+        if started_after(&process, child_started) {
+            break;
+        }
+        child_started = process.started;
         chain.push(process);
         next = parent.filter(|&p| p != pid && pid != 1);
     }
     chain
 }
 
-/// One process and its parent's pid.
-#[cfg(target_os = "linux")]
-fn read_process(pid: u32) -> Option<(Process, Option<u32>)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (name, parent, started) = parse_stat(&stat)?;
-    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
-    let args: Vec<String> = std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|raw| {
-            raw.split(|&b| b == 0)
-                .filter(|a| !a.is_empty())
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut process = Process {
-        pid,
-        exe,
-        name: crate::http::clean(&name, 32),
-        script: None,
-        started: Some(started),
-    };
-    process.script = what_it_runs(&requester::program_kind(&process), &args);
-    Some((process, Some(parent)))
-}
-
-/// Whether `process` still runs under its pid: the start time read then
-/// is the start time now (false once the pid was reused or is gone).
-#[cfg(target_os = "linux")]
-pub fn still_running(process: &Process) -> bool {
-    std::fs::read_to_string(format!("/proc/{}/stat", process.pid))
-        .ok()
-        .and_then(|stat| parse_stat(&stat))
-        .is_some_and(|(_, _, started)| Some(started) == process.started)
-}
-
-/// Whether `process` still runs under its pid (unknown here: assumed).
-#[cfg(not(target_os = "linux"))]
-pub fn still_running(_process: &Process) -> bool {
-    true
-}
-
-#[cfg(not(target_os = "linux"))]
-fn read_process(pid: u32) -> Option<(Process, Option<u32>)> {
-    Some((unknown(pid), None))
-}
-
-/// `(comm, ppid, starttime)` from `/proc/PID/stat`: `PID (COMM) S PPID …`,
-/// with the start time as field 22; COMM may hold spaces and parentheses,
-/// so it ends at the last `)`.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-fn parse_stat(stat: &str) -> Option<(String, u32, u64)> {
-    let open = stat.find('(')?;
-    let close = stat.rfind(')')?;
-    let name = stat.get(open + 1..close)?.to_string();
-    let fields: Vec<&str> = stat.get(close + 1..)?.split_whitespace().collect();
-    // after COMM: field 3 (state) is index 0, so field N is index N - 3
-    let parent = fields.get(1)?.parse().ok()?;
-    let started = fields.get(19)?.parse().ok()?;
-    Some((name, parent, started))
+/// Whether `process` started after its child (known only when both start
+/// times are): it cannot be that child's parent.
+fn started_after(process: &Process, child_started: Option<u64>) -> bool {
+    matches!((process.started, child_started), (Some(parent), Some(child)) if parent > child)
 }
 
 #[cfg(test)]
@@ -254,32 +271,65 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stat_lines_with_odd_names_are_read() {
-        let line = "4242 (my (odd) prog) S 4100 4242 4100 34816 4242 4194560 339 0 0 0 1 0 0 0 20 0 1 0 987654 2351104 449 18446744073709551615";
-        assert_eq!(
-            parse_stat(line),
-            Some(("my (odd) prog".to_string(), 4100, 987654))
-        );
-        assert_eq!(parse_stat("garbage"), None);
-        assert_eq!(parse_stat("1 (init) S"), None);
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn this_process_and_its_parents_are_read_from_proc() {
+    fn this_process_and_its_parents_are_read() {
         let me = Caller::of_pid(std::process::id());
         assert_eq!(me.pid(), std::process::id());
+        // the OS's own spelling of the path (`\\?\` or not on Windows)
+        let exe = std::env::current_exe().unwrap().canonicalize().unwrap();
         assert_eq!(
-            me.program().exe.as_deref(),
-            std::env::current_exe().ok().as_deref(),
+            me.program()
+                .exe
+                .as_deref()
+                .map(|p| p.canonicalize().unwrap()),
+            Some(exe),
             "the test binary is not tokentray, so it is the requester"
         );
         assert!(me.program().started.is_some());
+        assert!(crate::caller::still_running(me.program()));
+        let reused = Process {
+            started: me.program().started.map(|t| t + 1),
+            ..me.program().clone()
+        };
+        assert!(!crate::caller::still_running(&reused));
         assert!(
             !me.parents().is_empty(),
             "cargo (or a shell) started the test"
         );
+        for (child, parent) in std::iter::once(me.program())
+            .chain(me.parents())
+            .zip(me.parents())
+        {
+            assert!(
+                parent.started.is_some() && parent.started <= child.started,
+                "{me:?}"
+            );
+        }
         assert!(me.to_string().contains(" ← "), "{me}");
+    }
+
+    #[test]
+    fn a_parent_younger_than_its_child_is_another_process() {
+        let at = |started| Process {
+            started,
+            ..unknown(8)
+        };
+        assert!(started_after(&at(Some(11)), Some(10)));
+        assert!(!started_after(&at(Some(10)), Some(10)));
+        assert!(!started_after(&at(Some(9)), Some(10)));
+        assert!(!started_after(&at(None), Some(10)));
+        assert!(!started_after(&at(Some(11)), None));
+    }
+
+    #[test]
+    fn arguments_are_split_at_nuls() {
+        assert_eq!(
+            args_of(b"python3\0-u\0\0sync.py\0", usize::MAX),
+            ["python3", "-u", "sync.py"]
+        );
+        assert_eq!(
+            args_of(b"python3\0sync.py\0HOME=/h\0", 2),
+            ["python3", "sync.py"]
+        );
     }
 
     #[test]

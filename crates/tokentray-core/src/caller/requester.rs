@@ -21,8 +21,8 @@ pub struct Process {
     pub pid: u32,
     /// The executable's real path, when the OS tells.
     pub exe: Option<PathBuf>,
-    /// The program's short name (Linux `comm`, else the executable's file
-    /// name).
+    /// The program's short name (Linux `comm`, macOS `pbi_name`, Windows
+    /// the executable's file name).
     pub name: String,
     /// The script it runs, for an interpreter (`python3 /home/a/sync.py`);
     /// for an ssh client, the destination it connects to, in the shown
@@ -30,7 +30,8 @@ pub struct Process {
     /// other arguments, which may carry anything.
     pub script: Option<PathBuf>,
     /// When it started, in the OS's own unit (clock ticks since boot on
-    /// Linux), so a reused pid is told apart.
+    /// Linux, microseconds since 1970 on macOS, 100 ns since 1601 on
+    /// Windows), so a reused pid is told apart.
     pub started: Option<u64>,
 }
 

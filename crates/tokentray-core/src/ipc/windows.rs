@@ -1,7 +1,9 @@
 //! The Windows calls behind the named pipe's rules ([`super::endpoint`]):
 //! the SID a process runs as, the pids at the two ends of a pipe, and the
-//! security attributes a pipe instance is created with. Every handle and
-//! buffer Windows hands out is released by a guard here.
+//! security attributes a pipe instance is created with; and those that
+//! name a caller ([`crate::caller`]): a process's executable and creation
+//! time, every process's parent. Every handle and buffer Windows hands out
+//! is released by a guard here.
 //!
 //! Nearly all of the core's `unsafe` is here (the rest is macOS's one
 //! `getpeereid` call): C calls with no safe wrapper in the crates we use;
@@ -9,14 +11,18 @@
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-use std::ffi::c_void;
+use std::collections::HashMap;
+use std::ffi::{c_void, OsString};
 use std::io;
-use std::os::windows::ffi::OsStrExt;
+use std::os::windows::ffi::{OsStrExt, OsStringExt};
 use std::os::windows::io::RawHandle;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::net::windows::named_pipe::{NamedPipeServer, ServerOptions};
-use windows_sys::Win32::Foundation::{CloseHandle, LocalFree, HANDLE, HLOCAL};
+use windows_sys::Win32::Foundation::{
+    CloseHandle, LocalFree, ERROR_INSUFFICIENT_BUFFER, FILETIME, HANDLE, HLOCAL,
+    INVALID_HANDLE_VALUE,
+};
 use windows_sys::Win32::Security::Authorization::{
     ConvertSidToStringSidW, ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
 };
@@ -24,11 +30,15 @@ use windows_sys::Win32::Security::{
     GetTokenInformation, TokenUser, PSECURITY_DESCRIPTOR, SECURITY_ATTRIBUTES, TOKEN_QUERY,
     TOKEN_USER,
 };
+use windows_sys::Win32::System::Diagnostics::ToolHelp::{
+    CreateToolhelp32Snapshot, Process32FirstW, Process32NextW, PROCESSENTRY32W, TH32CS_SNAPPROCESS,
+};
 use windows_sys::Win32::System::Pipes::{
     GetNamedPipeClientProcessId, GetNamedPipeServerProcessId, WaitNamedPipeW,
 };
 use windows_sys::Win32::System::Threading::{
-    GetCurrentProcess, OpenProcess, OpenProcessToken, PROCESS_QUERY_LIMITED_INFORMATION,
+    GetCurrentProcess, GetProcessTimes, OpenProcess, OpenProcessToken, QueryFullProcessImageNameW,
+    PROCESS_NAME_WIN32, PROCESS_QUERY_LIMITED_INFORMATION,
 };
 
 /// The SID this process runs as, in its string form.
@@ -39,13 +49,100 @@ pub fn current_user_sid() -> io::Result<String> {
 
 /// The SID process `pid` runs as.
 pub fn process_user_sid(pid: u32) -> io::Result<String> {
-    // SAFETY: a plain call; the handle is closed by the guard.
-    let process = unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid) };
-    if process.is_null() {
+    token_user_sid(ProcessQuery::open(pid)?.0 .0)
+}
+
+/// A process opened for queries only (`PROCESS_QUERY_LIMITED_INFORMATION`),
+/// closed when dropped; while it is open the pid stays this process's.
+pub struct ProcessQuery(Handle);
+
+impl ProcessQuery {
+    /// Opens process `pid`.
+    pub fn open(pid: u32) -> io::Result<ProcessQuery> {
+        // SAFETY: a plain call; the handle is closed by the guard.
+        let process = unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid) };
+        if process.is_null() {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(ProcessQuery(Handle(process)))
+    }
+
+    /// When the process was created, in 100 ns units since 1601 (UTC).
+    pub fn created(&self) -> io::Result<u64> {
+        let zero = FILETIME {
+            dwLowDateTime: 0,
+            dwHighDateTime: 0,
+        };
+        let (mut created, mut exited, mut kernel, mut user) = (zero, zero, zero, zero);
+        // SAFETY: a live process handle and four out-parameters on our stack.
+        let ok = unsafe {
+            GetProcessTimes(self.0 .0, &mut created, &mut exited, &mut kernel, &mut user)
+        };
+        if ok == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(u64::from(created.dwHighDateTime) << 32 | u64::from(created.dwLowDateTime))
+    }
+
+    /// The full path of the process's executable (its Win32 form).
+    pub fn image_path(&self) -> io::Result<PathBuf> {
+        // a path fits in MAX_PATH nearly always; long paths up to 32767
+        for capacity in [MAX_PATH_CHARS, MAX_LONG_PATH_CHARS] {
+            let mut buffer = vec![0u16; capacity as usize];
+            let mut len = capacity;
+            // SAFETY: the buffer holds `len` UTF-16 units; Windows writes at
+            // most that many and sets `len` to the count written.
+            let ok = unsafe {
+                QueryFullProcessImageNameW(
+                    self.0 .0,
+                    PROCESS_NAME_WIN32,
+                    buffer.as_mut_ptr(),
+                    &mut len,
+                )
+            };
+            if ok != 0 {
+                buffer.truncate(len as usize);
+                return Ok(PathBuf::from(OsString::from_wide(&buffer)));
+            }
+            let error = io::Error::last_os_error();
+            if error.raw_os_error() != Some(ERROR_INSUFFICIENT_BUFFER as i32) {
+                return Err(error);
+            }
+        }
+        Err(io::Error::from_raw_os_error(
+            ERROR_INSUFFICIENT_BUFFER as i32,
+        ))
+    }
+}
+
+/// UTF-16 units of a classic path with its NUL, and of the longest path.
+const MAX_PATH_CHARS: u32 = 260;
+const MAX_LONG_PATH_CHARS: u32 = 32_768;
+
+/// Every process's parent pid (pid → the pid of the process that created
+/// it, which may have ended since and the pid been reused), from one
+/// Toolhelp snapshot.
+pub fn parent_pids() -> io::Result<HashMap<u32, u32>> {
+    // SAFETY: a plain call; the snapshot is closed by the guard.
+    let snapshot = unsafe { CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0) };
+    if snapshot == INVALID_HANDLE_VALUE {
         return Err(io::Error::last_os_error());
     }
-    let process = Handle(process);
-    token_user_sid(process.0)
+    let snapshot = Handle(snapshot);
+    let mut entry = PROCESSENTRY32W {
+        dwSize: std::mem::size_of::<PROCESSENTRY32W>() as u32,
+        ..Default::default()
+    };
+    let mut parents = HashMap::new();
+    // SAFETY: a live snapshot and an entry on our stack with `dwSize` set,
+    // as the call requires.
+    let mut more = unsafe { Process32FirstW(snapshot.0, &mut entry) } != 0;
+    while more {
+        parents.insert(entry.th32ProcessID, entry.th32ParentProcessID);
+        // SAFETY: as above.
+        more = unsafe { Process32NextW(snapshot.0, &mut entry) } != 0;
+    }
+    Ok(parents)
 }
 
 /// The pid of the process at the client end of a connected pipe instance.
