@@ -732,10 +732,14 @@ fn consent(login: u64, accept: bool) {
     xdotool(&["key", "Return"]);
 }
 
+/// The test's profile; its forced refreshes over the socket are real ones
+/// (no `force_refresh_interval`), as the tests force them right after a
+/// sign-in.
 fn profiles_toml(idp: &Idp) -> String {
     format!(
         "[profiles.{PROFILE}]\nprovider = \"oidc\"\nissuer = \"{}\"\nclient_id = \"{}\"\n\
-         login = \"embedded\"\nscopes = [\"api.read\"]\n",
+         login = \"embedded\"\nscopes = [\"api.read\"]\n\
+         force_refresh_interval = 0\n",
         idp.issuer(),
         idp.public_client_id()
     )
