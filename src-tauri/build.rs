@@ -33,6 +33,8 @@ fn main() {
         "save_settings",
         "import_msal",
         "start_demo",
+        "consent_question",
+        "consent_answer",
     ]);
     if let Err(error) =
         tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))

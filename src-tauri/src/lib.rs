@@ -8,7 +8,8 @@
 //! process, `sign_in_window`), `clipboard`, `notify`, `events` (broker
 //! events → notifications), `settings`, `logging`; the
 //! accounts window's `commands` (with their `dto`s), `accounts_window`,
-//! `claims`, `profile_editor`, `settings_form` and `import_view`.
+//! `claims`, `profile_editor`, `settings_form` and `import_view`; the
+//! `consent` dialog the agent asks before a program takes a token.
 
 mod account_view;
 mod accounts_window;
@@ -16,6 +17,7 @@ mod actions;
 mod claims;
 mod clipboard;
 mod commands;
+mod consent;
 mod demo;
 mod dto;
 mod error;
@@ -94,8 +96,8 @@ fn build() -> Result<App, Error> {
     Ok(app)
 }
 
-/// Registers the commands the accounts window may call (each also needs
-/// its permission in a capability). Generic, so that the IPC least-privilege
+/// Registers the commands the accounts window and the consent dialog may
+/// call (each also needs its permission in its window's capability). Generic, so that the IPC least-privilege
 /// tests run them on tauri's mock runtime.
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder.invoke_handler(tauri::generate_handler![
@@ -111,7 +113,9 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::get_settings,
         commands::save_settings,
         commands::import_msal,
-        commands::start_demo
+        commands::start_demo,
+        consent::commands::consent_question,
+        consent::commands::consent_answer
     ])
 }
 
@@ -131,7 +135,8 @@ fn setup(app: &AppHandle) -> Result<(), Error> {
     clipboard::init(app);
     login::init(app);
     demo::init(app);
-    host::init(app, Arc::new(login::SocketLogin::new(app.clone())))?;
+    let consent = consent::init(app);
+    host::init(app, Arc::new(login::SocketLogin::new(app.clone())), consent)?;
     account_view::init(app);
     tray::init(app)?;
     events::init(app);

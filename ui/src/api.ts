@@ -7,6 +7,8 @@ import type {
   AppInfo,
   Claims,
   CommandError,
+  ConsentChoice,
+  ConsentView,
   ImportReport,
   ProfileForm,
   ProfilesView,
@@ -50,3 +52,9 @@ export const saveSettings = (form: SettingsForm): Promise<void> => invoke<void>(
 export const importMsal = (path: string, issuer: string | null, dryRun: boolean, shred: boolean): Promise<ImportReport> =>
   invoke<ImportReport>("import_msal", { path, issuer, dryRun, shred });
 export const startDemo = (): Promise<string> => invoke<string>("start_demo");
+/** The consent dialog's question (`null`: none is asked now). */
+export const consentQuestion = (): Promise<ConsentView | null> =>
+  invoke<ConsentView | null>("consent_question");
+/** Answers the question `id`; refused (`stale_question`) when it is no longer the one asked. */
+export const consentAnswer = (id: string, choice: ConsentChoice): Promise<void> =>
+  invoke<void>("consent_answer", { id, choice });
