@@ -35,6 +35,8 @@ fn main() {
         "start_demo",
         "list_activity",
         "revoke_rule",
+        "consent_question",
+        "consent_answer",
     ]);
     if let Err(error) =
         tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))

@@ -1,4 +1,5 @@
-//! What the accounts window and the commands exchange, and the TypeScript
+//! What the accounts window, the consent dialog and their commands
+//! exchange, and the TypeScript
 //! it is typed with: `ui/src/generated/dto.ts` is generated from these
 //! types (the test `generated_typescript_is_current` fails when the
 //! committed file differs; `TOKENTRAY_WRITE_TS=1` rewrites it).
@@ -296,6 +297,49 @@ pub enum View {
     Activity,
 }
 
+/// The question the consent dialog shows: which program asks what of
+/// which profile, as the OS and the profile file tell (no token, S20).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentView {
+    /// This question's id (random): the answer must name it.
+    pub id: String,
+    /// `token` or `sign-out`.
+    pub action: String,
+    /// The program's name (`python3`, `deploy`).
+    pub program: String,
+    /// Its executable's full path, when the OS tells.
+    pub path: Option<String>,
+    /// For an interpreter, the script it runs.
+    pub script: Option<String>,
+    /// The SSH connection a forwarded request came through.
+    pub ssh: Option<String>,
+    /// Its parents, nearest first.
+    pub parents: Vec<String>,
+    pub pid: u32,
+    pub profile: String,
+    /// The account's label, when one is signed in.
+    pub account: Option<String>,
+    /// The scopes asked for.
+    pub scopes: Vec<String>,
+    /// Seconds until nobody answering counts as "Deny".
+    pub seconds_left: u64,
+    /// Questions of other programs waiting behind this one.
+    pub waiting: usize,
+}
+
+/// What the user can answer in the consent dialog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "camelCase")]
+pub enum ConsentChoice {
+    Deny,
+    Once,
+    ForHours,
+    Always,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,6 +374,8 @@ mod tests {
             ImportReport::decl(&config),
             ImportedAccount::decl(&config),
             View::decl(&config),
+            ConsentView::decl(&config),
+            ConsentChoice::decl(&config),
             crate::CommandError::decl(&config),
         ];
         let mut out = String::from(

@@ -2,6 +2,8 @@
 //! vault and the profiles file, refresh scheduler, and the agent socket the
 //! CLI talks to, the same `tokentray agent` runs). If another agent owns
 //! the socket, the app says so in its log and runs without hosting it.
+//! Programs that no rule of a `confirm` profile names are asked about in
+//! the app's consent dialog (`consent`).
 //!
 //! The vault is the OS vault unless `TOKENTRAY_STORE` says `file` (the
 //! encrypted file; its passphrase must come from `TOKENTRAY_PASSPHRASE` or
@@ -12,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tauri::{AppHandle, Manager};
+use tokentray_core::access::Consent;
 use tokentray_core::agent::{Agent, AgentOptions, Socket};
 use tokentray_core::broker::Broker;
 use tokentray_core::flow::OAuth;
@@ -37,12 +40,16 @@ pub struct Host {
     agent: Agent,
 }
 
-pub fn init(app: &AppHandle, login: Arc<dyn LoginHandler>) -> Result<(), Error> {
+pub fn init(
+    app: &AppHandle,
+    login: Arc<dyn LoginHandler>,
+    consent: Arc<dyn Consent>,
+) -> Result<(), Error> {
     let store = StoreKind::from_env()?;
     let options = AgentOptions {
         profiles: ProfileStore::open_default()?,
         socket: Socket::if_free()?,
-        consent: Arc::new(tokentray_core::access::NoConsent),
+        consent,
     };
     let vault = || choice::open(store, Ask::Never);
     let agent = tauri::async_runtime::block_on(Agent::start(options, vault, |_| login))?;

@@ -1,14 +1,15 @@
 //! IPC least privilege, checked by tauri's own ACL on its mock runtime
 //! (S17): our real capabilities and app manifest (the context is generated
 //! from `tauri.conf.json` and `capabilities/` like the app's), our real
-//! command registration. Only the local accounts window may invoke; a
-//! login window (`login-<n>`) may not, whatever its URL, and neither may a
-//! remote page loaded in the accounts window.
+//! command registration. The local accounts window may invoke the
+//! accounts commands, the local consent dialog its two, neither the
+//! other's; a login window (`login-<n>`) may invoke none, whatever its
+//! URL, and neither may a remote page loaded in either window.
 
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+use tauri::{App, Manager, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
 const LOCAL: &str = "tauri://localhost";
 /// Every command the app declares in its manifest (`build.rs`; the
@@ -27,6 +28,19 @@ fn commands() -> Vec<&'static str> {
         .collect()
 }
 const REMOTE: &str = "https://idp.example/authorize";
+
+/// The commands a capability grants (`allow-app-info` → `app_info`).
+fn granted(capability: &str) -> Vec<String> {
+    let capability: serde_json::Value =
+        serde_json::from_str(capability).unwrap_or_else(|e| panic!("capability: {e}"));
+    capability["permissions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|permission| permission.as_str()?.strip_prefix("allow-"))
+        .map(|command| command.replace('-', "_"))
+        .collect()
+}
 
 fn app() -> App<MockRuntime> {
     crate::with_commands(mock_builder())
@@ -66,22 +80,52 @@ fn assert_refused(answer: Result<(), String>, command: &str, what: &str) {
     }
 }
 
-// S17: every command is refused to the login window and to remote pages
+// S17: every command is refused to the login window and to remote pages;
+// each local window gets its own commands only
 #[test]
 fn only_the_local_accounts_window_may_invoke() {
     let app = app();
-    let accounts = window(&app, "accounts", WebviewUrl::App("index.html".into()));
-    assert_eq!(invoke(&accounts, LOCAL, "app_info"), Ok(()));
     let commands = commands();
-    assert!(commands.len() >= 12, "{commands:?}");
-    for &command in &commands {
-        // allowed by the ACL (the mock app lacks the state some need)
-        if let Err(error) = invoke(&accounts, LOCAL, command) {
-            assert!(!error.contains("not allowed"), "{command}: {error}");
+    assert!(commands.len() >= 14, "{commands:?}");
+    let windows = [
+        (
+            "accounts",
+            "index.html",
+            granted(include_str!("../capabilities/accounts.json")),
+        ),
+        (
+            "consent",
+            "consent.html",
+            granted(include_str!("../capabilities/consent.json")),
+        ),
+    ];
+    for (label, page, own) in &windows {
+        let window = window(&app, label, WebviewUrl::App((*page).into()));
+        for &command in &commands {
+            let local = invoke(&window, LOCAL, command);
+            if own.iter().any(|c| c == command) {
+                // allowed by the ACL (the mock app lacks the state some need)
+                if let Err(error) = local {
+                    assert!(
+                        !error.contains("not allowed"),
+                        "{label}: {command}: {error}"
+                    );
+                }
+            } else {
+                assert_refused(local, command, &format!("the {label} window"));
+            }
+            let remote = invoke(&window, REMOTE, command);
+            assert_refused(
+                remote,
+                command,
+                &format!("a remote page in the {label} window"),
+            );
         }
-        let remote = invoke(&accounts, REMOTE, command);
-        assert_refused(remote, command, "a remote page in the accounts window");
     }
+    let accounts = app
+        .get_webview_window("accounts")
+        .unwrap_or_else(|| panic!("the accounts window"));
+    assert_eq!(invoke(&accounts, LOCAL, "app_info"), Ok(()));
 
     let login = window(
         &app,

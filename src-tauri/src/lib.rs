@@ -8,7 +8,8 @@
 //! process, `sign_in_window`), `clipboard`, `notify`, `events` (broker
 //! events → notifications), `settings`, `logging`; the
 //! accounts window's `commands` (with their `dto`s), `accounts_window`,
-//! `claims`, `profile_editor`, `settings_form` and `import_view`.
+//! `claims`, `profile_editor`, `settings_form` and `import_view`; the
+//! `consent` dialog the agent asks before a program takes a token.
 
 mod account_view;
 mod accounts_window;
@@ -17,6 +18,7 @@ mod activity;
 mod claims;
 mod clipboard;
 mod commands;
+mod consent;
 mod demo;
 mod dto;
 mod error;
@@ -95,8 +97,8 @@ fn build() -> Result<App, Error> {
     Ok(app)
 }
 
-/// Registers the commands the accounts window may call (each also needs
-/// its permission in a capability). Generic, so that the IPC least-privilege
+/// Registers the commands the accounts window and the consent dialog may
+/// call (each also needs its permission in its window's capability). Generic, so that the IPC least-privilege
 /// tests run them on tauri's mock runtime.
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder.invoke_handler(tauri::generate_handler![
@@ -114,7 +116,9 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::import_msal,
         commands::start_demo,
         commands::list_activity,
-        commands::revoke_rule
+        commands::revoke_rule,
+        consent::commands::consent_question,
+        consent::commands::consent_answer
     ])
 }
 
@@ -134,7 +138,8 @@ fn setup(app: &AppHandle) -> Result<(), Error> {
     clipboard::init(app);
     login::init(app);
     demo::init(app);
-    host::init(app, Arc::new(login::SocketLogin::new(app.clone())))?;
+    let consent = consent::init(app);
+    host::init(app, Arc::new(login::SocketLogin::new(app.clone())), consent)?;
     account_view::init(app);
     tray::init(app)?;
     events::init(app);

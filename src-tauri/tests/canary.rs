@@ -319,19 +319,9 @@ struct Cli<'a> {
 impl<'a> Cli<'a> {
     /// The CLI in the same home as the app (`App::start_in`).
     fn new(home: &Home, canary: &'a Canary) -> Self {
-        let env = vec![
-            ("HOME", home.dir.path().to_path_buf()),
-            ("TOKENTRAY_CONFIG_DIR", home.path("tokentray-config")),
-            ("XDG_CONFIG_HOME", home.path("config")),
-            ("XDG_DATA_HOME", home.path("data")),
-            ("XDG_CACHE_HOME", home.path("cache")),
-            ("XDG_STATE_HOME", home.path("state")),
-            ("TOKENTRAY_VAULT_SERVICE", PathBuf::from(&home.service)),
-            ("TOKENTRAY_SOCKET", home.socket()),
-        ];
         Cli {
-            binary: cli_binary(),
-            env,
+            binary: common::cli_binary(),
+            env: home.env(),
             canary,
             findings: Vec::new(),
         }
@@ -416,24 +406,4 @@ impl Cli<'_> {
     fn scrubbed(&self, stderr: &[u8]) -> String {
         String::from_utf8_lossy(stderr).replace(self.canary.marker(), "[canary]")
     }
-}
-
-/// `tokentray` next to this test's binary (built by `cargo test
-/// --workspace`), or `TOKENTRAY_CLI_BIN`.
-fn cli_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("TOKENTRAY_CLI_BIN") {
-        return PathBuf::from(path);
-    }
-    let exe = std::env::current_exe().unwrap();
-    let binary = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|dir| dir.join("tokentray"))
-        .unwrap();
-    assert!(
-        binary.is_file(),
-        "{} is missing: build it first (`cargo build -p tokentray-cli`) or set TOKENTRAY_CLI_BIN",
-        binary.display()
-    );
-    binary
 }

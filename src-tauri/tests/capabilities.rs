@@ -1,7 +1,8 @@
 //! Least privilege, checked on the files themselves (S17, S20): only the
-//! local accounts window is granted anything; a login window (`login-*`)
-//! matches no capability; nothing is granted to remote pages; the CSP
-//! allows no remote script.
+//! local accounts window and the local consent dialog are granted
+//! anything, each its own commands (the dialog its two and nothing else);
+//! a login window (`login-*`) matches no capability; nothing is granted
+//! to remote pages; the CSP allows no remote script.
 
 // test helpers: a failed step is a failed test
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,7 +11,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-const ALLOWED_WINDOWS: &[&str] = &["accounts"];
+const ALLOWED_WINDOWS: &[&str] = &["accounts", "consent"];
+
+/// All the consent dialog may do: read its question, answer it.
+const CONSENT_GRANTS: &[&str] = &["allow-consent-question", "allow-consent-answer"];
 
 fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -156,11 +160,24 @@ fn listed_after(text: &str, marker: &str) -> Vec<String> {
         .collect()
 }
 
+/// The permissions a capability file grants.
+fn grants(file: &Path) -> Vec<String> {
+    read_json(file)["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Every command the app registers is declared in the app manifest
-/// (`build.rs`), so that it is denied unless a capability grants it, is
-/// and granted to the accounts window (the IPC test in `src/ipc_tests.rs`
-/// probes every declared command); every grant names a declared command.
-// S17: every registered command is deny-by-default and granted only to the accounts window
+/// (`build.rs`), so that it is denied unless a capability grants it, and
+/// is granted to exactly one window: the consent dialog's two to the
+/// dialog, the others to the accounts window (the IPC test in
+/// `src/ipc_tests.rs` probes every declared command in every window);
+/// every grant names a declared command.
+// S17: every registered command is deny-by-default and granted to one window only
 #[test]
 fn every_registered_command_is_in_the_app_manifest() {
     let lib = std::fs::read_to_string(manifest_dir().join("src/lib.rs")).unwrap();
@@ -168,30 +185,30 @@ fn every_registered_command_is_in_the_app_manifest() {
     let registered = listed_after(&lib, "generate_handler![");
     let declared = listed_after(&build, ".commands(&[");
     assert!(!registered.is_empty());
-    let accounts = read_json(&manifest_dir().join("capabilities/accounts.json"));
-    let granted: Vec<&str> = accounts["permissions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let accounts = grants(&manifest_dir().join("capabilities/accounts.json"));
+    let consent = grants(&manifest_dir().join("capabilities/consent.json"));
+    assert_eq!(
+        consent, CONSENT_GRANTS,
+        "the consent dialog may do nothing else"
+    );
     for command in &registered {
         assert!(
             declared.contains(command),
             "command {command} is registered but not in build.rs's AppManifest"
         );
         let permission = format!("allow-{}", command.replace('_', "-"));
+        let (mine, other) = if CONSENT_GRANTS.contains(&permission.as_str()) {
+            (&consent, &accounts)
+        } else {
+            (&accounts, &consent)
+        };
         assert!(
-            granted.contains(&permission.as_str()),
-            "command {command} is not granted to the accounts window ({permission})"
+            mine.contains(&permission) && !other.contains(&permission),
+            "command {command} ({permission}) is not granted to its one window"
         );
     }
     for file in capability_files() {
-        let capability = read_json(&file);
-        for permission in capability["permissions"].as_array().unwrap() {
-            let Some(permission) = permission.as_str() else {
-                continue;
-            };
+        for permission in grants(&file) {
             if let Some(command) = permission.strip_prefix("allow-") {
                 let command = command.replace('-', "_");
                 assert!(

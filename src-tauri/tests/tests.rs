@@ -19,6 +19,7 @@ mod common;
 mod accounts_window;
 mod canary;
 mod capabilities;
+mod consent;
 mod demo;
 mod signin;
 mod start;

@@ -8,6 +8,8 @@ import type {
   AppInfo,
   Claims,
   CommandError,
+  ConsentChoice,
+  ConsentView,
   ImportReport,
   ProfileForm,
   ProfilesView,
@@ -54,3 +56,9 @@ export const importMsal = (path: string, issuer: string | null, dryRun: boolean,
 export const startDemo = (): Promise<string> => invoke<string>("start_demo");
 export const listActivity = (): Promise<ActivityView> => invoke<ActivityView>("list_activity");
 export const revokeRule = (profile: string, rule: RuleRow): Promise<void> => invoke<void>("revoke_rule", { profile, rule });
+/** The consent dialog's question (`null`: none is asked now). */
+export const consentQuestion = (): Promise<ConsentView | null> =>
+  invoke<ConsentView | null>("consent_question");
+/** Answers the question `id`; refused (`stale_question`) when it is no longer the one asked. */
+export const consentAnswer = (id: string, choice: ConsentChoice): Promise<void> =>
+  invoke<void>("consent_answer", { id, choice });

@@ -74,6 +74,28 @@ impl Home {
         self.path("run").join("agent.sock")
     }
 
+    /// The environment that puts the app and the CLI in this home: its
+    /// config, data and state, its vault service, its agent socket.
+    pub fn env(&self) -> Vec<(&'static str, PathBuf)> {
+        vec![
+            ("HOME", self.dir.path().to_path_buf()),
+            ("TOKENTRAY_CONFIG_DIR", self.path("tokentray-config")),
+            ("XDG_CONFIG_HOME", self.path("config")),
+            ("XDG_DATA_HOME", self.path("data")),
+            ("XDG_CACHE_HOME", self.path("cache")),
+            ("XDG_STATE_HOME", self.path("state")),
+            ("TOKENTRAY_VAULT_SERVICE", PathBuf::from(&self.service)),
+            ("TOKENTRAY_SOCKET", self.socket()),
+        ]
+    }
+
+    /// `tokentray ARGS` in this home (stdin closed).
+    pub fn cli(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(cli_binary());
+        command.args(args).envs(self.env()).stdin(Stdio::null());
+        command
+    }
+
     pub fn write_profiles(&self, toml: &str) {
         std::fs::write(self.path("tokentray-config").join("profiles.toml"), toml).unwrap();
     }
@@ -111,14 +133,7 @@ impl App {
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_tokentray-app").to_owned());
         let mut command = Command::new(binary);
         command
-            .env("HOME", home.dir.path())
-            .env("TOKENTRAY_CONFIG_DIR", home.path("tokentray-config"))
-            .env("XDG_CONFIG_HOME", home.path("config"))
-            .env("XDG_DATA_HOME", home.path("data"))
-            .env("XDG_CACHE_HOME", home.path("cache"))
-            .env("XDG_STATE_HOME", home.path("state"))
-            .env("TOKENTRAY_VAULT_SERVICE", &home.service)
-            .env("TOKENTRAY_SOCKET", home.socket())
+            .envs(home.env())
             .env("TOKENTRAY_LOG", "debug")
             .stdin(Stdio::null())
             .stdout(output.try_clone().unwrap())
@@ -284,6 +299,26 @@ impl Drop for App {
             let _ = self.child.wait();
         }
     }
+}
+
+/// `tokentray` next to this test's binary (built by `cargo test
+/// --workspace`, or `cargo build -p tokentray-cli`), or `TOKENTRAY_CLI_BIN`.
+pub fn cli_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("TOKENTRAY_CLI_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().unwrap();
+    let binary = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join("tokentray"))
+        .unwrap();
+    assert!(
+        binary.is_file(),
+        "{} is missing: build it first (`cargo build -p tokentray-cli`) or set TOKENTRAY_CLI_BIN",
+        binary.display()
+    );
+    binary
 }
 
 pub fn require_headless_session() {

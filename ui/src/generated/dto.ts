@@ -200,6 +200,54 @@ status: string, verified: boolean, accessTokens: number, reason: string | null, 
 
 export type View = { "view": "accounts" } | { "view": "claims", profile: string, } | { "view": "profiles" } | { "view": "addProfile" } | { "view": "editProfile", name: string, } | { "view": "settings" } | { "view": "import" } | { "view": "activity" };
 
+export type ConsentView = { 
+/**
+ * This question's id (random): the answer must name it.
+ */
+id: string, 
+/**
+ * `token` or `sign-out`.
+ */
+action: string, 
+/**
+ * The program's name (`python3`, `deploy`).
+ */
+program: string, 
+/**
+ * Its executable's full path, when the OS tells.
+ */
+path: string | null, 
+/**
+ * For an interpreter, the script it runs.
+ */
+script: string | null, 
+/**
+ * The SSH connection a forwarded request came through.
+ */
+ssh: string | null, 
+/**
+ * Its parents, nearest first.
+ */
+parents: Array<string>, pid: number, profile: string, 
+/**
+ * The account's label, when one is signed in.
+ */
+account: string | null, 
+/**
+ * The scopes asked for.
+ */
+scopes: Array<string>, 
+/**
+ * Seconds until nobody answering counts as "Deny".
+ */
+secondsLeft: number, 
+/**
+ * Questions of other programs waiting behind this one.
+ */
+waiting: number, };
+
+export type ConsentChoice = "deny" | "once" | "forHours" | "always";
+
 export type CommandError = { kind: string, message: string, field?: string, };
 
 export const ACCOUNTS_CHANGED = "accounts-changed";
