@@ -15,7 +15,7 @@
 //!   [`hardening`] (process hygiene), [`vault`], [`token`], [`clock_words`]
 //!   (time in words), [`jwt`];
 //! - the ground: [`secret`], [`error`], [`fault`] (crash-test points),
-//!   `private_dir`;
+//!   `private_dir`, `win32` (Windows only: the core's Win32 calls);
 //! - above them all, only for tests: `testing` (one set of fakes, under
 //!   `cfg(test)` and the `testing` feature).
 
@@ -45,6 +45,8 @@ pub mod secret;
 pub mod status;
 pub mod token;
 pub mod vault;
+#[cfg(windows)]
+pub mod win32;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -2,13 +2,13 @@
 //! handle, every parent from one Toolhelp snapshot per reader (one for the
 //! peer, one for its parents: a snapshot lists every process, so one per
 //! process of a chain would cost as many). The calls are in
-//! [`crate::ipc::windows`].
+//! [`crate::win32`].
 //!
 //! No script or ssh destination: another process's command line is only
 //! in its own memory (its PEB), which the agent does not read.
 
 use super::Process;
-use crate::ipc::windows::{parent_pids, ProcessQuery};
+use crate::win32::{parent_pids, ProcessQuery};
 use std::collections::HashMap;
 use std::path::Path;
 

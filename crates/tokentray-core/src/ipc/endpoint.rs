@@ -48,7 +48,7 @@
 //! The Windows rules are plain functions here — the pipe's name from the
 //! user's SID, the security descriptor that lets only that user open it,
 //! the decision on a peer's owner — so they are tested on every platform;
-//! the calls into Windows that feed them live in `ipc::windows`.
+//! the calls into Windows that feed them live in `win32`.
 
 use crate::error::{Error, Result};
 use std::path::PathBuf;
@@ -83,7 +83,7 @@ pub fn own() -> Result<PathBuf> {
     }
     #[cfg(windows)]
     {
-        let sid = super::windows::current_user_sid()
+        let sid = crate::win32::current_user_sid()
             .map_err(|e| Error::io("cannot read the user's SID for", "the agent pipe", e))?;
         pipe_from(std::env::var(ENDPOINT_ENV).ok(), &sid).map(PathBuf::from)
     }

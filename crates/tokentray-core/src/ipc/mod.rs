@@ -16,8 +16,10 @@
 //!   [`server::claim`], which refuses to take a live agent's endpoint.
 //! - [`client`]: the blocking, std-only client the CLI calls; it checks
 //!   the server's uid or SID before sending anything (S26).
-//! - `windows` (Windows): the Win32 calls behind the pipe (SIDs, pipe
-//!   pids, security attributes), where the core's `unsafe` lives.
+//!
+//! The Win32 calls behind the pipe (SIDs, pipe pids, security attributes)
+//! live in the ground layer's `win32`, with the process queries
+//! [`crate::caller`] makes: that is where the core's `unsafe` lives.
 
 pub mod client;
 pub mod endpoint;
@@ -25,7 +27,5 @@ pub mod endpoint;
 pub mod path;
 pub mod protocol;
 pub mod server;
-#[cfg(windows)]
-pub mod windows;
 
 pub use protocol::{MAX_FRAME, VERSION};

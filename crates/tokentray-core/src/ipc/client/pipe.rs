@@ -6,7 +6,7 @@
 use super::{timed_out, write_then_read};
 use crate::error::{Error, Result};
 use crate::ipc::endpoint::check_owner;
-use crate::ipc::windows::{current_user_sid, pipe_server_pid, process_user_sid, wait_for_pipe};
+use crate::win32::{current_user_sid, pipe_server_pid, process_user_sid, wait_for_pipe};
 use std::fs::{File, OpenOptions};
 use std::os::windows::fs::OpenOptionsExt;
 use std::os::windows::io::AsRawHandle;

@@ -8,7 +8,7 @@
 use super::{live_owner, Accepted, Connection, Listener};
 use crate::error::{Error, Result};
 use crate::ipc::endpoint::{check_owner, pipe_security};
-use crate::ipc::windows::{
+use crate::win32::{
     create_pipe_instance, current_user_sid, pipe_client_pid, process_user_sid, PipeSecurity,
 };
 use std::os::windows::io::AsRawHandle;

@@ -1,4 +1,4 @@
-//! The Windows calls behind the named pipe's rules ([`super::endpoint`]):
+//! The Windows calls behind the named pipe's rules ([`crate::ipc::endpoint`]):
 //! the SID a process runs as, the pids at the two ends of a pipe, and the
 //! security attributes a pipe instance is created with; and those that
 //! name a caller ([`crate::caller`]): a process's executable and creation
@@ -205,7 +205,7 @@ unsafe impl Send for PipeSecurity {}
 unsafe impl Sync for PipeSecurity {}
 
 impl PipeSecurity {
-    /// Parses `sddl` (see [`super::endpoint::pipe_security`]).
+    /// Parses `sddl` (see [`crate::ipc::endpoint::pipe_security`]).
     pub fn from_sddl(sddl: &str) -> io::Result<Self> {
         let wide: Vec<u16> = sddl.encode_utf16().chain(Some(0)).collect();
         let mut descriptor: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
