@@ -5,8 +5,9 @@
 //! without an agent, then `tokentray.exe agent` serving its named pipe (a
 //! second agent refused, a token served where the direct path cannot
 //! succeed, 20 processes on an expired token), each time exactly one
-//! refresh at the IdP; and no token in any file of the Wine prefix or the
-//! config directory.
+//! refresh at the IdP; the audit trail naming the requesting program by
+//! its `.exe` path, read from Windows; and no token in any file of the
+//! Wine prefix or the config directory.
 //!
 //! Needs the Windows binaries and a Wine prefix, so the tests are
 //! `#[ignore]`d in a plain `cargo test`; `scripts/test` runs them through
@@ -109,6 +110,10 @@ impl Windows {
             .env("TOKENTRAY_CONFIG_DIR", win_path(self.config.path()))
             .env("TOKENTRAY_VAULT_SERVICE", &self.service)
             .env("TOKENTRAY_SOCKET", &self.pipe)
+            .env(
+                "TOKENTRAY_AUDIT_LOG",
+                win_path(&self.config.path().join("audit.jsonl")),
+            )
             .env("WINEDEBUG", "-all")
             .env_remove("RUST_LOG")
             .stdin(Stdio::null());
@@ -335,6 +340,7 @@ fn the_windows_cli_and_agent_serve_one_refresh_per_expiry() {
     assert_ne!(through_agent, refreshed);
     let (after, _) = idp.token_requests(REFRESH).unwrap();
     assert_eq!(after, before + 1, "the agent makes it one refresh");
+    audit_names_programs(&win, 21);
     drop(agent);
 
     // The account is in the Credential Manager: a new process reads it.
@@ -392,6 +398,34 @@ fn the_windows_file_store_opens_writes_and_reads_back() {
     assert!(vault.is_file(), "the vault file was created");
     let wrong = doctor("wrong");
     assert!(!wrong.status.success(), "a wrong passphrase is refused");
+}
+
+/// Waits until the audit trail has `count` entries of the agent (it writes
+/// them after answering), and checks that every entry names its program
+/// by the path Windows gives for the executable, never `pid N`.
+fn audit_names_programs(win: &Windows, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let entries = loop {
+        let entries = json(&win.ok(&["audit", "--json"]));
+        let entries = entries.as_array().unwrap().clone();
+        let served = entries
+            .iter()
+            .filter(|e| e["transport"] == "named pipe")
+            .count();
+        if served >= count || Instant::now() >= deadline {
+            assert!(served >= count, "{served} of {count}: {entries:?}");
+            break entries;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    for entry in &entries {
+        let program = entry["program"].as_str().unwrap();
+        assert!(
+            program.contains(":\\") && program.to_ascii_lowercase().ends_with(".exe"),
+            "{entry}"
+        );
+    }
+    eprintln!("audit: {}", entries[entries.len() - 1]);
 }
 
 /// Whether every line of a registry file that holds `needle` sits in a
