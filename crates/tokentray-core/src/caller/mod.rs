@@ -480,10 +480,14 @@ mod tests {
             .spawn()
             .unwrap();
         let fake = fake.canonicalize().unwrap();
-        // until the fork has become the program
+        // until the fork has become the program: its exe link changes
+        // before its new arguments are in place
         let exe = format!("/proc/{}/exe", child.id());
+        let cmdline = format!("/proc/{}/cmdline", child.id());
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::fs::read_link(&exe).ok().as_deref() != Some(fake.as_path()) {
+        while std::fs::read_link(&exe).ok().as_deref() != Some(fake.as_path())
+            || !std::fs::read(&cmdline).is_ok_and(|raw| raw.ends_with(b"2200\0"))
+        {
             assert!(
                 std::time::Instant::now() < deadline,
                 "the fake ssh never ran"
