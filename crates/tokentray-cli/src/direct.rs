@@ -8,7 +8,6 @@
 use crate::output::Failure;
 use crate::store::Store;
 use std::sync::Arc;
-use std::time::Duration;
 use tokentray_core::access::{Action, Gate, NoConsent, Outcome, Request};
 use tokentray_core::agent;
 use tokentray_core::audit::AuditLog;
@@ -39,18 +38,9 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 pub fn token(params: TokenParams, store: &Store) -> std::result::Result<TokenReply, Failure> {
     let broker = broker(store)?;
     let profile = broker.profiles().get(&params.profile)?;
-    let mut request = TokenRequest::from(params);
-    request.force_cooldown = Some(Duration::from_secs(profile.force_refresh_interval_secs));
-    let scopes = request
-        .scopes
-        .clone()
-        .unwrap_or_else(|| profile.scopes.clone());
-    let account = broker
-        .accounts()
-        .for_profile(&profile.name)
-        .ok()
-        .flatten()
-        .map(|a| a.label().to_string());
+    let request = TokenRequest::from(params).for_program(&profile);
+    let scopes = request.scopes_of(&profile);
+    let account = broker.account_label(&profile.name);
     let asked = Request {
         profile: &profile,
         action: Action::Token,

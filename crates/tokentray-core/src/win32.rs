@@ -5,8 +5,8 @@
 //! time, every process's parent. Every handle and buffer Windows hands out
 //! is released by a guard here.
 //!
-//! Nearly all of the core's `unsafe` is here (the rest is macOS's one
-//! `getpeereid` call): C calls with no safe wrapper in the crates we use;
+//! Nearly all of the core's `unsafe` is here (the rest is macOS's
+//! `getpeereid` call and its process queries in `caller/macos.rs`): C calls with no safe wrapper in the crates we use;
 //! each block says why it is sound.
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]

@@ -64,18 +64,16 @@ impl Fingerprints {
     }
 }
 
-/// The running image, opened while the process is still the one that was
-/// read (its start time unchanged after the open: a reused pid's file is
-/// never hashed in its place).
-#[cfg(target_os = "linux")]
+/// The running image (Linux: `/proc/PID/exe`; elsewhere the executable's
+/// path), opened while the process is still the one that was read (its
+/// start time unchanged after the open: a reused pid's file is never
+/// hashed in its place).
 fn open_executable(process: &Process) -> Option<std::fs::File> {
+    #[cfg(target_os = "linux")]
     let file = std::fs::File::open(format!("/proc/{}/exe", process.pid)).ok()?;
+    #[cfg(not(target_os = "linux"))]
+    let file = std::fs::File::open(process.exe.as_deref()?).ok()?;
     crate::caller::still_running(process).then_some(file)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn open_executable(process: &Process) -> Option<std::fs::File> {
-    std::fs::File::open(process.exe.as_deref()?).ok()
 }
 
 #[cfg(unix)]
@@ -151,13 +149,10 @@ mod tests {
             exe: Some(path.clone()),
             ..me()
         };
-        // not the running file on Linux (no such pid): only `of_file` applies
+        // no such pid: nothing is hashed in its place; only `of_file` applies
         let first = of_file(&path).unwrap();
         std::fs::write(&path, b"two").unwrap();
         assert_ne!(of_file(&path).unwrap(), first);
-        assert_eq!(
-            Fingerprints::new().of(&tool).is_some(),
-            cfg!(not(target_os = "linux"))
-        );
+        assert_eq!(Fingerprints::new().of(&tool), None);
     }
 }

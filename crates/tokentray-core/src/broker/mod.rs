@@ -205,6 +205,20 @@ pub struct TokenRequest {
 }
 
 impl TokenRequest {
+    /// This request as a program's (through the agent or the CLI):
+    /// forced refreshes limited by the profile's `force_refresh_interval`.
+    pub fn for_program(mut self, profile: &Profile) -> Self {
+        self.force_cooldown = Some(Duration::from_secs(profile.force_refresh_interval_secs));
+        self
+    }
+
+    /// The scopes it gets: its own, else the profile's defaults.
+    pub fn scopes_of(&self, profile: &Profile) -> Vec<String> {
+        self.scopes
+            .clone()
+            .unwrap_or_else(|| profile.scopes.clone())
+    }
+
     /// A request for the profile's default scopes.
     pub fn for_profile(profile: &str) -> Self {
         Self {
@@ -332,6 +346,17 @@ impl<G: Grants> Broker<G> {
     /// What `profile` is doing now: refreshing, or failed last time.
     pub fn activity(&self, profile: &str) -> Activity {
         self.inner.activity.get(profile)
+    }
+
+    /// The label of the account signed in to `profile`, when there is one
+    /// (what the audit trail and the consent dialog name).
+    pub fn account_label(&self, profile: &str) -> Option<String> {
+        self.inner
+            .accounts
+            .for_profile(profile)
+            .ok()
+            .flatten()
+            .map(|account| account.label().to_string())
     }
 
     /// The directory of this vault's refresh locks, if other processes can

@@ -56,10 +56,7 @@ impl<G: Grants> Broker<G> {
         at: Option<EpochSecs>,
     ) -> Result<Served> {
         let profile = self.inner.profiles.get(&request.profile)?;
-        let scopes = request
-            .scopes
-            .clone()
-            .unwrap_or_else(|| profile.scopes.clone());
+        let scopes = request.scopes_of(&profile);
         let wanted = ScopeSet::new(&scopes);
         let want = Freshness {
             margin: i64::try_from(profile.refresh_margin_secs).unwrap_or(i64::MAX),

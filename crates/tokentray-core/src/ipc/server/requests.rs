@@ -12,7 +12,6 @@ use crate::ipc::protocol::{self, ErrorReply, Request, Response, TokenParams};
 use crate::profile::Profile;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The process at the other end of a connection, for the log: its own
@@ -92,12 +91,8 @@ impl<G: Grants> Shared<G> {
     /// A token for a program, when the profile's policy allows it.
     async fn token(&self, params: TokenParams, peer: &mut Peer) -> Result<Response> {
         let profile = self.broker.profiles().get(&params.profile)?;
-        let mut request = TokenRequest::from(params);
-        request.force_cooldown = Some(Duration::from_secs(profile.force_refresh_interval_secs));
-        let scopes = request
-            .scopes
-            .clone()
-            .unwrap_or_else(|| profile.scopes.clone());
+        let request = TokenRequest::from(params).for_program(&profile);
+        let scopes = request.scopes_of(&profile);
         let verdict = self
             .decide(
                 &profile,
@@ -198,12 +193,7 @@ impl<G: Grants> Shared<G> {
 
     /// The label of the profile's account, when one is signed in.
     fn account_label(&self, profile: &str) -> Option<String> {
-        self.broker
-            .accounts()
-            .for_profile(profile)
-            .ok()
-            .flatten()
-            .map(|account| account.label().to_string())
+        self.broker.account_label(profile)
     }
 
     /// Records what the peer was served, once its answer is sent.
