@@ -25,7 +25,7 @@ pub fn parse() -> cli::Cli {
 
 /// `args` parsed by the `token`-only parser; `None` when it is not a
 /// `token` command line that parser takes as it is.
-fn token_only(args: &[OsString]) -> Option<cli::Cli> {
+pub fn token_only(args: &[OsString]) -> Option<cli::Cli> {
     if args.get(1)? != "token" {
         return None;
     }

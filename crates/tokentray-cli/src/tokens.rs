@@ -11,12 +11,7 @@ use tokentray_core::ipc::protocol::{TokenParams, TokenReply};
 
 /// A token for `profile`, from the agent or the vault.
 pub fn get(profile: &str, options: &TokenOptions, store: &Store) -> Result<TokenReply, Failure> {
-    let params = TokenParams {
-        profile: profile.to_string(),
-        scopes: (!options.scopes.is_empty()).then(|| options.scopes.clone()),
-        min_valid: options.min_valid,
-        force_refresh: options.force_refresh,
-    };
+    let params = params(profile, options);
     let served = match from_agent(&params) {
         Ok(Some(reply)) => Ok(reply),
         Ok(None) => crate::direct::token(params, store),
@@ -25,9 +20,19 @@ pub fn get(profile: &str, options: &TokenOptions, store: &Store) -> Result<Token
     served.map_err(|failure| failure.with_login_hint(profile))
 }
 
+/// The request for `profile` with these options.
+pub fn params(profile: &str, options: &TokenOptions) -> TokenParams {
+    TokenParams {
+        profile: profile.to_string(),
+        scopes: (!options.scopes.is_empty()).then(|| options.scopes.clone()),
+        min_valid: options.min_valid,
+        force_refresh: options.force_refresh,
+    }
+}
+
 /// The agent's answer; `Ok(None)` when no agent listens. A busy agent is
 /// asked again a few times.
-fn from_agent(params: &TokenParams) -> Result<Option<TokenReply>, Failure> {
+pub fn from_agent(params: &TokenParams) -> Result<Option<TokenReply>, Failure> {
     use tokentray_core::ipc::client::{Client, ClientError};
     let client = Client::from_env()?;
     let mut tries = 0;

@@ -22,6 +22,7 @@ mod access;
 mod caller;
 mod crash;
 mod doctor;
+mod front;
 mod help;
 mod import;
 mod profile;

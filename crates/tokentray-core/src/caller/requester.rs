@@ -50,6 +50,10 @@ impl Process {
     }
 }
 
+/// The executable of Tokentray's whole command line, which the `tokentray`
+/// front hands commands to (`tokentray-cli`); counted as `tokentray`.
+pub const CLI_PROGRAM: &str = "tokentray-cli";
+
 /// Programs that only pass a command on: never the requester.
 pub const PASS_THROUGH: &[&str] = &[
     "env", "sudo", "doas", "su", "runuser", "timeout", "xargs", "nohup", "nice", "ionice", "time",
@@ -92,6 +96,9 @@ pub fn program_kind(process: &Process) -> String {
             |n| n.to_string_lossy().into_owned(),
         );
     let name = name.strip_suffix(".exe").unwrap_or(&name).to_string();
+    if name == CLI_PROGRAM {
+        return "tokentray".into();
+    }
     match name.split_once('.') {
         Some((stem, version)) if version.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {
             stem.to_string()
@@ -211,6 +218,20 @@ mod tests {
             process(1, "/usr/lib/systemd/systemd", &[]),
         ];
         assert_eq!(asked_by(&chain), "node deploy.js");
+    }
+
+    #[test]
+    fn the_whole_command_line_behind_the_front_counts_as_tokentray() {
+        // `tokentray exec` handed to tokentray-cli (same pid), its child
+        // `tokentray token` served by the front, under a script
+        let chain = [
+            process(40, "/usr/bin/tokentray", &["token", "x"]),
+            process(30, "/usr/libexec/tokentray/tokentray-cli", &["exec", "x"]),
+            process(20, "/usr/bin/python3", &["/srv/job.py"]),
+        ];
+        assert_eq!(asked_by(&chain), "python3 /srv/job.py");
+        let windows = process(7, "C:/Program Files/Tokentray/tokentray-cli.exe", &[]);
+        assert_eq!(program_kind(&windows), "tokentray");
     }
 
     #[test]

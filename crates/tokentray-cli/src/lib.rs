@@ -1,11 +1,14 @@
-//! `tokentray`: the command-line face of Tokentray, for scripts and
-//! terminals. `main` only sets up logging, parses arguments and turns the
+//! The command-line face of Tokentray, for scripts and terminals, as a
+//! library with two thin programs over it: `tokentray` ([`front`], what
+//! users and scripts run) and `tokentray-cli` (the whole command line,
+//! [`main`]). `main` only sets up logging, parses arguments and turns the
 //! outcome into an exit code; the commands live in their own modules and
 //! every one of them is a thin call into `tokentray-core`.
 //!
 //! The hot path is `tokentray token` with an agent running: parse the
 //! arguments, one frame to the agent's socket and one back, print. No async
-//! runtime, TLS stack or profiles file is touched on that path.
+//! runtime, TLS stack or profiles file is touched on that path, and on Unix
+//! not even the code of the other commands is loaded (see [`front`]).
 
 mod access_cmd;
 mod agent;
@@ -16,6 +19,7 @@ mod direct;
 mod doctor;
 mod exit;
 mod format;
+pub mod front;
 mod import_cmd;
 mod login_cmd;
 mod output;
@@ -31,7 +35,8 @@ use clap::CommandFactory;
 use output::Failure;
 use std::process::ExitCode;
 
-fn main() -> ExitCode {
+/// The whole command line: every command, option and help text.
+pub fn main() -> ExitCode {
     take_passphrase();
     harden();
     init_logging();

@@ -1,0 +1,5 @@
+//! `tokentray`: what users and scripts run (see `tokentray_cli::front`).
+
+fn main() -> std::process::ExitCode {
+    tokentray_cli::front::main()
+}
