@@ -313,6 +313,8 @@ pub struct ConsentView {
     pub path: Option<String>,
     /// For an interpreter, the script it runs.
     pub script: Option<String>,
+    /// The program's icon where the desktop has one, as a `data:` URL.
+    pub icon: Option<String>,
     /// The SSH connection a forwarded request came through.
     pub ssh: Option<String>,
     /// Its parents, nearest first.

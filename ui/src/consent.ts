@@ -60,8 +60,11 @@ async function render(): Promise<void> {
       ...(kind ? { class: kind } : {}),
     }),
   );
+  // the desktop's icon for the program, a hint beside its name (the path
+  // below is what identifies it)
+  const icon = q.icon === null ? null : el("img", { class: "program-icon", src: q.icon, alt: "" });
   root.replaceChildren(
-    el("h1", {}, headline(q)),
+    el("h1", {}, icon, headline(q)),
     list,
     el("div", { class: "actions" }, ...buttons),
     el(

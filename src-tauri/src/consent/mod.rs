@@ -5,6 +5,7 @@
 //! else) names the program, the profile, the account and the scopes, and
 //! offers Deny, Allow once, Allow for 8 hours and Always allow.
 //!
+//! - The program's icon is shown where the desktop has one ([`icon`]).
 //! - One question is shown at a time; questions of other programs wait in
 //!   a queue behind it ([`queue`]), each on its own clock (the gate gives
 //!   every question [`consent::TIMEOUT`] from when it asked). The gate
@@ -19,6 +20,7 @@
 //! never be longer than the core's.
 
 pub mod commands;
+mod icon;
 mod queue;
 mod window;
 
@@ -46,7 +48,15 @@ impl Consent for Dialog {
         &'a self,
         question: &'a Question,
     ) -> Pin<Box<dyn Future<Output = Answer> + Send + 'a>> {
-        Box::pin(self.questions.ask(question, self.timeout))
+        Box::pin(async move {
+            let (exe, script) = (question.path.clone(), question.script.clone());
+            let icon = tokio::task::spawn_blocking(move || {
+                icon::for_program(exe.as_deref(), script.as_deref())
+            })
+            .await
+            .unwrap_or_default();
+            self.questions.ask(question, icon, self.timeout).await
+        })
     }
 }
 

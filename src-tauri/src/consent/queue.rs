@@ -25,6 +25,8 @@ pub struct Shown {
 struct Pending {
     id: String,
     question: Question,
+    /// The program's icon, as a `data:` URL ([`super::icon`]).
+    icon: Option<String>,
     deadline: Instant,
     reply: oneshot::Sender<Answer>,
 }
@@ -48,13 +50,19 @@ impl Questions {
     /// Asks `question` and waits for its answer: "timed out" after
     /// `timeout`. Dropping the future takes the question back (the dialog
     /// moves on to the next one, or closes).
-    pub async fn ask(&self, question: &Question, timeout: Duration) -> Answer {
+    pub async fn ask(
+        &self,
+        question: &Question,
+        icon: Option<String>,
+        timeout: Duration,
+    ) -> Answer {
         let (reply, answer) = oneshot::channel();
         let id = format!("{:032x}", rand::random::<u128>());
         self.change(|queue| {
             queue.push_back(Pending {
                 id: id.clone(),
                 question: question.clone(),
+                icon,
                 deadline: Instant::now() + timeout,
                 reply,
             })
@@ -166,6 +174,7 @@ fn view(pending: &Pending, left: Duration, waiting: usize) -> ConsentView {
         program: question.name.clone(),
         path: question.path.clone(),
         script: question.script.clone(),
+        icon: pending.icon.clone(),
         ssh: question.ssh.clone(),
         parents: question.parents.clone(),
         pid: question.pid,
@@ -206,7 +215,8 @@ mod tests {
         timeout: Duration,
     ) -> tokio::task::JoinHandle<Answer> {
         let asking = Arc::clone(questions);
-        let task = tokio::spawn(async move { asking.ask(&question(name), timeout).await });
+        let icon = Some(format!("data:image/png;base64,{name}"));
+        let task = tokio::spawn(async move { asking.ask(&question(name), icon, timeout).await });
         while !questions
             .queue
             .lock()
@@ -232,6 +242,7 @@ mod tests {
         let second = asked(&questions, "curl", Duration::from_secs(60)).await;
         let view = questions.view().unwrap();
         assert_eq!(view.program, "python3");
+        assert_eq!(view.icon.as_deref(), Some("data:image/png;base64,python3"));
         assert_eq!(view.waiting, 1);
         assert!(
             view.seconds_left > 58 && view.seconds_left <= 60,

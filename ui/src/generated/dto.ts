@@ -222,6 +222,10 @@ path: string | null,
  */
 script: string | null, 
 /**
+ * The program's icon where the desktop has one, as a `data:` URL.
+ */
+icon: string | null, 
+/**
  * The SSH connection a forwarded request came through.
  */
 ssh: string | null, 
