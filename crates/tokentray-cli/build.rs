@@ -1,4 +1,4 @@
-//! How the `tokentray` binary links, for its start-up: a script calls
+//! How the `tokentray` programs (the front and `tokentray-cli`) link, for their start-up: a script calls
 //! `tokentray token` once per token, so what the dynamic loader does before
 //! `main` is paid on every call.
 //!

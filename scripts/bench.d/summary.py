@@ -22,7 +22,7 @@ ROWS = [
     ("msal-ext-warm", "MSAL + msal-extensions (libsecret), warm"),
     ("msal-ext-cold", "MSAL + msal-extensions, force_refresh"),
     ("true", "/bin/true (process-spawn floor)"),
-    ("tokentray-startup", "tokentray --version (start-up only, no token)"),
+    ("tokentray-startup", "tokentray --version (front + tokentray-cli start-up, no token)"),
 ]
 SKIP_GROUPS = {
     "tokentray": "tokentray-", "oidc-agent": "oidc-token-", "msal-json": "msal-json-",

@@ -217,6 +217,7 @@ mod tests {
         assert_eq!(lookup(dir.path(), Path::new("/usr/bin/other")), None);
     }
 
+    #[cfg(unix)]
     #[test]
     fn a_symlinked_exec_matches_the_real_executable() {
         let dir = tempfile::tempdir().unwrap();
