@@ -15,6 +15,7 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use crate::client::User;
+pub use crate::exchange::{AuthRequest, Issued, TokenError};
 use crate::ACCESS_TOKEN_TTL_SECS;
 
 const LOGIN_PAGE_TTL_SECS: u64 = 600;
@@ -23,62 +24,6 @@ pub const DEVICE_CODE_TTL_SECS: u64 = 600;
 const REFRESH_TOKEN_TTL_SECS: u64 = 86_400;
 /// The letters of device user codes: no vowels (no words), no look-alikes.
 const USER_CODE_LETTERS: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
-
-/// An authorization request the login page answers.
-#[derive(Debug, Clone)]
-pub struct AuthRequest {
-    pub redirect_uri: String,
-    pub state: Option<String>,
-    pub scopes: Vec<String>,
-    /// The PKCE S256 challenge.
-    pub challenge: String,
-    pub nonce: Option<String>,
-}
-
-/// What a token request obtained: the tokens to hand out and for whom.
-#[derive(Debug)]
-pub struct Issued {
-    pub access_token: String,
-    pub refresh_token: Option<String>,
-    pub user: User,
-    /// The access token's scopes.
-    pub scopes: Vec<String>,
-    /// The sign-in asked for `openid`: an ID token goes with the tokens.
-    pub openid: bool,
-    pub nonce: Option<String>,
-}
-
-/// A token request's failure, as an OAuth error code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenError {
-    InvalidGrant(&'static str),
-    InvalidScope,
-    AuthorizationPending,
-    AccessDenied,
-    ExpiredToken,
-}
-
-impl TokenError {
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::InvalidGrant(_) => "invalid_grant",
-            Self::InvalidScope => "invalid_scope",
-            Self::AuthorizationPending => "authorization_pending",
-            Self::AccessDenied => "access_denied",
-            Self::ExpiredToken => "expired_token",
-        }
-    }
-
-    pub fn description(self) -> &'static str {
-        match self {
-            Self::InvalidGrant(why) => why,
-            Self::InvalidScope => "the scope asks for more than was granted",
-            Self::AuthorizationPending => "the user has not approved the code yet",
-            Self::AccessDenied => "the user declined",
-            Self::ExpiredToken => "the device code expired",
-        }
-    }
-}
 
 #[derive(Debug)]
 struct Code {

@@ -24,11 +24,13 @@
 //!   page), `/userinfo` and `/revoke` (RFC 7009).
 //!
 //! The modules: `client` (the demo client and users), `grants` (the
-//! protocol state and its rules), `keys` (signing), `endpoints` (the
-//! routes), `pages` (HTML) and `server` (HTTP on hyper).
+//! protocol state and its rules), `exchange` (what the routes and `grants`
+//! hand each other), `keys` (signing), `endpoints` (the routes), `pages`
+//! (HTML) and `server` (HTTP on hyper).
 
 mod client;
 mod endpoints;
+mod exchange;
 mod grants;
 mod keys;
 mod pages;
