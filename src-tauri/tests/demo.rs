@@ -26,6 +26,7 @@ use tokentray_core::ipc::protocol::SignInState;
 
 const STEP: Duration = Duration::from_secs(30);
 
+// S53: the demo provider runs in the app (no Node.js), loopback only, stops with the app
 #[test]
 fn the_first_run_panel_starts_the_local_demo_provider() {
     let _turn = desktop_turn();

@@ -87,6 +87,7 @@ pub fn scopes(requested: &str) -> Option<Vec<String>> {
 mod tests {
     use super::*;
 
+    // S53: the demo provider: registered loopback redirects only
     #[test]
     fn only_the_registered_loopback_redirects_are_allowed() {
         for good in [

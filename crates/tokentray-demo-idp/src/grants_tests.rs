@@ -29,6 +29,7 @@ fn code(grants: &Grants, scopes: &[&str]) -> String {
     code.unwrap()
 }
 
+// S53: the demo provider: PKCE S256
 #[test]
 fn pkce_s256_matches_only_the_verifier() {
     assert!(pkce_matches(VERIFIER, CHALLENGE));
@@ -43,6 +44,7 @@ fn pkce_s256_matches_only_the_verifier() {
     );
 }
 
+// S53: the demo provider: single-use codes, PKCE checked
 #[test]
 fn a_code_is_redeemed_once_with_its_verifier_and_redirect() {
     let grants = Grants::default();
@@ -80,6 +82,7 @@ fn a_code_is_redeemed_once_with_its_verifier_and_redirect() {
     assert!(grants.redeem_code(&third, REDIRECT, VERIFIER, NOW).is_err());
 }
 
+// S53: the demo provider: short-lived codes
 #[test]
 fn codes_live_sixty_seconds() {
     let grants = Grants::default();
@@ -117,6 +120,7 @@ fn a_declined_or_expired_login_page_gives_no_code() {
         .is_none());
 }
 
+// S53: the demo provider: refresh token rotation and replay
 #[test]
 fn refresh_tokens_rotate_and_a_replay_revokes_the_sign_in() {
     let grants = Grants::default();

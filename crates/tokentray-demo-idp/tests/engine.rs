@@ -78,6 +78,7 @@ pub async fn log_in(authorize: &str, login: &str, password: &str) -> String {
     answer.headers()["location"].to_str().unwrap().to_owned()
 }
 
+// S53: the demo provider with the engine: code flow, rotation
 #[tokio::test(flavor = "multi_thread")]
 async fn the_engine_signs_in_through_the_login_page_and_refreshes_with_rotation() {
     let idp = DemoProvider::start(0).unwrap();

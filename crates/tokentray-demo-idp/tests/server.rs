@@ -20,6 +20,7 @@ fn authorize(idp: &DemoProvider, pairs: &[(&str, &str)]) -> String {
     url.into()
 }
 
+// S53: the demo provider: 127.0.0.1 only, says when its port is taken, gone when stopped
 #[test]
 fn a_port_in_use_is_reported_and_a_dropped_provider_stops_serving() {
     let idp = DemoProvider::start(0).unwrap();
@@ -41,6 +42,7 @@ fn a_port_in_use_is_reported_and_a_dropped_provider_stops_serving() {
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "stopped");
 }
 
+// S53: the demo provider: registered redirects only, PKCE required, Host checked
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_authorization_requests_are_shown_or_sent_back_with_an_error() {
     let idp = DemoProvider::start(0).unwrap();
