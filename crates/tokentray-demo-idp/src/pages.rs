@@ -2,28 +2,14 @@
 //! verification page, and the pages that end them. No script, inline style
 //! only (the server's CSP loads nothing); every value is escaped.
 
+use tokentray_core::html::escape;
+
 use crate::client::{PASSWORD, USERS};
 
 const STYLE: &str = "body{font:15px system-ui,sans-serif;max-width:26em;margin:2em auto;padding:0 1em;color:#222}\
 h1{font-size:1.3em}label{display:block;margin:.8em 0 .2em}input{width:100%;padding:.4em;box-sizing:border-box}\
 button{margin:1em .5em 0 0;padding:.4em 1.2em}.hint{background:#eef4ff;padding:.6em;border-radius:4px}\
 .error{color:#a00;font-weight:bold}";
-
-/// `text` safe inside HTML text and double-quoted attributes.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn page(title: &str, body: &str) -> String {
     format!(

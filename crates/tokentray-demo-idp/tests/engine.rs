@@ -9,11 +9,12 @@
 
 use std::time::Duration;
 
-use tokentray_core::flow::{requires_sign_in, FlowOptions, OAuth};
+use tokentray_core::flow::{requires_sign_in, FlowOptions, OAuth, TokenSet};
 use tokentray_core::http::HttpClient;
 use tokentray_core::profile::{Preset, Profile, ProfileFields};
 use tokentray_core::provider::Providers;
 use tokentray_demo_idp::{DemoProvider, CLIENT_ID, PASSWORD};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// The engine, polling device codes every 100 ms instead of 5 s.
@@ -49,6 +50,11 @@ pub fn browser() -> reqwest::Client {
         .unwrap()
 }
 
+/// A GET by the user agent.
+pub async fn get(url: impl reqwest::IntoUrl) -> reqwest::Response {
+    browser().get(url).send().await.unwrap()
+}
+
 /// The hidden `page` field of a login page.
 pub fn page_id(html: &str) -> String {
     let start = html.find("name=\"page\" value=\"").unwrap() + 19;
@@ -76,6 +82,25 @@ pub async fn log_in(authorize: &str, login: &str, password: &str) -> String {
         .unwrap();
     assert_eq!(answer.status(), 303, "{}", answer.text().await.unwrap());
     answer.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// Refreshes `tokens`: the refresh token comes back rotated, and the old
+/// one is refused afterwards (a replay, which also ends the sign-in).
+async fn refresh_rotates(oauth: &OAuth, profile: &Profile, tokens: &TokenSet) -> TokenSet {
+    let identity = tokens.identity.as_ref();
+    let old = tokens.refresh_token.clone().unwrap();
+    let refreshed = oauth
+        .refresh(profile, &old, &tokens.scopes, identity)
+        .await
+        .unwrap();
+    let new = refreshed.refresh_token.clone().unwrap();
+    assert_ne!(new.expose(), old.expose(), "rotated");
+    let replay = oauth
+        .refresh(profile, &old, &tokens.scopes, identity)
+        .await
+        .unwrap_err();
+    assert!(requires_sign_in(&replay), "{replay}");
+    refreshed
 }
 
 // S53: the demo provider with the engine: code flow, rotation
@@ -122,23 +147,13 @@ async fn the_engine_signs_in_through_the_login_page_and_refreshes_with_rotation(
     assert!(userinfo.text().await.unwrap().contains("\"sub\":\"alice\""));
 
     // refresh: a new refresh token; the old one is spent
-    let old = tokens.refresh_token.clone().unwrap();
-    let refreshed = oauth
-        .refresh(&profile, &old, &tokens.scopes, Some(&identity))
-        .await
-        .unwrap();
-    let new = refreshed.refresh_token.clone().unwrap();
-    assert_ne!(new.expose(), old.expose(), "rotated");
+    let refreshed = refresh_rotates(&oauth, &profile, &tokens).await;
     assert_ne!(
         refreshed.access_token.expose(),
         tokens.access_token.expose()
     );
     assert_eq!(refreshed.identity.as_ref().unwrap().subject, "alice");
-    let replay = oauth
-        .refresh(&profile, &old, &tokens.scopes, Some(&identity))
-        .await
-        .unwrap_err();
-    assert!(requires_sign_in(&replay), "{replay}");
+    let new = refreshed.refresh_token.clone().unwrap();
     // … and the replay ended the sign-in: the new one is refused too
     let after = oauth
         .refresh(&profile, &new, &tokens.scopes, Some(&identity))
@@ -147,99 +162,74 @@ async fn the_engine_signs_in_through_the_login_page_and_refreshes_with_rotation(
     assert!(requires_sign_in(&after), "{after}");
 }
 
+/// A device sign-in the engine waits for: its user code, its link, and the
+/// engine's wait.
+async fn waiting_device(
+    oauth: &OAuth,
+    profile: &Profile,
+) -> (
+    String,
+    Option<String>,
+    JoinHandle<tokentray_core::Result<TokenSet>>,
+) {
+    let device = oauth.start_device(profile).await.unwrap();
+    let user_code = device.user_code.clone();
+    let complete = device.verification_uri_complete.clone();
+    let oauth = oauth.clone();
+    let waiting =
+        tokio::spawn(async move { oauth.finish_device(device, CancellationToken::new()).await });
+    (user_code, complete, waiting)
+}
+
+/// The verification page's answer to `form`.
+async fn post(url: &str, form: &[(&str, &str)]) -> String {
+    let answer = browser().post(url).form(form).send().await.unwrap();
+    answer.text().await.unwrap()
+}
+
+/// Approves (or declines) `user_code` on the verification page as `login`.
+async fn answer_device(
+    idp: &DemoProvider,
+    user_code: &str,
+    login: &str,
+    password: &str,
+    action: &str,
+) -> String {
+    let form = [
+        ("user_code", user_code),
+        ("login", login),
+        ("password", password),
+        ("action", action),
+    ];
+    post(&format!("{}/device", idp.issuer()), &form).await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_engine_signs_in_with_a_device_code_then_refreshes_and_revokes() {
     let idp = DemoProvider::start(0).unwrap();
     let oauth = engine();
     let profile = profile(&idp);
-    let device = oauth.start_device(&profile).await.unwrap();
-    assert_eq!(device.verification_uri, format!("{}/device", idp.issuer()));
-    let complete = device.verification_uri_complete.clone().unwrap();
-    let user_code = device.user_code.clone();
-    let waiting = tokio::spawn({
-        let oauth = oauth.clone();
-        async move { oauth.finish_device(device, CancellationToken::new()).await }
-    });
+    let (user_code, complete, waiting) = waiting_device(&oauth, &profile).await;
 
     // the user opens the link, sees the code filled in, and approves as bob
-    let browser = browser();
-    let page = browser
-        .get(&complete)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get(complete.unwrap()).await;
+    let page = page.text().await.unwrap();
     assert!(page.contains(&format!("value=\"{user_code}\"")), "{page}");
-    let wrong = browser
-        .post(device_page(&idp))
-        .form(&[
-            ("user_code", user_code.as_str()),
-            ("login", "bob"),
-            ("password", "nope"),
-            ("action", "approve"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let wrong = answer_device(&idp, &user_code, "bob", "nope", "approve").await;
     assert!(wrong.contains("wrong password"), "{wrong}");
-    let approved = browser
-        .post(device_page(&idp))
-        .form(&[
-            ("user_code", user_code.to_lowercase().as_str()),
-            ("login", "bob"),
-            ("password", PASSWORD),
-            ("action", "approve"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let typed = user_code.to_lowercase();
+    let approved = answer_device(&idp, &typed, "bob", PASSWORD, "approve").await;
     assert!(approved.contains("Signed in as Bob Demo"), "{approved}");
 
     let tokens = waiting.await.unwrap().unwrap();
     let identity = tokens.identity.clone().unwrap();
     assert_eq!(identity.subject, "bob");
-    let old = tokens.refresh_token.clone().unwrap();
-    let refreshed = oauth
-        .refresh(&profile, &old, &tokens.scopes, Some(&identity))
-        .await
-        .unwrap();
-    let new = refreshed.refresh_token.clone().unwrap();
-    assert_ne!(new.expose(), old.expose(), "rotated");
-    let spent = oauth
-        .refresh(&profile, &old, &tokens.scopes, Some(&identity))
-        .await
-        .unwrap_err();
-    assert!(requires_sign_in(&spent), "{spent}");
+    refresh_rotates(&oauth, &profile, &tokens).await;
 
-    // sign-out's revocation ends the device sign-in as well
-    let fresh = {
-        let device = oauth.start_device(&profile).await.unwrap();
-        let code = device.user_code.clone();
-        let waiting = tokio::spawn({
-            let oauth = oauth.clone();
-            async move { oauth.finish_device(device, CancellationToken::new()).await }
-        });
-        browser
-            .post(device_page(&idp))
-            .form(&[
-                ("user_code", code.as_str()),
-                ("login", "carol"),
-                ("password", PASSWORD),
-                ("action", "approve"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        waiting.await.unwrap().unwrap()
-    };
+    // sign-out's revocation ends a device sign-in as well
+    let (user_code, _, waiting) = waiting_device(&oauth, &profile).await;
+    answer_device(&idp, &user_code, "carol", PASSWORD, "approve").await;
+    let fresh = waiting.await.unwrap().unwrap();
     let refresh_token = fresh.refresh_token.clone().unwrap();
     assert!(oauth.revoke(&profile, &refresh_token).await.unwrap());
     let revoked = oauth
@@ -258,21 +248,8 @@ async fn the_engine_signs_in_with_a_device_code_then_refreshes_and_revokes() {
 async fn a_declined_device_code_is_a_cancelled_sign_in() {
     let idp = DemoProvider::start(0).unwrap();
     let oauth = engine();
-    let device = oauth.start_device(&profile(&idp)).await.unwrap();
-    let code = device.user_code.clone();
-    let waiting = tokio::spawn({
-        let oauth = oauth.clone();
-        async move { oauth.finish_device(device, CancellationToken::new()).await }
-    });
-    let page = browser()
-        .post(device_page(&idp))
-        .form(&[("user_code", code.as_str()), ("action", "deny")])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (user_code, _, waiting) = waiting_device(&oauth, &profile(&idp)).await;
+    let page = answer_device(&idp, &user_code, "", "", "deny").await;
     assert!(page.contains("declined"), "{page}");
     let error = waiting.await.unwrap().unwrap_err();
     assert_eq!(
@@ -280,8 +257,4 @@ async fn a_declined_device_code_is_a_cancelled_sign_in() {
         tokentray_core::ErrorKind::Cancelled,
         "{error}"
     );
-}
-
-fn device_page(idp: &DemoProvider) -> String {
-    format!("{}/device", idp.issuer())
 }

@@ -9,7 +9,7 @@
 
 use std::net::TcpStream;
 
-use crate::engine::{browser, page_id};
+use crate::engine::{browser, get, page_id};
 use tokentray_demo_idp::{DemoProvider, StartError, CLIENT_ID};
 
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -65,11 +65,7 @@ async fn bad_authorization_requests_are_shown_or_sent_back_with_an_error() {
         ("client_id", "someone-else"),
         ("redirect_uri", "http://evil.example/callback"),
     ] {
-        let answer = browser
-            .get(authorize(&idp, &with(name, value)))
-            .send()
-            .await
-            .unwrap();
+        let answer = get(authorize(&idp, &with(name, value))).await;
         assert_eq!(answer.status(), 400, "{name}");
         assert!(
             answer.headers().get("location").is_none(),
@@ -82,11 +78,7 @@ async fn bad_authorization_requests_are_shown_or_sent_back_with_an_error() {
         ("response_type", "token", "unsupported_response_type"),
         ("scope", "openid admin", "invalid_scope"),
     ] {
-        let answer = browser
-            .get(authorize(&idp, &with(name, value)))
-            .send()
-            .await
-            .unwrap();
+        let answer = get(authorize(&idp, &with(name, value))).await;
         assert_eq!(answer.status(), 303, "{name}");
         let location = answer.headers()["location"].to_str().unwrap();
         assert!(
@@ -98,14 +90,7 @@ async fn bad_authorization_requests_are_shown_or_sent_back_with_an_error() {
     }
 
     // Cancel on the login page
-    let html = browser
-        .get(authorize(&idp, &good))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get(authorize(&idp, &good)).await.text().await.unwrap();
     let answer = browser
         .post(format!("{}/authorize", idp.issuer()))
         .form(&[("page", page_id(&html).as_str()), ("action", "cancel")])
