@@ -76,10 +76,7 @@ impl Provider {
             ),
             "/device" if post => self.device_answer(request),
             "/userinfo" if get || post => self.userinfo(request),
-            "/revoke" if post => {
-                self.grants.revoke(request.text("token"));
-                text(StatusCode::OK, "")
-            }
+            "/revoke" if post => self.revoke(request),
             _ => text(StatusCode::NOT_FOUND, "not found"),
         }
     }
@@ -325,6 +322,16 @@ impl Provider {
         }
         let text = format!("Signed in as {name}. Return to Tokentray; you can close this page.");
         html(StatusCode::OK, pages::message("Approved", &text))
+    }
+
+    /// POST /revoke (RFC 7009): unknown tokens are fine, unknown clients
+    /// are not.
+    fn revoke(&self, request: &Request) -> Reply {
+        if request.param("client_id") != Some(CLIENT_ID) {
+            return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client");
+        }
+        self.grants.revoke(request.text("token"));
+        text(StatusCode::OK, "")
     }
 
     /// GET /userinfo with the access token as Bearer.

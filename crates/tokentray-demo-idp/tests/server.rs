@@ -2,7 +2,8 @@
 //! refuses to start on a port in use (saying so), stops serving when
 //! dropped, shows (never redirects to) an unknown client or redirect URI,
 //! sends PKCE-less requests back with an error, answers Cancel with
-//! `access_denied`, and ignores requests naming another Host.
+//! `access_denied`, ignores requests naming another Host, and refuses
+//! other clients at its token, revocation and device endpoints.
 
 // test helpers: a failed step is a failed test
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -111,4 +112,19 @@ async fn bad_authorization_requests_are_shown_or_sent_back_with_an_error() {
         .await
         .unwrap();
     assert_eq!(rebound.status(), 421);
+
+    // the token-side endpoints know the demo client only
+    for path in ["/token", "/revoke", "/device/code"] {
+        let stranger = browser
+            .post(format!("{}{path}", idp.issuer()))
+            .form(&[
+                ("client_id", "someone-else"),
+                ("grant_type", "refresh_token"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stranger.status(), 401, "{path}");
+        assert!(stranger.text().await.unwrap().contains("invalid_client"));
+    }
 }
