@@ -174,4 +174,20 @@ mod tests {
         assert_eq!(profile.login, LoginMode::Embedded);
         assert_eq!(profile.client_id, CLIENT_ID);
     }
+
+    #[test]
+    fn a_port_in_use_is_shown_with_what_to_do() {
+        let running = DemoProvider::start(0).unwrap();
+        let taken = DemoProvider::start(running.port()).unwrap_err();
+        let shown = CommandError::from(DemoError::from(taken));
+        assert_eq!(shown.kind, "demo_unavailable");
+        let port = running.port();
+        assert!(
+            shown.message.contains(&format!(
+                "port {port} on 127.0.0.1 is in use by another program"
+            )) && shown.message.contains("TOKENTRAY_DEMO_PORT"),
+            "{}",
+            shown.message
+        );
+    }
 }

@@ -4,8 +4,8 @@
 //! starts the demo provider built into the app on the demo port and adds
 //! the `demo` profile, which the window then offers to sign in to; the
 //! user signs in as alice in the sign-in window (the provider's login
-//! page, no consent page); no other process serves it; quitting the app
-//! stops the provider.
+//! page, no consent page) and the CLI gets a token the provider accepts;
+//! no other process serves it; quitting the app stops the provider.
 
 // test helpers: a failed step is a failed test
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -119,6 +119,24 @@ fn the_first_run_panel_starts_the_local_demo_provider() {
         STEP,
         || notifications().contains("Signed in as alice").then_some(()),
         notifications,
+    );
+    // a token from the CLI (through the app's agent), which the demo
+    // provider's userinfo accepts
+    let token = app.home.cli(&["token", "demo"]).output().unwrap();
+    assert!(token.status.success(), "{token:?}");
+    let token = String::from_utf8(token.stdout).unwrap();
+    let userinfo = run_tool(
+        "curl",
+        &[
+            "-s",
+            "-H",
+            &format!("Authorization: Bearer {}", token.trim()),
+            &format!("{issuer}/userinfo"),
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&userinfo.stdout).contains("\"sub\":\"alice\""),
+        "the CLI's token is alice's at the demo provider"
     );
     let processes = tree_processes(app.pid());
     assert!(
