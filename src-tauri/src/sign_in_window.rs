@@ -28,6 +28,7 @@ use std::process::ExitCode;
 use serde::{Deserialize, Serialize};
 use tauri::webview::{DownloadEvent, NewWindowResponse, PageLoadEvent};
 use tauri::{AppHandle, WebviewUrl, WebviewWindowBuilder};
+use tokentray_core::html::escape;
 use url::Url;
 
 /// The helper's command-line switch.
@@ -220,21 +221,6 @@ background:#4d90fe;color:#fff;text-decoration:none}}</style></head>\
         escape(verification_uri.as_str()),
         escape(user_code),
     )
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Hands a message (an intercepted redirect, a button) to the app.

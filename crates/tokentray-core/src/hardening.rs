@@ -3,7 +3,7 @@
 //! same user cannot attach a debugger to it or read its memory through
 //! `/proc`. The flag resets when the process `exec`s another program,
 //! so every program we start (a browser, a user's command, the sign-in
-//! window's helper, the demo provider) is built by [`child_command`], which
+//! window's helper) is built by [`child_command`], which
 //! keeps the file store's passphrase out of its environment.
 
 use std::ffi::OsStr;

@@ -32,7 +32,7 @@ pub const LAYERS: &[&[&str]] = &[
     ],
     &["vault", "token", "clock_words"],
     // the ground
-    &["secret", "error", "fault", "private_dir", "win32"],
+    &["secret", "error", "fault", "private_dir", "win32", "html"],
 ];
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ pub mod error;
 pub mod fault;
 pub mod flow;
 pub mod hardening;
+pub mod html;
 pub mod http;
 pub mod import;
 pub mod ipc;

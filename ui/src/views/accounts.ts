@@ -121,8 +121,8 @@ function firstRun(navigate: Navigate): HTMLElement {
     el(
       "p",
       {},
-      "No cloud account at hand? The local demo provider runs on this machine (it needs Node.js): " +
-        "sign in with any name and password, then copy tokens, watch them expire and get reminded.",
+      "No cloud account at hand? The demo provider is built into Tokentray and runs on this machine only: " +
+        "sign in as alice (password demo), then copy tokens, watch them expire and get reminded.",
     ),
     el(
       "div",
