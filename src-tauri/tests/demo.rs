@@ -21,8 +21,6 @@ use common::{
     click, desktop_turn, notifications, run_tool, screenshot_window, tree_processes, wait_for,
     window_named, window_text, xdotool, App, Home, EXIT_TIMEOUT,
 };
-use tokentray_core::ipc::client::Client;
-use tokentray_core::ipc::protocol::SignInState;
 
 const STEP: Duration = Duration::from_secs(30);
 
@@ -102,17 +100,7 @@ fn the_first_run_panel_starts_the_local_demo_provider() {
     xdotool(&["key", "Tab"]);
     xdotool(&["type", "--delay", "40", tokentray_demo_idp::PASSWORD]);
     xdotool(&["key", "Return"]);
-    let agent = Client::new(app.home.socket());
-    let status = wait_for(
-        "the demo account signed in",
-        STEP,
-        || {
-            let status = agent.status().ok().flatten()?;
-            let demo = status.profiles.into_iter().find(|p| p.name == "demo")?;
-            (demo.state == SignInState::SignedIn).then_some(demo)
-        },
-        || format!("{}\n{}", app.log_file(), app.output()),
-    );
+    let status = app.wait_signed_in("the demo account signed in", "demo", STEP);
     assert!(status.account.is_some());
     wait_for(
         "\"Signed in as alice\" reaches dunst",

@@ -86,16 +86,7 @@ fn sign_in_copy_and_sign_out_from_the_tray() {
     consent(login, true);
 
     // 3. the redirect was intercepted: account stored, window gone
-    let status = wait_for(
-        "the account in the socket's status",
-        STEP,
-        || {
-            let status = agent.status().ok().flatten()?;
-            let demo = status.profiles.into_iter().find(|p| p.name == PROFILE)?;
-            (demo.state == SignInState::SignedIn).then_some(demo)
-        },
-        || format!("{}\n{}", app.log_file(), app.output()),
-    );
+    let status = app.wait_signed_in("the account in the socket's status", PROFILE, STEP);
     assert!(status.account.is_some());
     wait_for(
         "the sign-in window closes",

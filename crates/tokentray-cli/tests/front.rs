@@ -17,14 +17,7 @@ fn lone_front() -> (tempfile::TempDir, PathBuf) {
 
 /// `program ARGS` with the setup's environment.
 fn run(env: &Env, program: &PathBuf, args: &[&str]) -> std::process::Output {
-    let mut cmd = std::process::Command::new(program);
-    for (key, value) in env.command().get_envs() {
-        match value {
-            Some(value) => cmd.env(key, value),
-            None => cmd.env_remove(key),
-        };
-    }
-    cmd.args(args).output().unwrap()
+    env.program(program).args(args).output().unwrap()
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! The project's `SECURITY.md` maps every requirement S1–S42 to the tests
+//! The project's `SECURITY.md` maps every requirement S1–S43 to the tests
 //! that check it. This test keeps that map true in both directions:
 //! - every id has a section with at least one test;
 //! - every test named exists, and carries the id in a `// S…` comment

@@ -290,6 +290,28 @@ impl App {
         let output = std::fs::read_to_string(self.home.path("output.txt")).unwrap_or_default();
         format!("--- app stdout/stderr ---\n{output}--- end ---")
     }
+
+    /// Waits until the app's agent says `profile` is signed in (`what`
+    /// names the step); returns that profile's status.
+    pub fn wait_signed_in(
+        &self,
+        what: &str,
+        profile: &str,
+        timeout: Duration,
+    ) -> tokentray_core::status::ProfileStatus {
+        let agent = tokentray_core::ipc::client::Client::new(self.home.socket());
+        wait_for(
+            what,
+            timeout,
+            || {
+                let status = agent.status().ok().flatten()?;
+                let found = status.profiles.into_iter().find(|p| p.name == profile)?;
+                (found.state == tokentray_core::ipc::protocol::SignInState::SignedIn)
+                    .then_some(found)
+            },
+            || format!("{}\n{}", self.log_file(), self.output()),
+        )
+    }
 }
 
 impl Drop for App {

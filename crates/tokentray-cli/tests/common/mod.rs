@@ -58,7 +58,12 @@ impl Env {
 
     /// The same, as a `std::process::Command` (to spawn and wait later).
     pub fn command(&self) -> std::process::Command {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("tokentray"));
+        self.program(assert_cmd::cargo::cargo_bin("tokentray"))
+    }
+
+    /// `program` (a build of the CLI) with this setup's environment.
+    pub fn program(&self, program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+        let mut cmd = std::process::Command::new(program);
         cmd.env("TOKENTRAY_CONFIG_DIR", self.config.path())
             .env("TOKENTRAY_VAULT_SERVICE", &self.service)
             .env("TOKENTRAY_SOCKET", self.socket())
