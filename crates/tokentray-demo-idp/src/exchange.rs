@@ -16,7 +16,7 @@ pub struct AuthRequest {
 }
 
 /// What a token request obtained: the tokens to hand out and for whom.
-#[derive(Debug)]
+/// Its `Debug` leaves the tokens out.
 pub struct Issued {
     pub access_token: String,
     pub refresh_token: Option<String>,
@@ -26,6 +26,22 @@ pub struct Issued {
     /// The sign-in asked for `openid`: an ID token goes with the tokens.
     pub openid: bool,
     pub nonce: Option<String>,
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("access_token", &"<redacted>")
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("user", &self.user)
+            .field("scopes", &self.scopes)
+            .field("openid", &self.openid)
+            .field("nonce", &self.nonce)
+            .finish()
+    }
 }
 
 /// A token request's failure, as an OAuth error code.

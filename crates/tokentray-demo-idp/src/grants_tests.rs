@@ -56,6 +56,11 @@ fn a_code_is_redeemed_once_with_its_verifier_and_redirect() {
     assert_eq!(issued.nonce.as_deref(), Some("n"));
     assert!(issued.openid);
     assert!(issued.refresh_token.is_some(), "offline_access");
+    // what a failed unwrap would print holds neither token
+    let shown = format!("{issued:?}");
+    assert!(!shown.contains(&issued.access_token), "{shown}");
+    assert!(!shown.contains(issued.refresh_token.as_deref().unwrap_or_default()));
+    assert!(shown.contains("alice"), "{shown}");
     let again = grants
         .redeem_code(&first, REDIRECT, VERIFIER, NOW + 2)
         .unwrap_err();
